@@ -1,0 +1,127 @@
+//! Idempotency keys: made once per logical call, reused on every attempt.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A key that lets a provider recognise a repeated request (an `Idempotency-Key` header, or
+/// a client reference such as xRocket's `clientTransferId` or ROCheap's `custom_order_id`).
+///
+/// A key is created **once per logical operation**, before the first attempt, and the same
+/// value is sent on every retry. It is returned on the success value and on the error, so
+/// store it beside your own order id: it is how you find out what happened after an
+/// ambiguous failure.
+///
+/// ```
+/// use payout_core::IdempotencyKey;
+/// let generated = IdempotencyKey::generate();
+/// assert_eq!(generated.as_str().len(), 36);
+/// let mine = IdempotencyKey::new("order-1001-payout").unwrap();
+/// assert_eq!(mine.as_str(), "order-1001-payout");
+/// assert!(IdempotencyKey::new("").is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct IdempotencyKey(String);
+
+/// Why a caller-supplied idempotency key was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidKey {
+    /// The key was empty.
+    #[error("must not be empty")]
+    Empty,
+    /// The key was longer than the limit.
+    #[error("must be at most {max} characters, got {len}")]
+    TooLong {
+        /// The limit.
+        max: usize,
+        /// The length given.
+        len: usize,
+    },
+    /// The key contained a character outside printable ASCII (it travels in an HTTP header).
+    #[error("must be printable ASCII without spaces")]
+    BadCharacter,
+}
+
+impl IdempotencyKey {
+    /// The longest key accepted (the limit most providers document).
+    pub const MAX_LEN: usize = 255;
+
+    /// A fresh random key (UUID v4, 36 characters).
+    pub fn generate() -> Self {
+        IdempotencyKey(uuid::Uuid::new_v4().to_string())
+    }
+
+    /// Wraps a caller-chosen key: 1 to 255 printable ASCII characters, no spaces.
+    pub fn new(key: impl Into<String>) -> Result<Self, InvalidKey> {
+        let key = key.into();
+        Self::check(&key, Self::MAX_LEN)?;
+        Ok(IdempotencyKey(key))
+    }
+
+    /// Checks a key against a provider-specific maximum length.
+    pub fn check(key: &str, max: usize) -> Result<(), InvalidKey> {
+        if key.is_empty() {
+            return Err(InvalidKey::Empty);
+        }
+        let len = key.chars().count();
+        if len > max {
+            return Err(InvalidKey::TooLong { max, len });
+        }
+        if !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(InvalidKey::BadCharacter);
+        }
+        Ok(())
+    }
+
+    /// The key as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The key as an owned string.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for IdempotencyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for IdempotencyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not a secret: it is useless without the API key, and operators need it to reconcile.
+        write!(f, "IdempotencyKey({:?})", self.0)
+    }
+}
+
+impl AsRef<str> for IdempotencyKey {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_keys_are_unique() {
+        assert_ne!(IdempotencyKey::generate(), IdempotencyKey::generate());
+    }
+
+    #[test]
+    fn caller_keys_are_checked() {
+        assert_eq!(IdempotencyKey::new(""), Err(InvalidKey::Empty));
+        assert_eq!(
+            IdempotencyKey::new("a".repeat(256)),
+            Err(InvalidKey::TooLong { max: 255, len: 256 })
+        );
+        assert_eq!(IdempotencyKey::new("has space"), Err(InvalidKey::BadCharacter));
+        assert!(IdempotencyKey::new("a".repeat(255)).is_ok());
+    }
+}

@@ -1,0 +1,172 @@
+//! Settings every provider client shares: timeouts, retries, user agent, proxy, an injected
+//! `reqwest::Client`, the rate limiter and the circuit breaker.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::limit::{CircuitBreaker, RateLimiter};
+use crate::retry::RetryPolicy;
+
+/// Transport settings shared by every provider's `ClientBuilder` (each builder forwards
+/// these setters, so `rocheap::Client::builder().timeout(..)` and
+/// `xrocket::Client::builder().timeout(..)` read the same).
+///
+/// Defaults: connect 5 s, one attempt 30 s, the whole call (retries and back-off included)
+/// 60 s, [`RetryPolicy::default`] (2 retries), no client-side limiter, no breaker.
+#[derive(Clone)]
+pub struct ClientOptions {
+    pub(crate) connect_timeout: Duration,
+    pub(crate) attempt_timeout: Duration,
+    pub(crate) total_timeout: Duration,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) user_agent_suffix: Option<String>,
+    pub(crate) proxy: Option<SecretString>,
+    pub(crate) http_client: Option<reqwest::Client>,
+    pub(crate) rate_limiter: Option<RateLimiter>,
+    pub(crate) circuit_breaker: Option<CircuitBreaker>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            connect_timeout: Duration::from_secs(5),
+            attempt_timeout: Duration::from_secs(30),
+            total_timeout: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+            user_agent_suffix: None,
+            proxy: None,
+            http_client: None,
+            rate_limiter: None,
+            circuit_breaker: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("attempt_timeout", &self.attempt_timeout)
+            .field("total_timeout", &self.total_timeout)
+            .field("retry", &self.retry)
+            .field("user_agent_suffix", &self.user_agent_suffix)
+            // A proxy URL can carry a password.
+            .field("proxy", &self.proxy.as_ref().map(|_| "[REDACTED]"))
+            .field("http_client", &self.http_client.as_ref().map(|_| "custom"))
+            .field("rate_limiter", &self.rate_limiter)
+            .field("circuit_breaker", &self.circuit_breaker)
+            .finish()
+    }
+}
+
+impl ClientOptions {
+    /// The deadline for a whole call, retries and back-off included.
+    pub fn timeout(mut self, total: Duration) -> Self {
+        self.total_timeout = total;
+        self
+    }
+    /// The time allowed to open a connection (ignored with [`ClientOptions::http_client`]).
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = d;
+        self
+    }
+    /// The time allowed for one attempt, from sending to the last byte of the response.
+    pub fn attempt_timeout(mut self, d: Duration) -> Self {
+        self.attempt_timeout = d;
+        self
+    }
+    /// The retry policy ([`RetryPolicy::none`] to never retry).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+    /// Appended to the user agent, e.g. `"my-shop/1.4"`.
+    pub fn user_agent_suffix(mut self, suffix: impl Into<String>) -> Self {
+        self.user_agent_suffix = Some(suffix.into());
+        self
+    }
+    /// Routes every request through this proxy URL (`HTTP(S)_PROXY` are honoured anyway).
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = Some(SecretString::from(url.into()));
+        self
+    }
+    /// Uses your own `reqwest::Client` (connection pool, TLS roots, proxy). The connect
+    /// timeout and proxy settings above are then yours to set on it.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+    /// Limits the request rate on the client side (see the provider crate for presets).
+    pub fn rate_limiter(mut self, limiter: RateLimiter) -> Self {
+        self.rate_limiter = Some(limiter);
+        self
+    }
+    /// Fails fast while the provider keeps failing (see [`CircuitBreaker`]).
+    pub fn circuit_breaker(mut self, breaker: CircuitBreaker) -> Self {
+        self.circuit_breaker = Some(breaker);
+        self
+    }
+}
+
+/// Adds the [`ClientOptions`] setters to a provider's `ClientBuilder`, which must have a
+/// field `options: payout_core::ClientOptions`. One definition, so the five crates cannot
+/// drift apart.
+#[macro_export]
+macro_rules! impl_client_options {
+    ($builder:ty) => {
+        impl $builder {
+            /// The deadline for a whole call, retries and back-off included (default 60 s).
+            pub fn timeout(mut self, total: ::std::time::Duration) -> Self {
+                self.options = self.options.timeout(total);
+                self
+            }
+            /// The time allowed to open a connection (default 5 s).
+            pub fn connect_timeout(mut self, d: ::std::time::Duration) -> Self {
+                self.options = self.options.connect_timeout(d);
+                self
+            }
+            /// The time allowed for one attempt, from sending to the last byte (default 30 s).
+            pub fn attempt_timeout(mut self, d: ::std::time::Duration) -> Self {
+                self.options = self.options.attempt_timeout(d);
+                self
+            }
+            /// The retry policy (default: 2 retries with jittered back-off). Money-moving calls
+            /// are only ever retried when that cannot pay twice; see the crate docs.
+            pub fn retry_policy(mut self, policy: $crate::RetryPolicy) -> Self {
+                self.options = self.options.retry_policy(policy);
+                self
+            }
+            /// Appended to the user agent, e.g. `"my-shop/1.4"`.
+            pub fn user_agent_suffix(mut self, suffix: impl Into<String>) -> Self {
+                self.options = self.options.user_agent_suffix(suffix);
+                self
+            }
+            /// Routes every request through this proxy URL.
+            pub fn proxy(mut self, url: impl Into<String>) -> Self {
+                self.options = self.options.proxy(url);
+                self
+            }
+            /// Uses your own `reqwest::Client` (pool, TLS roots, proxy).
+            pub fn http_client(mut self, client: $crate::reqwest::Client) -> Self {
+                self.options = self.options.http_client(client);
+                self
+            }
+            /// Limits the request rate on the client side.
+            pub fn rate_limiter(mut self, limiter: $crate::RateLimiter) -> Self {
+                self.options = self.options.rate_limiter(limiter);
+                self
+            }
+            /// Fails fast after repeated failures (opt-in).
+            pub fn circuit_breaker(mut self, breaker: $crate::CircuitBreaker) -> Self {
+                self.options = self.options.circuit_breaker(breaker);
+                self
+            }
+            /// Replaces all transport settings at once.
+            pub fn options(mut self, options: $crate::ClientOptions) -> Self {
+                self.options = options;
+                self
+            }
+        }
+    };
+}

@@ -1,0 +1,198 @@
+//! Offset, page-number and cursor pagination as one `Stream`, plus a capped `collect_all`.
+
+use std::future::Future;
+
+use futures_core::Stream;
+use futures_util::{StreamExt, TryStreamExt, stream};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// One page of a list, with what to ask for next.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T, C> {
+    /// The items on this page.
+    pub items: Vec<T>,
+    /// The position of the next page (`None` on the last page): a cursor, an offset or a
+    /// page number, as the provider paginates.
+    pub next: Option<C>,
+    /// The total count, when the provider reports it.
+    pub total: Option<u64>,
+}
+
+impl<T, C> Page<T, C> {
+    /// A page with no successor.
+    pub fn last(items: Vec<T>) -> Self {
+        Page {
+            items,
+            next: None,
+            total: None,
+        }
+    }
+}
+
+/// The next offset for limit/offset APIs: `None` when this page was short or the total is
+/// reached.
+pub fn next_offset(offset: u64, limit: u64, received: usize, total: Option<u64>) -> Option<u64> {
+    let next = offset + received as u64;
+    if received == 0 || (received as u64) < limit || total.is_some_and(|t| next >= t) {
+        None
+    } else {
+        Some(next)
+    }
+}
+
+/// The next page number for page/pageSize APIs (1-based or 0-based alike).
+pub fn next_page(page: u32, page_size: u32, received: usize, total_items: Option<u64>) -> Option<u32> {
+    let seen = (page as u64 + 1) * page_size as u64;
+    if received == 0 || (received as u64) < page_size as u64 || total_items.is_some_and(|t| seen >= t) {
+        None
+    } else {
+        Some(page + 1)
+    }
+}
+
+/// Turns a page-fetching function into a stream of items.
+///
+/// `fetch(position)` loads one page; the stream follows `next` until it is `None`, a page is
+/// empty, or an error occurs (yielded once, then the stream ends). If the provider hands back
+/// the position it was just asked for, the stream yields a [`ErrorKind::Provider`] error
+/// instead of looping forever.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use futures_util::StreamExt;
+/// use payout_core::pagination::{paginate, Page};
+/// let pages = paginate("p", 0u32, |n| async move {
+///     Ok(Page { items: vec![n * 10, n * 10 + 1], next: (n < 2).then_some(n + 1), total: None })
+/// });
+/// let all: Vec<u32> = pages.map(|r| r.unwrap()).collect().await;
+/// assert_eq!(all, vec![0, 1, 10, 11, 20, 21]);
+/// # });
+/// ```
+pub fn paginate<T, C, F, Fut>(
+    provider: &'static str,
+    start: C,
+    mut fetch: F,
+) -> impl Stream<Item = Result<T>> + Send
+where
+    T: Send,
+    C: Clone + PartialEq + Send,
+    F: FnMut(C) -> Fut + Send,
+    Fut: Future<Output = Result<Page<T, C>>> + Send,
+{
+    enum State<C> {
+        At(C),
+        Stuck,
+        Done,
+    }
+    stream::try_unfold(State::At(start), move |state| {
+        let fut = match &state {
+            State::At(pos) => Some(fetch(pos.clone())),
+            _ => None,
+        };
+        async move {
+            let pos = match state {
+                State::At(pos) => pos,
+                State::Done => return Ok(None),
+                // The items of the page that repeated its cursor were yielded; now the error.
+                State::Stuck => {
+                    return Err(Error::new(
+                        ErrorKind::Provider,
+                        provider,
+                        "pagination cursor did not advance; stopped to avoid an endless loop",
+                    ));
+                }
+            };
+            let Some(fut) = fut else { return Ok(None) };
+            let page = fut.await?;
+            let next = match page.next {
+                Some(n) if n == pos => State::Stuck,
+                Some(_) if page.items.is_empty() => State::Done,
+                Some(n) => State::At(n),
+                None => State::Done,
+            };
+            Ok(Some((page.items, next)))
+        }
+    })
+    .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
+    .try_flatten()
+}
+
+/// Collects at most `max` items from a paginated stream, then stops fetching. The cap is
+/// required so a runaway list cannot exhaust memory; stream yourself to see everything.
+pub async fn collect_all<T, S>(stream: S, max: usize) -> Result<Vec<T>>
+where
+    S: Stream<Item = Result<T>>,
+{
+    stream.take(max).try_collect().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[test]
+    fn offsets_and_pages_advance_and_stop() {
+        assert_eq!(next_offset(0, 100, 100, None), Some(100));
+        assert_eq!(next_offset(0, 100, 40, None), None);
+        assert_eq!(next_offset(100, 100, 100, Some(200)), None);
+        assert_eq!(next_offset(0, 100, 0, None), None);
+        assert_eq!(next_page(1, 20, 20, None), Some(2));
+        assert_eq!(next_page(1, 20, 5, None), None);
+        assert_eq!(next_page(0, 20, 20, Some(20)), None);
+    }
+
+    #[tokio::test]
+    async fn stuck_cursor_is_an_error_not_a_loop() {
+        let s = paginate("p", "a".to_string(), |c| async move {
+            Ok(Page {
+                items: vec![1],
+                next: Some(c),
+                total: None,
+            })
+        });
+        let out: Vec<Result<i32>> = s.collect().await;
+        assert_eq!(out.len(), 2);
+        assert!(out[0].is_ok());
+        assert!(out[1].as_ref().unwrap_err().message().contains("did not advance"));
+    }
+
+    #[tokio::test]
+    async fn collect_all_stops_fetching_at_the_cap() {
+        let calls = Arc::new(AtomicU32::new(0));
+        let c2 = calls.clone();
+        let s = paginate("p", 0u32, move |n| {
+            c2.fetch_add(1, Ordering::SeqCst);
+            async move {
+                Ok(Page {
+                    items: vec![n; 10],
+                    next: Some(n + 1),
+                    total: None,
+                })
+            }
+        });
+        let got = collect_all(s, 25).await.unwrap();
+        assert_eq!(got.len(), 25);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn errors_are_yielded_once_and_end_the_stream() {
+        let s = paginate("p", 0u32, |n| async move {
+            if n == 1 {
+                Err(Error::new(ErrorKind::Transport, "p", "boom"))
+            } else {
+                Ok(Page {
+                    items: vec![n],
+                    next: Some(n + 1),
+                    total: None,
+                })
+            }
+        });
+        let out: Vec<Result<u32>> = s.collect().await;
+        assert_eq!(out.len(), 2);
+        assert!(out[1].is_err());
+    }
+}
