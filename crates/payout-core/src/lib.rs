@@ -26,9 +26,11 @@ pub mod error;
 pub mod idempotency;
 pub mod limit;
 pub mod money;
+mod open_enum;
 pub mod options;
 pub mod pagination;
 pub mod retry;
+pub mod secret;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 pub mod transport;
@@ -44,6 +46,9 @@ pub use transport::{
     AuthScheme, ErrorDecoder, ErrorInfo, RawApi, Request, Response, Transport, TransportConfig, decode_json,
     env_var, require_env,
 };
+
+#[doc(hidden)]
+pub use serde as __serde;
 
 /// Re-exported so provider crates and their users share one version.
 pub use reqwest;
