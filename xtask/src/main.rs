@@ -1,1 +1,246 @@
-fn main() {}
+//! Workspace automation for payout-rs.
+//!
+//! * `cargo xtask test` — the one command that says the tree is good: rustfmt check, clippy
+//!   with `-D warnings`, every test and doctest, `cargo doc` with warnings denied,
+//!   `codegen --check`, and no `openssl-sys` in the default dependency tree.
+//! * `cargo xtask codegen [--check]` — regenerate (or check) the endpoint tables from each
+//!   crate's `api/endpoints.json`, and check every endpoint has a client function and a wire test.
+//! * `cargo xtask release --dry-run` — check versions and changelogs and `cargo package` every
+//!   publishable crate in dependency order; it never publishes.
+
+mod codegen;
+mod release;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Instant;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(&root),
+        Some("codegen") => codegen::run(&root, args.iter().any(|a| a == "--check")).map(|report| {
+            println!("{report}");
+        }),
+        Some("release") => release::run(&root, !args.iter().any(|a| a == "--execute")),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <command>\n\n\
+                 commands:\n  \
+                 test                 fmt check, clippy -D warnings, tests, doctests, docs, codegen --check, openssl check\n  \
+                 codegen [--check]    regenerate (or verify) endpoint tables from crates/*/api/endpoints.json\n  \
+                 release --dry-run    check versions/changelogs and cargo package each crate in dependency order"
+            );
+            Err("unknown or missing command".into())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
+}
+
+/// One step of `cargo xtask test`.
+struct Step {
+    name: &'static str,
+    ok: bool,
+    secs: f64,
+}
+
+fn test(root: &Path) -> Result<(), String> {
+    let started = Instant::now();
+    let mut steps: Vec<Step> = Vec::new();
+    let mut tests_passed = 0u64;
+    let mut tests_failed = 0u64;
+
+    let mut run = |name: &'static str, f: &mut dyn FnMut() -> Result<(), String>| {
+        println!("\n==> {name}");
+        let t = Instant::now();
+        let r = f();
+        if let Err(e) = &r {
+            eprintln!("    FAILED: {e}");
+        }
+        steps.push(Step {
+            name,
+            ok: r.is_ok(),
+            secs: t.elapsed().as_secs_f64(),
+        });
+    };
+
+    run("rustfmt --check", &mut || {
+        cargo(root, &["fmt", "--all", "--", "--check"], &[])
+    });
+    run("clippy -D warnings", &mut || {
+        cargo(
+            root,
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--all-features",
+                "--",
+                "-D",
+                "warnings",
+            ],
+            &[],
+        )
+    });
+    run("tests and doctests", &mut || {
+        let (p, f, ok) = cargo_test(root)?;
+        tests_passed += p;
+        tests_failed += f;
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("{f} test(s) failed"))
+        }
+    });
+    run("cargo doc (warnings denied)", &mut || {
+        cargo(
+            root,
+            &["doc", "--workspace", "--no-deps", "--all-features"],
+            &[("RUSTDOCFLAGS", "-D warnings")],
+        )
+    });
+    run("codegen --check", &mut || {
+        codegen::run(root, true).map(|r| println!("{r}"))
+    });
+    run("no openssl-sys in the default tree", &mut || no_openssl(root));
+
+    println!("\n==> summary ({:.0}s)", started.elapsed().as_secs_f64());
+    for s in &steps {
+        println!(
+            "    [{}] {:<36} {:>6.1}s",
+            if s.ok { " ok " } else { "FAIL" },
+            s.name,
+            s.secs
+        );
+    }
+    let failed: Vec<&str> = steps.iter().filter(|s| !s.ok).map(|s| s.name).collect();
+    // The plain closing line CI reads: how many tests ran, how many failed.
+    println!("tests: {tests_passed} passed, {tests_failed} failed");
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("failed steps: {}", failed.join(", ")))
+    }
+}
+
+fn cargo_bin() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
+}
+
+fn cargo(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
+    println!("    $ cargo {}", args.join(" "));
+    let status = Command::new(cargo_bin())
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(root)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo {}` exited with {status}", args.join(" ")))
+    }
+}
+
+/// Runs the whole test suite, streaming its output, and adds up the `test result:` lines.
+fn cargo_test(root: &Path) -> Result<(u64, u64, bool), String> {
+    use std::io::{BufRead, BufReader};
+    let args = ["test", "--workspace", "--all-features", "--no-fail-fast"];
+    println!("    $ cargo {}", args.join(" "));
+    let mut child = Command::new(cargo_bin())
+        .args(args)
+        .current_dir(root)
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let (mut passed, mut failed) = (0u64, 0u64);
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            println!("{line}");
+            if let Some(rest) = line.trim().strip_prefix("test result: ") {
+                passed += count(rest, " passed");
+                failed += count(rest, " failed");
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    Ok((passed, failed, status.success()))
+}
+
+/// Reads `N passed` out of `ok. 12 passed; 0 failed; ...`.
+fn count(line: &str, what: &str) -> u64 {
+    line.split(';')
+        .find_map(|part| {
+            let part = part
+                .trim()
+                .trim_start_matches("ok.")
+                .trim_start_matches("FAILED.")
+                .trim();
+            part.strip_suffix(what.trim_start())
+                .or_else(|| part.strip_suffix(what))
+        })
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn no_openssl(root: &Path) -> Result<(), String> {
+    let args = ["tree", "--workspace", "-e", "normal", "--prefix", "none"];
+    println!("    $ cargo {}", args.join(" "));
+    let out = Command::new(cargo_bin())
+        .args(args)
+        .current_dir(root)
+        .output()
+        .map_err(|e| format!("cannot run cargo tree: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo tree failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let tree = String::from_utf8_lossy(&out.stdout);
+    let bad: Vec<&str> = tree
+        .lines()
+        .filter(|l| {
+            l.starts_with("openssl-sys ") || l.starts_with("openssl ") || l.starts_with("native-tls ")
+        })
+        .collect();
+    if bad.is_empty() {
+        println!(
+            "    ok: {} crates in the default tree, none of them OpenSSL",
+            tree.lines().count()
+        );
+        Ok(())
+    } else {
+        Err(format!(
+            "OpenSSL in the default dependency tree: {}",
+            bad.join(", ")
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count;
+
+    #[test]
+    fn counts_test_result_lines() {
+        let l = "ok. 14 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.75s";
+        assert_eq!(count(l, " passed"), 14);
+        assert_eq!(count(l, " failed"), 0);
+        let l = "FAILED. 31 passed; 1 failed; 0 ignored";
+        assert_eq!(count(l, " passed"), 31);
+        assert_eq!(count(l, " failed"), 1);
+    }
+}

@@ -11,23 +11,37 @@ use std::time::Duration;
 
 use tracing_subscriber::fmt::MakeWriter;
 
-/// Captures all tracing output (TRACE level, spans included) on the current thread while
-/// alive. Use it in current-thread tests (`#[tokio::test]`'s default flavour) so every
+/// Captures all tracing output (TRACE level, spans included) emitted on the current thread
+/// while alive. Use it in current-thread tests (`#[tokio::test]`'s default flavour) so every
 /// event of the code under test lands here.
+///
+/// One global TRACE subscriber is installed on first use and routes each thread's output to
+/// that thread's capture (or nowhere). A per-test `set_default` subscriber would be simpler but
+/// is unreliable when tests run in parallel: tracing caches per-callsite interest globally, so
+/// a callsite first hit on a thread without a subscriber can stay disabled for everyone.
 pub struct LogCapture {
     buf: Arc<Mutex<Vec<u8>>>,
-    _guard: tracing::subscriber::DefaultGuard,
+    _fallback: Option<tracing::subscriber::DefaultGuard>,
 }
 
-#[derive(Clone)]
-struct BufWriter(Arc<Mutex<Vec<u8>>>);
+thread_local! {
+    static CURRENT: std::cell::RefCell<Option<Arc<Mutex<Vec<u8>>>>> = const { std::cell::RefCell::new(None) };
+}
 
-impl Write for BufWriter {
+static GLOBAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+#[derive(Clone, Copy)]
+struct ThreadWriter;
+
+impl Write for ThreadWriter {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(data);
+        CURRENT.with(|c| {
+            if let Some(buf) = &*c.borrow() {
+                buf.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .extend_from_slice(data);
+            }
+        });
         Ok(data.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -35,30 +49,45 @@ impl Write for BufWriter {
     }
 }
 
-impl<'a> MakeWriter<'a> for BufWriter {
-    type Writer = BufWriter;
+impl<'a> MakeWriter<'a> for ThreadWriter {
+    type Writer = ThreadWriter;
     fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
+        *self
     }
+}
+
+fn subscriber() -> impl tracing::Subscriber + Send + Sync {
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::FULL)
+        .with_ansi(false)
+        .with_writer(ThreadWriter)
+        .finish()
 }
 
 impl LogCapture {
     /// Starts capturing on this thread.
     pub fn start() -> Self {
+        let global = *GLOBAL.get_or_init(|| tracing::subscriber::set_global_default(subscriber()).is_ok());
         let buf = Arc::new(Mutex::new(Vec::new()));
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::FULL)
-            .with_ansi(false)
-            .with_writer(BufWriter(buf.clone()))
-            .finish();
-        let guard = tracing::subscriber::set_default(subscriber);
-        LogCapture { buf, _guard: guard }
+        CURRENT.with(|c| *c.borrow_mut() = Some(buf.clone()));
+        // If the test binary already had a global subscriber, fall back to a scoped one.
+        let fallback = (!global).then(|| tracing::subscriber::set_default(subscriber()));
+        LogCapture {
+            buf,
+            _fallback: fallback,
+        }
     }
 
     /// Everything captured so far.
     pub fn contents(&self) -> String {
         String::from_utf8_lossy(&self.buf.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
+    }
+}
+
+impl Drop for LogCapture {
+    fn drop(&mut self) {
+        CURRENT.with(|c| *c.borrow_mut() = None);
     }
 }
 

@@ -219,6 +219,12 @@ impl Transport {
     /// Truncates and scrubs a body for an error message (the credential and long digit runs
     /// are masked).
     pub fn snippet(&self, body: &[u8]) -> String {
+        self.scrub(body, SNIPPET_LEN)
+    }
+
+    /// Truncates `text` to `max` characters and masks the credential and long digit runs:
+    /// for anything the provider sent that ends up in an error (it may echo what it got).
+    pub fn scrub(&self, text: &[u8], max: usize) -> String {
         let guard = self
             .inner
             .credential
@@ -226,7 +232,7 @@ impl Transport {
             .unwrap_or_else(PoisonError::into_inner);
         let secret = guard.as_ref().map(|s| s.expose_secret());
         let secrets: Vec<&str> = secret.into_iter().collect();
-        redact_snippet(body, SNIPPET_LEN, &secrets)
+        redact_snippet(text, max, &secrets)
     }
 
     /// Sends `req`, retrying as [`crate::retry::decide`] allows, and returns the first 2xx
@@ -570,7 +576,7 @@ impl Transport {
             .unwrap_or("error");
         let mut message = info
             .message
-            .map(|m| redact_snippet(m.as_bytes(), 500, &[]))
+            .map(|m| self.scrub(m.as_bytes(), 500))
             .unwrap_or_else(|| format!("HTTP {status} {reason}"));
         if kind == ErrorKind::Ambiguous {
             message = format!("{message}; the {status} came after the request was sent");
@@ -948,7 +954,7 @@ pub fn decode_json<T: DeserializeOwned>(transport: &Transport, status: u16, body
         let path = e.path().to_string();
         let inner = e.into_inner();
         // serde_json messages can quote the offending value; scrub them like a body.
-        let msg = redact_snippet(inner.to_string().as_bytes(), 200, &[]);
+        let msg = transport.scrub(inner.to_string().as_bytes(), 200);
         let what = std::any::type_name::<T>()
             .rsplit("::")
             .next()
