@@ -1,0 +1,37 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod auth;
+pub mod balance;
+mod client;
+pub mod error;
+pub mod orders;
+pub mod packs;
+pub mod products;
+mod serde_util;
+pub mod webhook;
+
+pub use auth::{ApiKey, AuthToken, Login, Register, UserId};
+pub use balance::{Balance, TopUp, TopUpRequest, TopUpStatus};
+pub use client::{
+    Client, ClientBuilder, DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL, RATE_LIMIT_PER_MINUTE, rate_limiter,
+};
+pub use error::ErrorCode;
+pub use orders::{
+    CreateOrder, DEFAULT_PAGE_SIZE, ListOrders, Order, OrderStatus, OrderUid, PollOptions,
+    TwoFactorSubmitted, WLID_FEE_TOKENS, WlidTokens,
+};
+pub use packs::{CreatePack, OrderPack, Pack, PackId, PackItem, Totals};
+pub use payout_core::webhook::WebhookError;
+pub use products::{Product, ProductId};
+pub use webhook::{Confirmation, WebhookEvent, WebhookOrder};
+
+pub use payout_core::{
+    CircuitBreaker, ClientOptions, Decimal, Error, ErrorKind, IdempotencyKey, Page, RateLimiter, Result,
+    RetryPolicy, SecretString,
+};
+
+/// The provider name used in errors and traces.
+pub(crate) const PROVIDER: &str = "romplhub";

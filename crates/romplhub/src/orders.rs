@@ -1,0 +1,628 @@
+//! Orders: `POST /orders`, `GET /orders`, `GET /orders/{order_uid}` and
+//! `POST /orders/{order_uid}/2fa`.
+//!
+//! # Creating an order is never retried
+//!
+//! `POST /orders` spends tokens and logs into a real Roblox account, and RomplHub offers no
+//! idempotency key or client reference. Once the request may have reached RomplHub (a timeout,
+//! a dropped connection or a 5xx after sending), the client does **not** send it again: it
+//! returns [`payout_core::ErrorKind::Ambiguous`]. Look at your recent orders
+//! ([`Orders::list`], newest first) for one with the same product before you try again.
+//! Only a failure to connect (nothing was sent) is retried.
+//!
+//! # The 2FA flow
+//!
+//! After creation an order moves through `pending`, `authenticating`, `purchasing`,
+//! `granting` to `completed` (or `failed`, tokens refunded automatically). If the account has
+//! two-step verification and no `backup_code` was given, it stops at `waiting_2fa` until you
+//! submit the code the account owner received:
+//!
+//! ```no_run
+//! # async fn run(client: romplhub::Client) -> romplhub::Result<()> {
+//! use romplhub::{CreateOrder, OrderStatus, PollOptions};
+//! let created = client.orders().create(&CreateOrder::new("user@roblox.com", "account-password", "robux_2200")).await?;
+//! let order = client.orders().wait_until_final_or_2fa(&created.order_uid, &PollOptions::default()).await?;
+//! if order.needs_2fa() {
+//!     let code = String::from("847291"); // ask the account owner
+//!     client.orders().submit_2fa(&created.order_uid, code).await?;
+//!     let order = client.orders().wait_until_final_or_2fa(&created.order_uid, &PollOptions::default()).await?;
+//!     assert!(order.status.is_final());
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::fmt;
+use std::time::Duration;
+
+use futures_core::Stream;
+use payout_core::pagination::{next_offset, paginate};
+use payout_core::{Error, ErrorKind, ExposeSecret, Page, Request, Result, SecretString};
+use serde::{Deserialize, Serialize};
+
+use crate::PROVIDER;
+use crate::client::{Client, json_body};
+use crate::packs::Totals;
+use crate::products::{Product, ProductId};
+use crate::serde_util::string_id;
+
+string_id! {
+    /// An order id such as `VX-5A8115EA`; treat it as opaque.
+    OrderUid
+}
+
+payout_core::open_enum! {
+    /// Where an order is in RomplHub's pipeline.
+    pub enum OrderStatus {
+        /// Queued for processing.
+        Pending => "pending",
+        /// Logging into the Roblox account.
+        Authenticating => "authenticating",
+        /// Needs a 2FA code: submit it with [`Orders::submit_2fa`].
+        Waiting2fa => "waiting_2fa",
+        /// Buying from the Microsoft Store.
+        Purchasing => "purchasing",
+        /// Granting Robux to the account.
+        Granting => "granting",
+        /// Done: the Robux were delivered.
+        Completed => "completed",
+        /// An error occurred (see [`Order::error_message`]); the tokens were refunded automatically.
+        Failed => "failed",
+    }
+}
+
+impl OrderStatus {
+    /// True for `completed` and `failed`: the order will not change any more.
+    pub fn is_final(&self) -> bool {
+        matches!(self, OrderStatus::Completed | OrderStatus::Failed)
+    }
+
+    /// True for `waiting_2fa`: the order is stuck until you submit a code.
+    pub fn needs_2fa(&self) -> bool {
+        matches!(self, OrderStatus::Waiting2fa)
+    }
+}
+
+/// Microsoft/Xbox WLID tokens for the account: with them RomplHub charges a flat 3-token fee
+/// per order instead of the product's token price. Both values are secrets.
+#[derive(Clone, Serialize)]
+pub struct WlidTokens {
+    #[serde(serialize_with = "payout_core::secret::expose")]
+    refresh_token: SecretString,
+    #[serde(serialize_with = "payout_core::secret::expose")]
+    wlid_token: SecretString,
+}
+
+impl fmt::Debug for WlidTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WlidTokens")
+            .field("refresh_token", &"[REDACTED]")
+            .field("wlid_token", &"[REDACTED]")
+            .finish()
+    }
+}
+
+impl WlidTokens {
+    /// The refresh token (`M.C507_BAY...`) and the WLID token (`EwA...`).
+    pub fn new(refresh_token: impl Into<SecretString>, wlid_token: impl Into<SecretString>) -> Self {
+        WlidTokens {
+            refresh_token: refresh_token.into(),
+            wlid_token: wlid_token.into(),
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.refresh_token.expose_secret().trim().is_empty() {
+            return Err(Error::invalid_input(
+                PROVIDER,
+                "wlid_tokens.refresh_token",
+                "must not be empty",
+            ));
+        }
+        if self.wlid_token.expose_secret().trim().is_empty() {
+            return Err(Error::invalid_input(
+                PROVIDER,
+                "wlid_tokens.wlid_token",
+                "must not be empty",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The flat fee, in tokens, of an order placed with [`WlidTokens`].
+pub const WLID_FEE_TOKENS: u64 = 3;
+
+/// The body of `POST /orders`: a Roblox account's login and password, the product, and
+/// optionally a quantity, a backup code, a webhook URL and WLID tokens.
+#[derive(Clone, Serialize)]
+pub struct CreateOrder {
+    login: String,
+    #[serde(serialize_with = "payout_core::secret::expose")]
+    password: SecretString,
+    product: ProductId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quantity: Option<u32>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "payout_core::secret::expose_option"
+    )]
+    backup_code: Option<SecretString>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhook_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wlid_tokens: Option<WlidTokens>,
+}
+
+impl fmt::Debug for CreateOrder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CreateOrder")
+            .field("login", &self.login)
+            .field("password", &"[REDACTED]")
+            .field("product", &self.product)
+            .field("quantity", &self.quantity)
+            .field("backup_code", &self.backup_code.as_ref().map(|_| "[REDACTED]"))
+            .field("webhook_url", &self.webhook_url)
+            .field("wlid_tokens", &self.wlid_tokens)
+            .finish()
+    }
+}
+
+impl CreateOrder {
+    /// An order of `product` (e.g. `"robux_2200"`) for the Roblox account `login` (its user
+    /// name or e-mail) with its `password`. Costs the product's full token price unless
+    /// [`CreateOrder::wlid_tokens`] is set.
+    pub fn new(
+        login: impl Into<String>,
+        password: impl Into<SecretString>,
+        product: impl Into<ProductId>,
+    ) -> Self {
+        CreateOrder {
+            login: login.into(),
+            password: password.into(),
+            product: product.into(),
+            quantity: None,
+            backup_code: None,
+            webhook_url: None,
+            wlid_tokens: None,
+        }
+    }
+
+    /// How many units of the product (at least 1; RomplHub's default is 1).
+    pub fn quantity(mut self, quantity: u32) -> Self {
+        self.quantity = Some(quantity);
+        self
+    }
+
+    /// A Roblox 2-step backup code, so the order passes 2FA without stopping at `waiting_2fa`.
+    pub fn backup_code(mut self, code: impl Into<SecretString>) -> Self {
+        self.backup_code = Some(code.into());
+        self
+    }
+
+    /// Where RomplHub POSTs `order.completed` / `order.failed` (see [`crate::webhook`]).
+    /// Webhooks are not signed: add a random token of your own to the URL's query and confirm
+    /// each event with [`crate::webhook::confirm`].
+    pub fn webhook_url(mut self, url: impl Into<String>) -> Self {
+        self.webhook_url = Some(url.into());
+        self
+    }
+
+    /// Pays with WLID tokens: a flat fee of [`WLID_FEE_TOKENS`] instead of the product price.
+    pub fn wlid_tokens(mut self, tokens: WlidTokens) -> Self {
+        self.wlid_tokens = Some(tokens);
+        self
+    }
+
+    /// The product ordered.
+    pub fn product(&self) -> &ProductId {
+        &self.product
+    }
+
+    /// Checks every field before anything is sent.
+    pub fn validate(&self) -> Result<()> {
+        validate_account(&self.login, &self.password, self.backup_code.as_ref())?;
+        if self.product.as_str().trim().is_empty() || self.product.as_str().contains(char::is_whitespace) {
+            return Err(Error::invalid_input(
+                PROVIDER,
+                "product",
+                "must be a product id such as `robux_2200` (no spaces)",
+            ));
+        }
+        if self.quantity == Some(0) {
+            return Err(Error::invalid_input(PROVIDER, "quantity", "must be at least 1"));
+        }
+        if let Some(u) = &self.webhook_url {
+            validate_webhook_url(u)?;
+        }
+        if let Some(w) = &self.wlid_tokens {
+            w.validate()?;
+        }
+        Ok(())
+    }
+
+    /// What this order will cost and grant, priced from `products` (from
+    /// [`crate::products::Products::list`]) before anything is sent: the product price ×
+    /// quantity, or the flat [`WLID_FEE_TOKENS`] with WLID tokens (ASSUMPTION: per order,
+    /// whatever the quantity). RomplHub's answer (`tokens_charged`) is authoritative.
+    pub fn estimate(&self, products: &[Product]) -> Result<Totals> {
+        let product = find_product(products, &self.product, "product")?;
+        let qty = u64::from(self.quantity.unwrap_or(1));
+        let robux = product
+            .robux
+            .checked_mul(qty)
+            .ok_or_else(|| overflow("quantity"))?;
+        let tokens = if self.wlid_tokens.is_some() {
+            WLID_FEE_TOKENS
+        } else {
+            product
+                .tokens
+                .checked_mul(qty)
+                .ok_or_else(|| overflow("quantity"))?
+        };
+        Ok(Totals { tokens, robux })
+    }
+}
+
+pub(crate) fn overflow(field: &'static str) -> Error {
+    Error::invalid_input(PROVIDER, field, "makes the total overflow")
+}
+
+pub(crate) fn find_product<'p>(
+    products: &'p [Product],
+    id: &ProductId,
+    field: &'static str,
+) -> Result<&'p Product> {
+    products.iter().find(|p| &p.id == id).ok_or_else(|| {
+        Error::invalid_input(
+            PROVIDER,
+            field,
+            format!("names product `{id}`, which is not in the product list (see client.products().list())"),
+        )
+    })
+}
+
+pub(crate) fn validate_account(
+    login: &str,
+    password: &SecretString,
+    backup_code: Option<&SecretString>,
+) -> Result<()> {
+    if login.trim().is_empty() {
+        return Err(Error::invalid_input(PROVIDER, "login", "must not be empty"));
+    }
+    if password.expose_secret().is_empty() {
+        return Err(Error::invalid_input(PROVIDER, "password", "must not be empty"));
+    }
+    if let Some(c) = backup_code
+        && c.expose_secret().trim().is_empty()
+    {
+        return Err(Error::invalid_input(
+            PROVIDER,
+            "backup_code",
+            "must not be empty when set (leave it unset instead)",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn validate_webhook_url(u: &str) -> Result<()> {
+    match url::Url::parse(u) {
+        Ok(p) if matches!(p.scheme(), "http" | "https") && p.host_str().is_some() => Ok(()),
+        _ => Err(Error::invalid_input(
+            PROVIDER,
+            "webhook_url",
+            "must be an absolute http(s) URL",
+        )),
+    }
+}
+
+/// An order, as returned by create, get, list and pack orders. Only `order_uid` and `status`
+/// are always present; the rest depends on the endpoint and the order's progress.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Order {
+    /// The order id (`VX-...`).
+    pub order_uid: OrderUid,
+    /// Where the order is.
+    pub status: OrderStatus,
+    /// Tokens charged (the product price, or 3 with WLID tokens; refunded if it fails).
+    #[serde(default, deserialize_with = "crate::serde_util::opt_u64_lenient")]
+    pub tokens_charged: Option<u64>,
+    /// Robux in the product ordered (on creation).
+    #[serde(default, deserialize_with = "crate::serde_util::opt_u64_lenient")]
+    pub product_robux: Option<u64>,
+    /// The product's display name (e.g. `"2200 Robux"`).
+    #[serde(default)]
+    pub product_name: Option<String>,
+    /// The product id, if sent.
+    #[serde(default)]
+    pub product: Option<ProductId>,
+    /// The quantity, if sent.
+    #[serde(default, deserialize_with = "crate::serde_util::opt_u64_lenient")]
+    pub quantity: Option<u64>,
+    /// The account's Robux balance before the order.
+    #[serde(default, deserialize_with = "crate::serde_util::opt_u64_lenient")]
+    pub robux_before: Option<u64>,
+    /// The account's Robux balance after the order.
+    #[serde(default, deserialize_with = "crate::serde_util::opt_u64_lenient")]
+    pub robux_after: Option<u64>,
+    /// Robux granted (set once completed).
+    #[serde(default, deserialize_with = "crate::serde_util::opt_u64_lenient")]
+    pub robux_granted: Option<u64>,
+    /// Why the order failed (with status `failed`).
+    #[serde(default)]
+    pub error_message: Option<String>,
+    /// Creation time as sent (format undocumented).
+    #[serde(default)]
+    pub created_at: Option<String>,
+    /// Fields this version does not model.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Order {
+    /// True when the order is stuck at `waiting_2fa`.
+    pub fn needs_2fa(&self) -> bool {
+        self.status.needs_2fa()
+    }
+
+    /// True when the order will not change any more (`completed` or `failed`).
+    pub fn is_final(&self) -> bool {
+        self.status.is_final()
+    }
+}
+
+/// The query of `GET /orders`: an optional status filter and limit/offset paging.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListOrders {
+    status: Option<OrderStatus>,
+    limit: Option<u32>,
+    offset: Option<u64>,
+}
+
+/// The page size [`Orders::stream`] uses when the filter sets no limit (the documented example).
+pub const DEFAULT_PAGE_SIZE: u32 = 50;
+
+impl ListOrders {
+    /// All orders, RomplHub's default page size.
+    pub fn new() -> Self {
+        ListOrders::default()
+    }
+    /// Only orders with this status.
+    pub fn status(mut self, status: OrderStatus) -> Self {
+        self.status = Some(status);
+        self
+    }
+    /// At most this many orders per page (at least 1).
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+    /// Skip this many orders.
+    pub fn offset(mut self, offset: u64) -> Self {
+        self.offset = Some(offset);
+        self
+    }
+    /// Checks the filter before anything is sent.
+    pub fn validate(&self) -> Result<()> {
+        if self.limit == Some(0) {
+            return Err(Error::invalid_input(PROVIDER, "limit", "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+struct OrderList {
+    #[serde(default, deserialize_with = "crate::serde_util::opt_u64_lenient")]
+    total: Option<u64>,
+    #[serde(default)]
+    orders: Vec<Order>,
+}
+
+/// The answer to `POST /orders/{order_uid}/2fa`. The page does not show it (ASSUMPTION): the
+/// updated order or a short acknowledgement is expected, so every field is optional. Follow up
+/// with [`Orders::wait_until_final_or_2fa`].
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[non_exhaustive]
+pub struct TwoFactorSubmitted {
+    /// The order id, if echoed.
+    #[serde(default)]
+    pub order_uid: Option<OrderUid>,
+    /// The order's status after the code was accepted, if sent.
+    #[serde(default)]
+    pub status: Option<OrderStatus>,
+    /// A human-readable note, if sent.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Fields this version does not model.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct TwoFactorBody<'a> {
+    #[serde(serialize_with = "payout_core::secret::expose")]
+    code: &'a SecretString,
+}
+
+/// How [`Orders::wait_until_final_or_2fa`] polls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollOptions {
+    interval: Duration,
+    timeout: Duration,
+}
+
+impl Default for PollOptions {
+    /// Every 5 s for up to 10 minutes: 12 calls a minute, well inside the 60/min limit.
+    fn default() -> Self {
+        PollOptions {
+            interval: Duration::from_secs(5),
+            timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+impl PollOptions {
+    /// The defaults (every 5 s, up to 10 minutes).
+    pub fn new() -> Self {
+        PollOptions::default()
+    }
+    /// Time between two `GET /orders/{order_uid}` calls (at least 10 ms).
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.interval = interval.max(Duration::from_millis(10));
+        self
+    }
+    /// How long to wait in total before giving up with [`ErrorKind::Timeout`].
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+}
+
+/// The handler for `/orders`; see [`Client::orders`].
+#[derive(Debug, Clone, Copy)]
+pub struct Orders<'a> {
+    pub(crate) client: &'a Client,
+}
+
+pub(crate) fn order_path(uid: &OrderUid, suffix: &str) -> Result<String> {
+    if uid.as_str().trim().is_empty() {
+        return Err(Error::invalid_input(PROVIDER, "order_uid", "must not be empty"));
+    }
+    Ok(format!(
+        "/orders/{}{suffix}",
+        payout_core::encode_path_segment(uid.as_str())
+    ))
+}
+
+impl Orders<'_> {
+    /// `POST /orders`: buys Robux for the account, paid in tokens (201 Created).
+    ///
+    /// **Never re-sent** once the request may have left: a timeout, dropped connection or 5xx
+    /// after sending returns [`ErrorKind::Ambiguous`]. Check [`Orders::list`] for the order
+    /// before creating it again. A 402 means the balance is too low.
+    pub async fn create(&self, req: &CreateOrder) -> Result<Order> {
+        req.validate()?;
+        // POST defaults to Safety::Unprotected: nothing here deduplicates a repeat.
+        let request = json_body(Request::post("orders.create", "/orders"), req)?;
+        self.client.send(request).await?.json()
+    }
+
+    /// `GET /orders/{order_uid}`: the order's current state.
+    pub async fn get(&self, order_uid: impl Into<OrderUid>) -> Result<Order> {
+        let uid = order_uid.into();
+        let path = order_path(&uid, "")?;
+        self.client
+            .send(Request::get("orders.get", "/orders/{order_uid}").path(path))
+            .await?
+            .json()
+    }
+
+    /// `GET /orders?status=&limit=&offset=`: one page of orders, with the total and the offset
+    /// of the next page (`None` on the last one).
+    pub async fn list(&self, filter: &ListOrders) -> Result<Page<Order, u64>> {
+        filter.validate()?;
+        let request = Request::get("orders.list", "/orders")
+            .query_opt("status", filter.status.as_ref().map(|s| s.as_str().to_string()))
+            .query_opt("limit", filter.limit)
+            .query_opt("offset", filter.offset);
+        let list: OrderList = self.client.send(request).await?.json()?;
+        let offset = filter.offset.unwrap_or(0);
+        let received = list.orders.len();
+        // Without a limit, a full page is whatever the provider's default size was.
+        let limit = filter.limit.map_or(received as u64, u64::from);
+        Ok(Page {
+            next: next_offset(offset, limit, received, list.total),
+            total: list.total,
+            items: list.orders,
+        })
+    }
+
+    /// Every order matching `filter`, page after page ([`DEFAULT_PAGE_SIZE`] per page unless
+    /// the filter sets a limit), starting at the filter's offset.
+    pub fn stream(&self, filter: ListOrders) -> impl Stream<Item = Result<Order>> + Send + 'static {
+        let client = self.client.clone();
+        let filter = match filter.limit {
+            Some(_) => filter,
+            None => filter.limit(DEFAULT_PAGE_SIZE),
+        };
+        let start = filter.offset.unwrap_or(0);
+        paginate(PROVIDER, start, move |offset| {
+            let client = client.clone();
+            let f = filter.clone().offset(offset);
+            async move { client.orders().list(&f).await }
+        })
+    }
+
+    /// At most `max` orders matching `filter`; stops fetching pages once `max` are read.
+    pub async fn collect_all(&self, filter: ListOrders, max: usize) -> Result<Vec<Order>> {
+        payout_core::collect_all(self.stream(filter), max).await
+    }
+
+    /// `POST /orders/{order_uid}/2fa`: submits the 2FA code (from e-mail or an authenticator)
+    /// for an order in `waiting_2fa`. The code is a secret and never logged. Never re-sent once
+    /// it may have left (codes are single-use).
+    pub async fn submit_2fa(
+        &self,
+        order_uid: impl Into<OrderUid>,
+        code: impl Into<SecretString>,
+    ) -> Result<TwoFactorSubmitted> {
+        let uid = order_uid.into();
+        let raw = code.into();
+        // Codes pasted from an e-mail often carry a trailing newline; send the code itself.
+        let c = raw.expose_secret().trim();
+        if c.is_empty() || c.len() > 64 || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-') {
+            return Err(Error::invalid_input(
+                PROVIDER,
+                "code",
+                "must be 1 to 64 ASCII letters, digits or dashes",
+            ));
+        }
+        let code = SecretString::from(c);
+        let path = order_path(&uid, "/2fa")?;
+        let request = json_body(
+            Request::post("orders.submit_2fa", "/orders/{order_uid}/2fa").path(path),
+            &TwoFactorBody { code: &code },
+        )?;
+        let resp = self.client.send(request).await?;
+        if resp.body().iter().all(u8::is_ascii_whitespace) {
+            return Ok(TwoFactorSubmitted::default());
+        }
+        resp.json()
+    }
+
+    /// Polls `GET /orders/{order_uid}` until the order is final (`completed`, `failed`) or
+    /// needs a 2FA code (`waiting_2fa`), and returns it. On `waiting_2fa`, ask the account
+    /// owner for the code, call [`Orders::submit_2fa`], then wait again.
+    ///
+    /// Fails with [`ErrorKind::Timeout`] (safe to call again) when the order is still in
+    /// progress after the options' timeout, and with the call's error if a poll fails.
+    pub async fn wait_until_final_or_2fa(
+        &self,
+        order_uid: impl Into<OrderUid>,
+        options: &PollOptions,
+    ) -> Result<Order> {
+        let uid = order_uid.into();
+        let deadline = tokio::time::Instant::now() + options.timeout;
+        loop {
+            let order = self.get(uid.clone()).await?;
+            if order.is_final() || order.needs_2fa() {
+                return Ok(order);
+            }
+            let now = tokio::time::Instant::now();
+            if now + options.interval > deadline {
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    PROVIDER,
+                    format!(
+                        "order {uid} is still `{}` after {:.0}s of polling; call wait_until_final_or_2fa again or check it later",
+                        order.status,
+                        options.timeout.as_secs_f64()
+                    ),
+                ));
+            }
+            tracing::debug!(status = order.status.as_str(), "order in progress; polling again");
+            tokio::time::sleep(options.interval).await;
+        }
+    }
+}
