@@ -1,0 +1,174 @@
+//! The provider's list bodies: a bare JSON array, or a page object
+//! `{ "items": [...], "page": 1, "pageSize": 50, "total": 120 }` (page numbers are 1-based).
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use payout_core::{Error, Page, Result};
+use serde::de::{self, DeserializeOwned, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+
+use crate::client::PROVIDER;
+
+/// A decoded list body. Written by hand rather than as an untagged enum so a bad item keeps
+/// its JSON path in the decode error.
+pub(crate) struct ListBody<T> {
+    pub(crate) items: Vec<T>,
+    pub(crate) page: Option<u32>,
+    pub(crate) page_size: Option<u32>,
+    pub(crate) total: Option<u64>,
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ListBody<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = ListBody<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON array or an object with `items`")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Self::Value, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(ListBody {
+                    items,
+                    page: None,
+                    page_size: None,
+                    total: None,
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+                let mut body = ListBody {
+                    items: Vec::new(),
+                    page: None,
+                    page_size: None,
+                    total: None,
+                };
+                let mut saw_items = false;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        // `data` and `results` are the spellings other APIs use for the same thing.
+                        "items" | "data" | "results" => {
+                            let v: Option<Vec<T>> = map.next_value()?;
+                            body.items = v.unwrap_or_default();
+                            saw_items = true;
+                        }
+                        "page" => body.page = map.next_value()?,
+                        "pageSize" | "page_size" => body.page_size = map.next_value()?,
+                        "total" => body.total = map.next_value()?,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                if !saw_items {
+                    return Err(de::Error::missing_field("items"));
+                }
+                Ok(body)
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+/// Page-number pagination settings shared by every list filter.
+pub(crate) fn check_paging(page: Option<u32>, page_size: Option<u32>) -> Result<()> {
+    if page == Some(0) {
+        return Err(Error::invalid_input(
+            PROVIDER,
+            "page",
+            "must be 1 or more (pages are numbered from 1)",
+        ));
+    }
+    if page_size == Some(0) {
+        return Err(Error::invalid_input(PROVIDER, "pageSize", "must be 1 or more"));
+    }
+    Ok(())
+}
+
+/// The next 1-based page number, or `None` on the last page.
+///
+/// With a `total`, the page is the last one when everything up to it has been seen. Without
+/// one, a short page is the last; when the page size is unknown too, we ask for the next
+/// page and let an empty one end the stream.
+pub(crate) fn next_page(
+    page: u32,
+    page_size: Option<u32>,
+    received: usize,
+    total: Option<u64>,
+) -> Option<u32> {
+    if received == 0 {
+        return None;
+    }
+    let seen_before = match page_size {
+        Some(size) => u64::from(page.saturating_sub(1)) * u64::from(size),
+        None => 0,
+    };
+    match (total, page_size) {
+        (Some(total), Some(_)) => {
+            if seen_before + (received as u64) < total {
+                page.checked_add(1)
+            } else {
+                None
+            }
+        }
+        (Some(total), None) if page == 1 => ((received as u64) < total).then_some(2),
+        (_, Some(size)) if (received as u64) < u64::from(size) => None,
+        _ => page.checked_add(1),
+    }
+}
+
+/// Decodes a list response into a [`Page`] numbered from `requested_page`.
+pub(crate) fn into_page<T: DeserializeOwned>(
+    resp: &payout_core::Response,
+    requested_page: u32,
+    requested_size: Option<u32>,
+) -> Result<Page<T, u32>> {
+    let body: ListBody<T> = resp.json()?;
+    let page = body.page.filter(|p| *p > 0).unwrap_or(requested_page);
+    let size = body.page_size.filter(|s| *s > 0).or(requested_size);
+    let next = next_page(page, size, body.items.len(), body.total);
+    Ok(Page {
+        next,
+        total: body.total,
+        items: body.items,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_page_is_one_based() {
+        // 120 items, 50 a page: pages 1, 2, 3.
+        assert_eq!(next_page(1, Some(50), 50, Some(120)), Some(2));
+        assert_eq!(next_page(2, Some(50), 50, Some(120)), Some(3));
+        assert_eq!(next_page(3, Some(50), 20, Some(120)), None);
+        // Exactly one full page.
+        assert_eq!(next_page(1, Some(50), 50, Some(50)), None);
+        // A server that caps the page below the requested size still advances by its total.
+        assert_eq!(next_page(1, Some(100), 100, Some(250)), Some(2));
+        // No total: a short page is the last.
+        assert_eq!(next_page(1, Some(50), 49, None), None);
+        assert_eq!(next_page(1, Some(50), 50, None), Some(2));
+        // Nothing known: ask, an empty page ends it.
+        assert_eq!(next_page(4, None, 3, None), Some(5));
+        assert_eq!(next_page(4, None, 0, None), None);
+    }
+
+    #[test]
+    fn bodies_decode_as_array_or_page() {
+        let b: ListBody<u32> = serde_json::from_str("[1,2]").unwrap();
+        assert_eq!(b.items, vec![1, 2]);
+        let b: ListBody<u32> =
+            serde_json::from_str(r#"{"items":[3],"page":2,"pageSize":1,"total":9,"extra":{"x":1}}"#).unwrap();
+        assert_eq!(
+            (b.items, b.page, b.page_size, b.total),
+            (vec![3], Some(2), Some(1), Some(9))
+        );
+        assert!(serde_json::from_str::<ListBody<u32>>(r#"{"page":1}"#).is_err());
+    }
+}

@@ -1,0 +1,575 @@
+//! Orders: the documented create body and `Idempotency-Key`, retries that reuse the key,
+//! `insufficient_balance`, the balance pre-check, get, list, stream and polling.
+
+use std::time::Duration;
+
+use agent_catalog::{
+    Catalog, CreateOrder, Decimal, ErrorCode, ErrorExt, ErrorKind, IdempotencyKey, OrderFilter, OrderId,
+    OrderStatus, PollOptions, ProductId, TopupRequest,
+};
+use futures_util::StreamExt;
+use httpmock::prelude::*;
+use payout_core::test_util::{DropMode, DropServer};
+use serde_json::json;
+
+use crate::{
+    KEY, VOUCHER, balance_json, builder, client, completed_order_json, created_order_json, p, product_json,
+    types_json, voucher_json, wait_calls,
+};
+
+/// The excerpt's reference payload, built with the crate's types.
+fn documented_request() -> CreateOrder {
+    CreateOrder::new(456)
+        .external_ref("INV-1001")
+        .topup_request(
+            TopupRequest::new(Decimal::new(1000, 2))
+                .account("steam_login", "player123")
+                .account("email", "user@example.com"),
+        )
+        .quantity(1)
+        .test(false)
+        .idempotency_key(IdempotencyKey::new("order-1001").unwrap())
+}
+
+fn documented_body() -> serde_json::Value {
+    json!({
+        "product_id": 456,
+        "external_ref": "INV-1001",
+        "topup_request": {
+            "amount": "10.00",
+            "customer_account": {"steam_login": "player123", "email": "user@example.com"}
+        },
+        "quantity": 1,
+        "test": false
+    })
+}
+
+#[tokio::test]
+async fn create_order_sends_documented_body() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path(p("/orders"))
+                .header("authorization", KEY)
+                .header("content-type", "application/json")
+                .header("idempotency-key", "order-1001")
+                .json_body(documented_body());
+            then.status(201).json_body(created_order_json("order-1001"));
+        })
+        .await;
+    let order = client(&server)
+        .orders()
+        .create(&documented_request())
+        .await
+        .unwrap();
+    m.assert_calls_async(1).await;
+    assert_eq!(order.id, OrderId::from("8f0c3b7e-6b7a-4a53-9a7e-2b8f1d1c9e01"));
+    assert_eq!(order.status, OrderStatus::Pending);
+    assert!(!order.is_final());
+    assert_eq!(order.idempotency_key.as_ref().unwrap().as_str(), "order-1001");
+    assert_eq!(order.product_id, Some(ProductId(456)));
+    assert_eq!(order.external_ref.as_deref(), Some("INV-1001"));
+    assert_eq!(order.order_content.vendor_order_id(), Some("LC-123456"));
+    assert_eq!(order.order_content.voucher_code(), None);
+    assert_eq!(order.charged_amount, Some(Decimal::new(1250, 2)));
+    assert_eq!(order.balance_before, Some(Decimal::new(10000, 2)));
+    assert_eq!(order.balance_after, Some(Decimal::new(8750, 2)));
+    assert_eq!(order.currency_code.as_deref(), Some("USD"));
+    assert!(!order.is_test);
+    assert_eq!(order.created_at.as_deref(), Some("2024-11-01T10:00:00Z"));
+    assert_eq!(order.completed_at, None);
+}
+
+#[tokio::test]
+async fn create_order_generates_a_key_per_attempt_and_returns_it() {
+    let server = MockServer::start_async().await;
+    let req = CreateOrder::new(101).currency_code("USD").quantity(2).test(true);
+    let key = req.get_idempotency_key().clone();
+    assert_eq!(key.as_str().len(), 36, "a UUID");
+    assert_ne!(
+        &key,
+        CreateOrder::new(101).get_idempotency_key(),
+        "a new attempt, a new key"
+    );
+    let m = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path(p("/orders"))
+                .header("idempotency-key", key.as_str())
+                .json_body(json!({"product_id": 101, "currency_code": "USD", "quantity": 2, "test": true}));
+            // A provider that does not echo the key: the client fills it in.
+            then.status(201)
+                .json_body(json!({"id": "o-2", "product_id": 101, "status": "pending", "is_test": true}));
+        })
+        .await;
+    let order = client(&server).orders().create(&req).await.unwrap();
+    m.assert_calls_async(1).await;
+    assert_eq!(order.idempotency_key.as_ref(), Some(&key));
+    assert!(order.is_test);
+    assert!(order.order_content.is_empty());
+}
+
+#[tokio::test]
+async fn create_that_fails_with_500_is_retried_with_the_same_idempotency_key() {
+    let server = MockServer::start_async().await;
+    let failing = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path(p("/orders"))
+                .header("idempotency-key", "order-1001")
+                .json_body(documented_body());
+            // Retry-After keeps the timing deterministic.
+            then.status(500)
+                .header("Retry-After", "1")
+                .json_body(json!({"error": "internal_error", "message": "try again"}));
+        })
+        .await;
+    let ok = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path(p("/orders"))
+                .header("idempotency-key", "order-1001")
+                .json_body(documented_body());
+            then.status(201).json_body(created_order_json("order-1001"));
+        })
+        .await;
+    let c = client(&server);
+    let call = tokio::spawn(async move { c.orders().create(&documented_request()).await });
+    wait_calls(&failing, 1).await;
+    failing.delete_async().await;
+    let order = call.await.unwrap().unwrap();
+    // Each attempt matched a mock that requires the same key and body: one hit on each.
+    ok.assert_calls_async(1).await;
+    assert_eq!(order.idempotency_key.unwrap().as_str(), "order-1001");
+}
+
+#[tokio::test]
+async fn dropped_connection_on_create_is_resent_only_with_the_same_key() {
+    let srv = DropServer::start(DropMode::CloseAfterRequest);
+    let c = builder(&srv.base_url()).build().unwrap();
+    let req = documented_request();
+    let err = c.orders().create(&req).await.unwrap_err();
+    assert_eq!(srv.requests(), 3, "1 attempt + 2 retries, all key-protected");
+    for raw in srv.raw_requests() {
+        let text = String::from_utf8_lossy(&raw).to_ascii_lowercase();
+        assert!(text.contains("idempotency-key: order-1001\r\n"), "{text}");
+    }
+    assert_eq!(err.idempotency_key().map(|k| k.as_str()), Some("order-1001"));
+    assert_ne!(err.kind(), ErrorKind::Ambiguous, "the key makes a repeat safe");
+}
+
+#[tokio::test]
+async fn insufficient_balance_is_its_own_error_and_is_not_retried() {
+    let capture = payout_core::test_util::LogCapture::start();
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.method(POST).path(p("/orders"));
+            then.status(400).json_body(json!({
+                "error": "insufficient_balance",
+                "message": "Agent balance is insufficient for this order"
+            }));
+        })
+        .await;
+    let err = client(&server)
+        .orders()
+        .create(&documented_request())
+        .await
+        .unwrap_err();
+    m.assert_calls_async(1).await;
+    assert!(err.is_insufficient_balance());
+    assert_eq!(err.error_code(), Some(ErrorCode::InsufficientBalance));
+    assert_eq!(err.kind(), ErrorKind::Provider);
+    assert_eq!(err.status(), Some(400));
+    assert!(!err.is_retryable());
+    assert!(!err.may_have_succeeded());
+    assert_eq!(err.idempotency_key().unwrap().as_str(), "order-1001");
+    assert_eq!(
+        err.to_string(),
+        "agent-catalog: insufficient_balance: Agent balance is insufficient for this order (HTTP 400)"
+    );
+    // Surfaced to operations as a WARN event carrying the key to retry with.
+    let logs = capture.contents();
+    assert!(
+        logs.contains("WARN")
+            && logs.contains("order refused: insufficient_balance")
+            && logs.contains("order-1001"),
+        "{logs}"
+    );
+
+    // The nested shape Plexy uses elsewhere is understood too.
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path(p("/orders"));
+            then.status(400).json_body(json!({
+                "error": {"type": "invalid_request_error", "code": "insufficient_balance", "message": "low", "request_id": "req_1"}
+            }));
+        })
+        .await;
+    let err = client(&server)
+        .orders()
+        .create(&documented_request())
+        .await
+        .unwrap_err();
+    assert!(err.is_insufficient_balance());
+    assert_eq!(err.request_id(), Some("req_1"));
+}
+
+fn catalog() -> Catalog {
+    Catalog::from_parts(
+        serde_json::from_value(types_json()).unwrap(),
+        vec![],
+        vec![
+            serde_json::from_value(product_json()).unwrap(),
+            serde_json::from_value(voucher_json()).unwrap(),
+        ],
+    )
+}
+
+#[tokio::test]
+async fn create_checked_refuses_an_order_the_balance_cannot_cover() {
+    let server = MockServer::start_async().await;
+    let bal = server
+        .mock_async(|when, then| {
+            when.method(GET).path(p("/balance"));
+            then.status(200).json_body(balance_json());
+        })
+        .await;
+    let create = server
+        .mock_async(|when, then| {
+            when.method(POST).path(p("/orders"));
+            then.status(201).json_body(created_order_json("x"));
+        })
+        .await;
+    // 4 vouchers at 25.00 USD = 100.00 > 87.50 available.
+    let req = CreateOrder::new(101).quantity(4);
+    let err = client(&server)
+        .orders()
+        .create_checked(&req, &catalog())
+        .await
+        .unwrap_err();
+    assert!(err.is_insufficient_balance(), "{err}");
+    assert_eq!(err.status(), None, "decided before sending");
+    assert_eq!(err.idempotency_key(), Some(req.get_idempotency_key()));
+    bal.assert_calls_async(1).await;
+    create.assert_calls_async(0).await;
+}
+
+#[tokio::test]
+async fn create_checked_validates_then_creates() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path(p("/balance"));
+            then.status(200).json_body(balance_json());
+        })
+        .await;
+    let create = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path(p("/orders"))
+                .header("idempotency-key", "order-1001")
+                .json_body(documented_body());
+            then.status(201).json_body(created_order_json("order-1001"));
+        })
+        .await;
+    let c = client(&server);
+    let order = c
+        .orders()
+        .create_checked(&documented_request(), &catalog())
+        .await
+        .unwrap();
+    assert_eq!(order.status, OrderStatus::Pending);
+    create.assert_calls_async(1).await;
+
+    // Product rules are checked before anything is sent.
+    let cases = [
+        (CreateOrder::new(456), "topup_request"),
+        (
+            CreateOrder::new(456)
+                .topup_request(TopupRequest::new(Decimal::from(101)).account("email", "a@b.c")),
+            "topup_request.amount",
+        ),
+        (
+            CreateOrder::new(456)
+                .topup_request(TopupRequest::new(Decimal::new(1050, 2)).account("email", "a@b.c")),
+            "topup_request.amount",
+        ),
+        (
+            CreateOrder::new(101)
+                .topup_request(TopupRequest::new(Decimal::from(10)).account("email", "a@b.c")),
+            "topup_request",
+        ),
+        (CreateOrder::new(101).currency_code("EUR"), "currency_code"),
+        (CreateOrder::new(999), "product_id"),
+    ];
+    for (req, field) in cases {
+        let err = c.orders().create_checked(&req, &catalog()).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        assert_eq!(err.field(), Some(field), "{err}");
+    }
+    create.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn invalid_create_requests_send_nothing() {
+    let server = MockServer::start_async().await;
+    let any = server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(500);
+        })
+        .await;
+    let c = client(&server);
+    let cases = [
+        (CreateOrder::new(0), "product_id"),
+        (CreateOrder::new(1).quantity(0), "quantity"),
+        (CreateOrder::new(1).external_ref(" "), "external_ref"),
+        (CreateOrder::new(1).external_ref("x".repeat(256)), "external_ref"),
+        (CreateOrder::new(1).currency_code("US"), "currency_code"),
+        (
+            CreateOrder::new(1).topup_request(TopupRequest::new(Decimal::ZERO).account("email", "a@b.c")),
+            "topup_request.amount",
+        ),
+        (
+            CreateOrder::new(1).topup_request(TopupRequest::new(Decimal::ONE)),
+            "topup_request.customer_account",
+        ),
+    ];
+    for (req, field) in cases {
+        let err = c.orders().create(&req).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert_eq!(err.field(), Some(field));
+        assert!(err.to_string().ends_with("(nothing was sent)"), "{err}");
+    }
+    any.assert_calls_async(0).await;
+}
+
+#[tokio::test]
+async fn get_order_returns_the_voucher() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path(p("/orders/8f0c3b7e-6b7a-4a53-9a7e-2b8f1d1c9e01"))
+                .header("authorization", KEY);
+            then.status(200).json_body(completed_order_json());
+        })
+        .await;
+    let order = client(&server)
+        .orders()
+        .get("8f0c3b7e-6b7a-4a53-9a7e-2b8f1d1c9e01")
+        .await
+        .unwrap();
+    m.assert_calls_async(1).await;
+    assert_eq!(order.status, OrderStatus::Completed);
+    assert!(order.is_final() && order.is_completed() && !order.is_failed());
+    assert_eq!(order.order_content.voucher_code(), Some(VOUCHER));
+    assert_eq!(order.completed_at.as_deref(), Some("2024-11-01T10:00:05Z"));
+}
+
+#[tokio::test]
+async fn order_ids_are_percent_encoded() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.method(GET).path(p("/orders/a%2F..%2Fbalance"));
+            then.status(200).json_body(completed_order_json());
+        })
+        .await;
+    client(&server).orders().get("a/../balance").await.unwrap();
+    m.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn list_orders_sends_filters() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path(p("/orders"))
+                .header("authorization", KEY)
+                .query_param("page", "1")
+                .query_param("pageSize", "50")
+                .query_param("status", "completed")
+                .query_param("product_id", "456");
+            then.status(200).json_body(json!({
+                "items": [completed_order_json()], "page": 1, "pageSize": 50, "total": 1
+            }));
+        })
+        .await;
+    let filter = OrderFilter::new()
+        .page(1)
+        .page_size(50)
+        .status(OrderStatus::Completed)
+        .product_id(456);
+    let page = client(&server).orders().list(&filter).await.unwrap();
+    m.assert_calls_async(1).await;
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.total, Some(1));
+    assert_eq!(page.next, None);
+    assert_eq!(page.items[0].order_content.voucher_code(), Some(VOUCHER));
+}
+
+#[tokio::test]
+async fn orders_stream_and_collect_all() {
+    let server = MockServer::start_async().await;
+    let mut second = completed_order_json();
+    second["id"] = json!("o-2");
+    second["status"] = json!("failed");
+    second["failed_at"] = json!("2024-11-01T10:01:00Z");
+    let p1 = server
+        .mock_async(|when, then| {
+            when.method(GET).path(p("/orders")).query_param("page", "1");
+            then.status(200).json_body(json!({
+                "items": [completed_order_json()], "page": 1, "pageSize": 1, "total": 2
+            }));
+        })
+        .await;
+    let p2 = server
+        .mock_async(|when, then| {
+            when.method(GET).path(p("/orders")).query_param("page", "2");
+            then.status(200)
+                .json_body(json!({"items": [second], "page": 2, "pageSize": 1, "total": 2}));
+        })
+        .await;
+    let c = client(&server);
+    let all: Vec<_> = c
+        .orders()
+        .stream(OrderFilter::new())
+        .map(|r| r.unwrap())
+        .collect()
+        .await;
+    assert_eq!(all.len(), 2);
+    assert!(all[1].is_failed());
+    p1.assert_calls_async(1).await;
+    p2.assert_calls_async(1).await;
+    let all = c.orders().collect_all(OrderFilter::new(), 10).await.unwrap();
+    assert_eq!(all.len(), 2);
+}
+
+#[tokio::test]
+async fn unknown_order_status_is_kept_and_not_final() {
+    let mut v = created_order_json("k");
+    v["status"] = json!("processing");
+    v["plexy_margin"] = json!("2.50");
+    v["agent_charge"] = json!(12.5);
+    v["vendor_meta"] = json!({"a": 1});
+    let order: agent_catalog::Order = serde_json::from_value(v).unwrap();
+    assert_eq!(order.status, OrderStatus::Unknown("processing".into()));
+    assert!(!order.is_final());
+    assert_eq!(order.plexy_margin, Some(Decimal::new(250, 2)));
+    assert_eq!(order.agent_charge, Some(Decimal::new(125, 1)));
+    assert_eq!(order.extra["vendor_meta"]["a"], 1);
+}
+
+#[tokio::test]
+async fn wait_until_final_polls_until_completed() {
+    let server = MockServer::start_async().await;
+    let path = p("/orders/8f0c3b7e-6b7a-4a53-9a7e-2b8f1d1c9e01");
+    let path2 = path.clone();
+    let pending = server
+        .mock_async(|when, then| {
+            when.method(GET).path(path);
+            then.status(200).json_body(created_order_json("order-1001"));
+        })
+        .await;
+    let done = server
+        .mock_async(|when, then| {
+            when.method(GET).path(path2);
+            then.status(200).json_body(completed_order_json());
+        })
+        .await;
+    let c = client(&server);
+    let opts = PollOptions::new()
+        .initial_interval(Duration::from_millis(10))
+        .max_interval(Duration::from_millis(40))
+        .timeout(Duration::from_secs(10));
+    let call = tokio::spawn(async move {
+        c.orders()
+            .wait_until_final("8f0c3b7e-6b7a-4a53-9a7e-2b8f1d1c9e01", opts)
+            .await
+    });
+    wait_calls(&pending, 2).await;
+    pending.delete_async().await;
+    let order = call.await.unwrap().unwrap();
+    assert!(order.is_completed());
+    assert_eq!(order.order_content.voucher_code(), Some(VOUCHER));
+    assert!(done.calls_async().await >= 1);
+}
+
+#[tokio::test]
+async fn wait_until_final_gives_up_with_a_timeout_that_says_not_to_recreate() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path(p("/orders/o-1"));
+            then.status(200).json_body(created_order_json("k"));
+        })
+        .await;
+    let opts = PollOptions::new()
+        .initial_interval(Duration::from_millis(10))
+        .max_interval(Duration::from_millis(20))
+        .timeout(Duration::from_millis(100));
+    let err = client(&server)
+        .orders()
+        .wait_until_final("o-1", opts)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert!(err.message().contains("instead of creating it again"), "{err}");
+}
+
+#[tokio::test]
+async fn topup_amount_is_a_decimal_string_with_two_decimals() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.method(POST).path(p("/orders")).json_body(json!({
+                "product_id": 456,
+                "topup_request": {"amount": "10.00", "customer_account": {"email": "user@example.com"}}
+            }));
+            then.status(201).json_body(created_order_json("k"));
+        })
+        .await;
+    let req = CreateOrder::new(456)
+        .topup_request(TopupRequest::new(Decimal::from(10)).account("email", "user@example.com"));
+    client(&server).orders().create(&req).await.unwrap();
+    m.assert_calls_async(1).await;
+    // More precision than two decimals is kept as given.
+    let v = serde_json::to_value(
+        CreateOrder::new(1).topup_request(TopupRequest::new(Decimal::new(10125, 3)).account("a", "b")),
+    )
+    .unwrap();
+    assert_eq!(v["topup_request"]["amount"], "10.125");
+}
+
+#[tokio::test]
+async fn idempotency_conflict_409_is_reported_not_retried() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.method(POST).path(p("/orders"));
+            then.status(409).json_body(json!({
+                "error": "idempotency_key_reused",
+                "message": "Idempotency-Key was used with a different request"
+            }));
+        })
+        .await;
+    let err = client(&server)
+        .orders()
+        .create(&documented_request())
+        .await
+        .unwrap_err();
+    m.assert_calls_async(1).await;
+    assert_eq!(err.kind(), ErrorKind::Provider);
+    assert_eq!(err.status(), Some(409));
+    assert_eq!(
+        err.error_code(),
+        Some(ErrorCode::Unknown("idempotency_key_reused".into()))
+    );
+    assert!(!err.is_retryable());
+    assert_eq!(err.idempotency_key().unwrap().as_str(), "order-1001");
+}
