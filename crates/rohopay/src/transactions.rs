@@ -1,0 +1,388 @@
+//! Transactions: the object every endpoint and webhook returns, one lookup by reference, and
+//! the filtered, offset-paginated list.
+
+use std::time::Duration;
+
+use futures_core::Stream;
+use payout_core::pagination::{self, Page, next_offset};
+use payout_core::{Decimal, Request, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::client::{Client, PROVIDER};
+use crate::error::unwrap_data;
+use crate::validate::{invalid, max_chars, not_blank};
+
+payout_core::open_enum! {
+    /// A currency. RohoPay documents UGX, KES, TZS and RWF; requests refuse any other before
+    /// sending, responses keep whatever RohoPay sends.
+    pub enum Currency {
+        /// Ugandan shilling.
+        Ugx => "UGX",
+        /// Kenyan shilling.
+        Kes => "KES",
+        /// Tanzanian shilling.
+        Tzs => "TZS",
+        /// Rwandan franc.
+        Rwf => "RWF",
+    }
+}
+
+payout_core::open_enum! {
+    /// Where a transaction is: `pending` until it becomes `successful` or `failed`, which never
+    /// change again.
+    pub enum TransactionStatus {
+        /// Waiting for the payer (USSD prompt, 3-D Secure) or the provider. Never fulfil on it.
+        Pending => "pending",
+        /// Money moved. Final.
+        Successful => "successful",
+        /// No money moved. Final.
+        Failed => "failed",
+    }
+}
+
+impl TransactionStatus {
+    /// True for `successful` and `failed`, which never change.
+    pub fn is_final(&self) -> bool {
+        matches!(self, TransactionStatus::Successful | TransactionStatus::Failed)
+    }
+}
+
+payout_core::open_enum! {
+    /// The direction of a transaction.
+    pub enum TransactionType {
+        /// Money in: a mobile-money collection or a card payment.
+        Collection => "collection",
+        /// Money out: a mobile-money payout from the wallet.
+        Disbursement => "disbursement",
+    }
+}
+
+payout_core::open_enum! {
+    /// How the payer paid.
+    pub enum PaymentMethod {
+        /// MTN, Airtel or M-Pesa mobile money.
+        MobileMoney => "mobile_money",
+        /// Visa or Mastercard with 3-D Secure.
+        Card => "card",
+    }
+}
+
+payout_core::open_enum! {
+    /// The upstream provider RohoPay routed the transaction through (it fails over between them).
+    pub enum UpstreamProvider {
+        /// Relworx (mobile money and card).
+        Relworx => "relworx",
+        /// Iotec (mobile money).
+        Iotec => "iotec",
+        /// Seen on wallet withdrawals.
+        Primary => "primary",
+    }
+}
+
+payout_core::open_enum! {
+    /// The environment a transaction ran in, as RohoPay writes it.
+    pub enum TransactionEnvironment {
+        /// Made with a `test_` key: no real money.
+        Test => "test",
+        /// Made with a `live_` key: real money.
+        Live => "live",
+    }
+}
+
+impl From<crate::Environment> for TransactionEnvironment {
+    fn from(e: crate::Environment) -> Self {
+        TransactionEnvironment::from(e.as_wire())
+    }
+}
+
+/// A RohoPay transaction (collect, disburse, card checkout), as returned by
+/// `GET /api/v1/transactions/{reference}`, the list, `/collect`, `/disburse` and webhooks.
+///
+/// Every field is optional: RohoPay's responses have been seen with other field names than
+/// documented (`reference`, `transaction_id`, `commission`, `provider_fee`), which are
+/// accepted as aliases. Amounts are in the currency's smallest unit, exact.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Transaction {
+    /// RohoPay's internal id (`01j2k3m4…`; `transaction_id` in some responses).
+    #[serde(default, alias = "transaction_id", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The `RHP-<year>-<code>` reference: store it, look transactions up by it.
+    #[serde(default, alias = "reference", skip_serializing_if = "Option::is_none")]
+    pub internal_reference: Option<String>,
+    /// The upstream provider's reference (also accepted by the lookup).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_reference: Option<String>,
+    /// Collection or disbursement.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<TransactionType>,
+    /// The authoritative status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<TransactionStatus>,
+    /// Mobile money or card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_method: Option<PaymentMethod>,
+    /// The upstream provider used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<UpstreamProvider>,
+    /// The upstream provider's raw status (e.g. `SUCCESSFUL`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_status: Option<String>,
+    /// The payer's or payee's phone number.
+    #[serde(default, alias = "phone", skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+    /// The amount, in the currency's smallest unit.
+    #[serde(
+        default,
+        with = "payout_core::money::option_decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub amount: Option<Decimal>,
+    /// The currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<Currency>,
+    /// RohoPay's commission, in the smallest unit.
+    #[serde(
+        default,
+        alias = "commission",
+        with = "payout_core::money::option_decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub commission_amount: Option<Decimal>,
+    /// The commission rate (`0.01` is 1 %).
+    #[serde(
+        default,
+        with = "payout_core::money::option_decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub commission_rate: Option<Decimal>,
+    /// The upstream provider's fee, in the smallest unit.
+    #[serde(
+        default,
+        alias = "provider_fee",
+        with = "payout_core::money::option_decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub provider_fee_amount: Option<Decimal>,
+    /// The upstream provider's fee rate.
+    #[serde(
+        default,
+        with = "payout_core::money::option_decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub provider_fee_rate: Option<Decimal>,
+    /// What was credited or debited after commission, in the smallest unit.
+    #[serde(
+        default,
+        with = "payout_core::money::option_decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub net_amount: Option<Decimal>,
+    /// Your description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The webhook URL of this transaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_url: Option<String>,
+    /// Why RohoPay switched upstream provider (empty when it did not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failover_reason: Option<String>,
+    /// `test` or `live`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<TransactionEnvironment>,
+    /// ISO-8601 creation time, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// ISO-8601 time of the last change, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+}
+
+impl Transaction {
+    /// True once the status is `successful` or `failed`.
+    pub fn is_final(&self) -> bool {
+        self.status.as_ref().is_some_and(TransactionStatus::is_final)
+    }
+    /// True only for `successful`: the one state to fulfil an order on.
+    pub fn is_successful(&self) -> bool {
+        self.status == Some(TransactionStatus::Successful)
+    }
+    /// True if this is the transaction known by `reference` (its internal or provider
+    /// reference).
+    pub fn has_reference(&self, reference: &str) -> bool {
+        self.internal_reference.as_deref() == Some(reference)
+            || self.provider_reference.as_deref() == Some(reference)
+    }
+}
+
+/// Filters and paging for `GET /api/v1/transactions` (newest first).
+///
+/// ```
+/// use rohopay::{ListTransactions, TransactionStatus, TransactionType};
+/// let filter = ListTransactions::new()
+///     .status(TransactionStatus::Successful)
+///     .kind(TransactionType::Collection)
+///     .from("2024-06-01T00:00:00Z")
+///     .limit(100);
+/// # let _ = filter;
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListTransactions {
+    status: Option<TransactionStatus>,
+    kind: Option<TransactionType>,
+    environment: Option<TransactionEnvironment>,
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<u32>,
+    offset: Option<u64>,
+}
+
+impl ListTransactions {
+    /// The page size RohoPay uses when none is given.
+    pub const DEFAULT_LIMIT: u32 = 20;
+    /// The largest page size RohoPay accepts.
+    pub const MAX_LIMIT: u32 = 100;
+
+    /// No filter: the newest 20 transactions of the project.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Only transactions in this status.
+    pub fn status(mut self, status: TransactionStatus) -> Self {
+        self.status = Some(status);
+        self
+    }
+    /// Only collections or only disbursements (`type=`).
+    pub fn kind(mut self, kind: TransactionType) -> Self {
+        self.kind = Some(kind);
+        self
+    }
+    /// Only `test` or only `live` transactions.
+    pub fn environment(mut self, environment: impl Into<TransactionEnvironment>) -> Self {
+        self.environment = Some(environment.into());
+        self
+    }
+    /// Created at or after this ISO-8601 time (`2024-06-01` or `2024-06-01T00:00:00Z`).
+    pub fn from(mut self, from: impl Into<String>) -> Self {
+        self.from = Some(from.into());
+        self
+    }
+    /// Created at or before this ISO-8601 time.
+    pub fn to(mut self, to: impl Into<String>) -> Self {
+        self.to = Some(to.into());
+        self
+    }
+    /// Page size, 1 to 100 (RohoPay's default is 20).
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+    /// How many transactions to skip.
+    pub fn offset(mut self, offset: u64) -> Self {
+        self.offset = Some(offset);
+        self
+    }
+
+    /// Checks the filter as [`Transactions::list`] does before sending.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(l) = self.limit
+            && !(1..=Self::MAX_LIMIT).contains(&l)
+        {
+            return Err(invalid("limit", "must be between 1 and 100"));
+        }
+        for (field, v) in [("from", &self.from), ("to", &self.to)] {
+            if let Some(v) = v {
+                not_blank(field, v)?;
+                max_chars(field, v, 64)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `client.transactions()`: look transactions up and list them.
+#[derive(Debug, Clone, Copy)]
+pub struct Transactions<'a> {
+    pub(crate) client: &'a Client,
+}
+
+impl Transactions<'_> {
+    /// `GET /api/v1/transactions/{reference}`: one transaction, by its `RHP-…` internal
+    /// reference or its provider reference. The authoritative status of a payment.
+    pub async fn get(&self, reference: &str) -> Result<Transaction> {
+        not_blank("reference", reference)?;
+        max_chars("reference", reference, 255)?;
+        let req = Request::get("transactions.get", "/api/v1/transactions/{reference}").path(format!(
+            "/api/v1/transactions/{}",
+            payout_core::encode_path_segment(reference)
+        ));
+        let resp = self.client.transport.send(req).await?;
+        Ok(unwrap_data(&self.client.transport, &resp)?.0)
+    }
+
+    /// `GET /api/v1/transactions`: one page, newest first. RohoPay reports no total; the
+    /// page's `next` is the offset of the following page, `None` after a short page.
+    pub async fn list(&self, filter: &ListTransactions) -> Result<Page<Transaction, u64>> {
+        filter.validate()?;
+        let req = Request::get("transactions.list", "/api/v1/transactions")
+            .query_opt("status", filter.status.as_ref())
+            .query_opt("type", filter.kind.as_ref())
+            .query_opt("environment", filter.environment.as_ref())
+            .query_opt("from", filter.from.as_ref())
+            .query_opt("to", filter.to.as_ref())
+            .query_opt("limit", filter.limit)
+            .query_opt("offset", filter.offset);
+        let resp = self.client.transport.send(req).await?;
+        let (items, _): (Vec<Transaction>, _) = unwrap_data(&self.client.transport, &resp)?;
+        let offset = filter.offset.unwrap_or(0);
+        let limit = u64::from(filter.limit.unwrap_or(ListTransactions::DEFAULT_LIMIT));
+        let next = next_offset(offset, limit, items.len(), None);
+        Ok(Page {
+            items,
+            next,
+            total: None,
+        })
+    }
+
+    /// Every transaction matching `filter`, page after page (the filter's `limit` is the page
+    /// size). Stops after a short page; an error is yielded once and ends the stream.
+    pub fn stream(
+        &self,
+        filter: ListTransactions,
+    ) -> impl Stream<Item = Result<Transaction>> + Send + 'static {
+        let client = self.client.clone();
+        let start = filter.offset.unwrap_or(0);
+        pagination::paginate(PROVIDER, start, move |offset| {
+            let client = client.clone();
+            let filter = filter.clone().offset(offset);
+            async move { client.transactions().list(&filter).await }
+        })
+    }
+
+    /// At most `max` transactions matching `filter`, fetched page by page.
+    pub async fn collect_all(&self, filter: ListTransactions, max: usize) -> Result<Vec<Transaction>> {
+        pagination::collect_all(self.stream(filter), max).await
+    }
+
+    /// Polls `GET /transactions/{reference}` every `interval` until the status is final or
+    /// `max_polls` lookups were made, and returns the last transaction seen (check
+    /// [`Transaction::is_final`]). RohoPay suggests every 5 s for about 2 minutes (24 polls),
+    /// then relying on the webhook. A failed lookup ends the wait with its error (lookups
+    /// themselves are retried as usual).
+    pub async fn wait_until_final(
+        &self,
+        reference: &str,
+        interval: Duration,
+        max_polls: u32,
+    ) -> Result<Transaction> {
+        let mut polls = 0;
+        loop {
+            let tx = self.get(reference).await?;
+            polls += 1;
+            if tx.is_final() || polls >= max_polls.max(1) {
+                return Ok(tx);
+            }
+            tokio::time::sleep(interval).await;
+        }
+    }
+}

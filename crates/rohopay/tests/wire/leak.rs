@@ -1,0 +1,219 @@
+//! The secret-leak test: card number, expiry, CVV and API key never reach TRACE-level logs,
+//! a `Debug`, an error's `Display`/`Debug`/message/snippet, across the checkout flows
+//! (success, validation failures, provider errors echoing the card, 5xx, dropped
+//! connections) and the key-bearing mobile-money calls.
+
+use httpmock::prelude::*;
+use payout_core::test_util::{DropMode, DropServer, LogCapture, assert_no_secret};
+use rohopay::{
+    Card, CheckoutRequest, Client, CollectRequest, Currency, DisburseRequest, Error, ListTransactions,
+    UntrustedCheckoutReturn,
+};
+use serde_json::json;
+
+use crate::common::*;
+
+/// Distinct values, so a match cannot be a coincidence.
+const CARD: &str = "5425233430109903";
+const EXPIRY: &str = "08/29";
+const CVV: &str = "947";
+
+fn checkout() -> CheckoutRequest {
+    CheckoutRequest::new(
+        120_000,
+        Currency::Ugx,
+        "Jane Mukasa",
+        "jane@example.com",
+        "https://your-app.com/checkout/return",
+        Card::new(CARD, EXPIRY, CVV),
+    )
+}
+
+fn secrets() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("card number", CARD),
+        ("card number, grouped", "5425 2334 3010 9903"),
+        ("card expiry", EXPIRY),
+        ("API key", LIVE_KEY),
+        ("API key body", &LIVE_KEY[5..]),
+    ]
+}
+
+/// A 3-digit CVV can occur by chance in timestamps, ports and latencies, so in free text
+/// it is searched in the forms it would take if a body or field leaked.
+fn cvv_forms() -> Vec<(&'static str, String)> {
+    vec![
+        ("CVV as a JSON value", format!("\"{CVV}\"")),
+        ("CVV as a field", format!("cvv\":\"{CVV}")),
+        ("CVV in a message", format!("cvv {CVV}")),
+    ]
+}
+
+fn assert_clean(text: &str, what: &str) {
+    assert_no_secret(text, &secrets(), what);
+    let cvv = cvv_forms();
+    let cvv: Vec<(&str, &str)> = cvv.iter().map(|(l, v)| (*l, v.as_str())).collect();
+    assert_no_secret(text, &cvv, what);
+}
+
+fn show(e: &Error) -> String {
+    format!(
+        "{e} | {e:?} | {} | {:?} | {:?}",
+        e.message(),
+        e.body_snippet(),
+        e.request_id()
+    )
+}
+
+#[tokio::test]
+async fn no_card_data_or_key_in_logs_debug_or_errors() {
+    let capture = LogCapture::start();
+    let mut shown = String::new();
+
+    // Success.
+    let server = MockServer::start_async().await;
+    let ok = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/api/v1/checkout")
+                .json_body_includes(format!(r#"{{"card_number": "{CARD}", "card_cvv": "{CVV}"}}"#));
+            then.status(200).json_body(excerpt_checkout_response());
+        })
+        .await;
+    let c = client(&server);
+    let session = c.checkout().create(&checkout()).await.unwrap();
+    ok.assert_calls_async(1).await;
+    shown.push_str(&format!("{session:?} {c:?} {:?}", checkout()));
+
+    // A provider that echoes the card, the CVV and the key in its error.
+    let echo = MockServer::start_async().await;
+    echo.mock_async(|when, then| {
+        when.method(POST).path("/api/v1/checkout");
+        then.status(400).json_body(json!({
+            "success": false,
+            "error": {
+                "code": "VALIDATION_ERROR",
+                "message": format!("Invalid card {CARD} exp {EXPIRY} cvv {CVV} for key {LIVE_KEY}"),
+                "reference": format!("RHP-{CVV}-{EXPIRY}")
+            }
+        }));
+    })
+    .await;
+    let err = client(&echo).checkout().create(&checkout()).await.unwrap_err();
+    assert_eq!(err.status(), Some(400));
+    shown.push_str(&show(&err));
+
+    // The same echo, in a 200 with success: false, and in an HTML page.
+    let echo200 = MockServer::start_async().await;
+    echo200
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/v1/checkout");
+            then.status(200).json_body(json!({
+                "success": false,
+                "message": format!("card {CARD} cvv {CVV} exp {EXPIRY} key {LIVE_KEY}")
+            }));
+        })
+        .await;
+    let err = client(&echo200).checkout().create(&checkout()).await.unwrap_err();
+    shown.push_str(&show(&err));
+    let html = MockServer::start_async().await;
+    html.mock_async(|when, then| {
+        when.method(POST).path("/api/v1/checkout");
+        then.status(422).header("content-type", "text/html").body(format!(
+            "<html>rejected {CARD} cvv {CVV} exp {EXPIRY} key {LIVE_KEY}</html>"
+        ));
+    })
+    .await;
+    let err = client(&html).checkout().create(&checkout()).await.unwrap_err();
+    assert!(err.body_snippet().is_some());
+    shown.push_str(&show(&err));
+
+    // An undecodable 200 that quotes the card.
+    let bad200 = MockServer::start_async().await;
+    bad200
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/v1/checkout");
+            then.status(200).body(format!(
+                r#"{{"success":true,"data":{{"card":"{CARD}","cvv":"{CVV}","exp":"{EXPIRY}""#
+            ));
+        })
+        .await;
+    let err = client(&bad200).checkout().create(&checkout()).await.unwrap_err();
+    shown.push_str(&show(&err));
+
+    // 503 PROVIDER_LINE_DOWN and a dropped connection: ambiguous errors.
+    let down = MockServer::start_async().await;
+    down.mock_async(|when, then| {
+        when.method(POST).path("/api/v1/checkout");
+        then.status(503)
+            .json_body(error_body("PROVIDER_LINE_DOWN", "Payment provider unavailable"));
+    })
+    .await;
+    let err = client(&down).checkout().create(&checkout()).await.unwrap_err();
+    shown.push_str(&show(&err));
+    let drop = DropServer::start(DropMode::TruncatedResponse);
+    let err = client_for(&drop.base_url(), LIVE_KEY)
+        .checkout()
+        .create(&checkout())
+        .await
+        .unwrap_err();
+    shown.push_str(&show(&err));
+
+    // Validation failures of each card field.
+    for card in [
+        Card::new("5425233430109904", EXPIRY, CVV),
+        Card::new(CARD, "08/19", CVV),
+        Card::new(CARD, EXPIRY, "9470"),
+    ] {
+        let req = CheckoutRequest::new(
+            1,
+            Currency::Ugx,
+            "J",
+            "j@example.com",
+            "https://x.example/r",
+            card.clone(),
+        );
+        let err = c.checkout().create(&req).await.unwrap_err();
+        shown.push_str(&show(&err));
+        shown.push_str(&format!("{card:?} {req:?}"));
+    }
+
+    // The key-bearing calls and every request type's Debug.
+    let mm = MockServer::start_async().await;
+    mm.mock_async(|when, then| {
+        when.method(POST);
+        then.status(401)
+            .json_body(error_body("UNAUTHORIZED", &format!("bad key {LIVE_KEY}")));
+    })
+    .await;
+    let mc = client(&mm);
+    let collect = CollectRequest::new("256712345678", 50_000, Currency::Ugx);
+    let disburse = DisburseRequest::new("256712345678", 50_000, Currency::Ugx);
+    shown.push_str(&show(&mc.mobile_money().collect(&collect).await.unwrap_err()));
+    shown.push_str(&show(&mc.mobile_money().disburse(&disburse).await.unwrap_err()));
+    let builder = Client::builder()
+        .api_key(LIVE_KEY)
+        .proxy(format!("http://u:{LIVE_KEY}@127.0.0.1:9"));
+    shown.push_str(&format!(
+        "{collect:?} {disburse:?} {:?} {:?} {builder:?} {mc:?}",
+        ListTransactions::new(),
+        UntrustedCheckoutReturn::parse("?status=success"),
+    ));
+    let mismatch = Client::builder()
+        .api_key(LIVE_KEY)
+        .environment(rohopay::Environment::Sandbox)
+        .build()
+        .unwrap_err();
+    shown.push_str(&show(&mismatch));
+
+    // The bare CVV is safe to search in Debug output of the request types.
+    assert!(!format!("{:?} {:?}", checkout(), Card::new(CARD, EXPIRY, CVV)).contains(CVV));
+    assert_clean(&shown, "Debug, Display and error output");
+    let logs = capture.contents();
+    assert!(logs.contains("attempt finished"), "the capture saw nothing");
+    assert!(
+        logs.contains("TRACE") || logs.contains("DEBUG"),
+        "not capturing at low levels"
+    );
+    assert_clean(&logs, "TRACE logs");
+}

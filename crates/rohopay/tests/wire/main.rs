@@ -1,0 +1,12 @@
+//! Wire tests for every RohoPay endpoint against httpmock on loopback: exact method, path,
+//! query, auth, content type and body as documented, the documented responses and errors,
+//! the retry/idempotency behaviour of the money-moving calls, webhooks and the leak test.
+
+mod checkout;
+mod client;
+mod common;
+mod leak;
+mod mobile_money;
+mod transactions;
+mod wallet;
+mod webhook;

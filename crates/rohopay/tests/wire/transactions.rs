@@ -1,0 +1,336 @@
+//! `GET /api/v1/transactions/{reference}` and `GET /api/v1/transactions`.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use httpmock::prelude::*;
+use rohopay::{
+    Currency, Decimal, ErrorCode, ErrorExt, ErrorKind, ListTransactions, PaymentMethod, Transaction,
+    TransactionEnvironment, TransactionStatus, TransactionType, UpstreamProvider,
+};
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+#[tokio::test]
+async fn get_transaction_by_reference() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path("/api/v1/transactions/RHP-2024-ABC123")
+                .query_param_count(".*", ".*", 0)
+                .header("authorization", format!("Bearer {LIVE_KEY}"))
+                .header_missing("content-type");
+            then.status(200).json_body(json!({
+                "success": true,
+                "data": transaction_json("RHP-2024-ABC123", "successful")
+            }));
+        })
+        .await;
+    let tx = client(&server)
+        .transactions()
+        .get("RHP-2024-ABC123")
+        .await
+        .unwrap();
+    m.assert_calls_async(1).await;
+    assert_eq!(tx.id.as_deref(), Some("01j2k3m4n5p6q7r8s9t0uvwxyz"));
+    assert_eq!(tx.internal_reference.as_deref(), Some("RHP-2024-ABC123"));
+    assert_eq!(tx.provider_reference.as_deref(), Some("relworx-ref"));
+    assert_eq!(tx.kind, Some(TransactionType::Collection));
+    assert_eq!(tx.status, Some(TransactionStatus::Successful));
+    assert_eq!(tx.payment_method, Some(PaymentMethod::Card));
+    assert_eq!(tx.provider, Some(UpstreamProvider::Relworx));
+    assert_eq!(tx.provider_status.as_deref(), Some("SUCCESSFUL"));
+    assert_eq!(tx.phone_number.as_deref(), Some("256712345678"));
+    assert_eq!(tx.amount, Some(Decimal::from(75_000)));
+    assert_eq!(tx.currency, Some(Currency::Ugx));
+    assert_eq!(tx.commission_amount, Some(Decimal::from(750)));
+    // Rates arrive as JSON floats and are read exactly.
+    assert_eq!(tx.commission_rate, Some(Decimal::new(1, 2)));
+    assert_eq!(tx.provider_fee_amount, Some(Decimal::from(1500)));
+    assert_eq!(tx.provider_fee_rate, Some(Decimal::new(2, 2)));
+    assert_eq!(tx.net_amount, Some(Decimal::from(72_750)));
+    assert_eq!(tx.description.as_deref(), Some("Premium subscription"));
+    assert_eq!(
+        tx.callback_url.as_deref(),
+        Some("https://your-app.com/webhooks/rohopay")
+    );
+    assert_eq!(tx.failover_reason.as_deref(), Some(""));
+    assert_eq!(tx.environment, Some(TransactionEnvironment::Live));
+    assert_eq!(tx.created_at.as_deref(), Some("2024-07-01T10:00:00Z"));
+    assert_eq!(tx.updated_at.as_deref(), Some("2024-07-01T10:01:30Z"));
+    assert!(tx.is_final() && tx.is_successful());
+    assert!(tx.has_reference("relworx-ref"));
+}
+
+#[tokio::test]
+async fn get_encodes_the_reference_and_refuses_an_empty_one() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/v1/transactions/relworx%2F1%20a");
+            then.status(200).json_body(json!({"success": true, "data": {}}));
+        })
+        .await;
+    let c = client(&server);
+    let tx = c.transactions().get("relworx/1 a").await.unwrap();
+    assert_eq!(tx, Transaction::default());
+    m.assert_calls_async(1).await;
+    let err = c.transactions().get(" ").await.unwrap_err();
+    assert_eq!(err.field(), Some("reference"));
+}
+
+#[tokio::test]
+async fn unknown_enum_values_decode_to_unknown() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/v1/transactions/RHP-1");
+            then.status(200).json_body(json!({
+                "success": true,
+                "data": {
+                    "internal_reference": "RHP-1",
+                    "status": "reversed",
+                    "type": "refund",
+                    "payment_method": "bank",
+                    "provider": "newco",
+                    "currency": "USD",
+                    "environment": "staging"
+                }
+            }));
+        })
+        .await;
+    let tx = client(&server).transactions().get("RHP-1").await.unwrap();
+    assert_eq!(tx.status, Some(TransactionStatus::Unknown("reversed".into())));
+    assert!(!tx.is_final());
+    assert_eq!(tx.kind, Some(TransactionType::Unknown("refund".into())));
+    assert_eq!(tx.payment_method, Some(PaymentMethod::Unknown("bank".into())));
+    assert_eq!(tx.provider, Some(UpstreamProvider::Unknown("newco".into())));
+    assert_eq!(tx.currency, Some(Currency::Unknown("USD".into())));
+    assert_eq!(
+        tx.environment,
+        Some(TransactionEnvironment::Unknown("staging".into()))
+    );
+}
+
+#[tokio::test]
+async fn get_unknown_reference_is_not_found() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/v1/transactions/RHP-2024-NOPE");
+            then.status(404).json_body(json!({
+                "success": false,
+                "error": {"code": "NOT_FOUND", "message": "Transaction not found", "reference": "RHP-2024-NOPE"}
+            }));
+        })
+        .await;
+    let err = client(&server)
+        .transactions()
+        .get("RHP-2024-NOPE")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert_eq!(err.rohopay_code(), Some(ErrorCode::NotFound));
+    assert_eq!(err.request_id(), Some("RHP-2024-NOPE"));
+    m.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn get_undecodable_200_is_a_decode_error() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/v1/transactions/RHP-1");
+            then.status(200)
+                .json_body(json!({"success": true, "data": {"amount": "lots"}}));
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/v1/transactions/RHP-2");
+            then.status(200).json_body(json!({"success": true}));
+        })
+        .await;
+    let c = client(&server);
+    let err = c.transactions().get("RHP-1").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decode);
+    assert!(err.message().contains("data.amount"), "{err}");
+    let err = c.transactions().get("RHP-2").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decode);
+    assert!(err.message().contains("data"), "{err}");
+}
+
+#[tokio::test]
+async fn list_sends_every_filter_as_documented() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path("/api/v1/transactions")
+                .header("authorization", format!("Bearer {LIVE_KEY}"))
+                .query_param("status", "successful")
+                .query_param("type", "disbursement")
+                .query_param("environment", "live")
+                .query_param("from", "2024-06-01T00:00:00Z")
+                .query_param("to", "2024-06-30T23:59:59Z")
+                .query_param("limit", "50")
+                .query_param("offset", "100")
+                .query_param_count(".*", ".*", 7);
+            then.status(200).json_body(json!({
+                "success": true,
+                "data": [transaction_json("RHP-2024-A", "successful"), transaction_json("RHP-2024-B", "successful")]
+            }));
+        })
+        .await;
+    let filter = ListTransactions::new()
+        .status(TransactionStatus::Successful)
+        .kind(TransactionType::Disbursement)
+        .environment(rohopay::Environment::Live)
+        .from("2024-06-01T00:00:00Z")
+        .to("2024-06-30T23:59:59Z")
+        .limit(50)
+        .offset(100);
+    let page = client(&server).transactions().list(&filter).await.unwrap();
+    m.assert_calls_async(1).await;
+    assert_eq!(page.items.len(), 2);
+    assert_eq!(page.items[1].internal_reference.as_deref(), Some("RHP-2024-B"));
+    // A page shorter than `limit` is the last one; RohoPay reports no total.
+    assert_eq!(page.next, None);
+    assert_eq!(page.total, None);
+}
+
+#[tokio::test]
+async fn list_without_filters_sends_no_query() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path("/api/v1/transactions")
+                .query_param_count(".*", ".*", 0);
+            then.status(200).json_body(json!({
+                "success": true,
+                "data": (0..20).map(|i| transaction_json(&format!("RHP-{i}"), "pending")).collect::<Vec<Value>>()
+            }));
+        })
+        .await;
+    let page = client(&server)
+        .transactions()
+        .list(&ListTransactions::new())
+        .await
+        .unwrap();
+    m.assert_calls_async(1).await;
+    // A full default page (20): the next one starts at offset 20.
+    assert_eq!(page.next, Some(20));
+}
+
+#[tokio::test]
+async fn stream_pages_with_limit_and_offset_until_a_short_page() {
+    let server = MockServer::start_async().await;
+    let page = |offset: &'static str, refs: &[&str]| {
+        let data: Vec<Value> = refs.iter().map(|r| transaction_json(r, "successful")).collect();
+        (offset, json!({"success": true, "data": data}))
+    };
+    let mut mocks = Vec::new();
+    for (offset, body) in [page("0", &["A", "B"]), page("2", &["C", "D"]), page("4", &["E"])] {
+        mocks.push(
+            server
+                .mock_async(|when, then| {
+                    when.method(GET)
+                        .path("/api/v1/transactions")
+                        .query_param("status", "successful")
+                        .query_param("limit", "2")
+                        .query_param("offset", offset);
+                    then.status(200).json_body(body);
+                })
+                .await,
+        );
+    }
+    let c = client(&server);
+    let filter = ListTransactions::new()
+        .status(TransactionStatus::Successful)
+        .limit(2);
+    let refs: Vec<String> = c
+        .transactions()
+        .stream(filter.clone())
+        .map(|r| r.unwrap().internal_reference.unwrap())
+        .collect()
+        .await;
+    assert_eq!(refs, ["A", "B", "C", "D", "E"]);
+    for m in &mocks {
+        m.assert_calls_async(1).await;
+    }
+    // collect_all stops fetching at the cap.
+    let three = c.transactions().collect_all(filter, 3).await.unwrap();
+    assert_eq!(three.len(), 3);
+    mocks[2].assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn list_validates_limit_before_sending() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(200).json_body(json!({"success": true, "data": []}));
+        })
+        .await;
+    let c = client(&server);
+    for limit in [0, 101] {
+        let err = c
+            .transactions()
+            .list(&ListTransactions::new().limit(limit))
+            .await
+            .unwrap_err();
+        assert_eq!(err.field(), Some("limit"));
+    }
+    let err = c
+        .transactions()
+        .list(&ListTransactions::new().from(""))
+        .await
+        .unwrap_err();
+    assert_eq!(err.field(), Some("from"));
+    m.assert_calls_async(0).await;
+}
+
+#[tokio::test]
+async fn wait_until_final_polls_until_the_status_is_final() {
+    let server = MockServer::start_async().await;
+    let pending = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/v1/transactions/RHP-9");
+            then.status(200).json_body(json!({
+                "success": true, "data": transaction_json("RHP-9", "pending")
+            }));
+        })
+        .await;
+    let c = client(&server);
+    // Still pending after 3 polls: the last transaction is returned, not an error.
+    let tx = c
+        .transactions()
+        .wait_until_final("RHP-9", Duration::from_millis(5), 3)
+        .await
+        .unwrap();
+    assert!(!tx.is_final());
+    pending.assert_calls_async(3).await;
+
+    let c2 = c.clone();
+    let call = tokio::spawn(async move {
+        c2.transactions()
+            .wait_until_final("RHP-9", Duration::from_millis(20), 100)
+            .await
+    });
+    wait_calls(&pending, 4).await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/v1/transactions/RHP-9");
+            then.status(200).json_body(json!({
+                "success": true, "data": transaction_json("RHP-9", "failed")
+            }));
+        })
+        .await;
+    pending.delete_async().await;
+    let tx = call.await.unwrap().unwrap();
+    assert_eq!(tx.status, Some(TransactionStatus::Failed));
+}
