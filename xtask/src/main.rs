@@ -1,5 +1,7 @@
 //! Workspace automation for payout-rs.
 //!
+//! * `cargo xtask demo` — every provider's quickstart flow against its offline sandbox, no
+//!   network, no credentials.
 //! * `cargo xtask test` — the one command that says the tree is good: rustfmt check, clippy
 //!   with `-D warnings`, every test and doctest, `cargo doc` with warnings denied,
 //!   `codegen --check`, and no `openssl-sys` in the default dependency tree.
@@ -9,6 +11,7 @@
 //!   publishable crate in dependency order; it never publishes.
 
 mod codegen;
+mod demo;
 mod release;
 
 use std::path::{Path, PathBuf};
@@ -23,11 +26,13 @@ fn main() -> ExitCode {
         Some("codegen") => codegen::run(&root, args.iter().any(|a| a == "--check")).map(|report| {
             println!("{report}");
         }),
+        Some("demo") => demo::run(&root),
         Some("release") => release::run(&root, !args.iter().any(|a| a == "--execute")),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
                  commands:\n  \
+                 demo                 run every provider's quickstart flow against its offline sandbox\n  \
                  test                 fmt check, clippy -D warnings, tests, doctests, docs, codegen --check, openssl check\n  \
                  codegen [--check]    regenerate (or verify) endpoint tables from crates/*/api/endpoints.json\n  \
                  release --dry-run    check versions/changelogs and cargo package each crate in dependency order"

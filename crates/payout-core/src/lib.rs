@@ -30,6 +30,8 @@ mod open_enum;
 pub mod options;
 pub mod pagination;
 pub mod retry;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 pub mod secret;
 #[cfg(feature = "test-util")]
 pub mod test_util;

@@ -41,10 +41,18 @@ pub fn next_offset(offset: u64, limit: u64, received: usize, total: Option<u64>)
     }
 }
 
-/// The next page number for page/pageSize APIs (1-based or 0-based alike).
+/// The next page number for 1-based page/pageSize APIs (page 1 is the first): `None` when
+/// this page was short, empty, or the total is reached.
+///
+/// ```
+/// use payout_core::pagination::next_page;
+/// assert_eq!(next_page(1, 20, 20, Some(40)), Some(2));
+/// assert_eq!(next_page(2, 20, 20, Some(40)), None);
+/// assert_eq!(next_page(1, 20, 7, None), None);
+/// ```
 pub fn next_page(page: u32, page_size: u32, received: usize, total_items: Option<u64>) -> Option<u32> {
-    let seen = (page as u64 + 1) * page_size as u64;
-    if received == 0 || (received as u64) < page_size as u64 || total_items.is_some_and(|t| seen >= t) {
+    let seen = u64::from(page.max(1)) * u64::from(page_size);
+    if received == 0 || (received as u64) < u64::from(page_size) || total_items.is_some_and(|t| seen >= t) {
         None
     } else {
         Some(page + 1)
@@ -141,7 +149,9 @@ mod tests {
         assert_eq!(next_offset(0, 100, 0, None), None);
         assert_eq!(next_page(1, 20, 20, None), Some(2));
         assert_eq!(next_page(1, 20, 5, None), None);
-        assert_eq!(next_page(0, 20, 20, Some(20)), None);
+        assert_eq!(next_page(1, 20, 20, Some(40)), Some(2), "1-based: page 2 exists");
+        assert_eq!(next_page(2, 20, 20, Some(40)), None);
+        assert_eq!(next_page(1, 20, 20, Some(20)), None);
     }
 
     #[tokio::test]

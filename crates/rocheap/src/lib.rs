@@ -9,6 +9,8 @@ mod client;
 mod envelope;
 pub mod error;
 pub mod orders;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 pub mod webhook;
 
 pub use account::{Balance, Pong};

@@ -7,6 +7,8 @@ mod callbacks;
 mod errors;
 mod leak;
 mod orders;
+#[cfg(feature = "sandbox")]
+mod sandbox;
 
 use std::time::Duration;
 

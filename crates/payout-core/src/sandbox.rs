@@ -1,0 +1,473 @@
+//! Building blocks for the offline provider sandboxes (feature `sandbox`).
+//!
+//! Each provider crate's `Sandbox` is an axum [`Router`](axum::Router) holding the provider's
+//! state (balances, orders, invoices...). [`SandboxServer::start`] serves it on a random
+//! loopback port and adds what every sandbox needs and no provider offers:
+//!
+//! * **scriptable faults**: fail the next N requests with a 5xx, a 429 with `Retry-After`, an
+//!   HTML error page, a delay past your timeout, or a connection dropped after the request was
+//!   read (the case that makes payouts ambiguous);
+//! * **a record of every request**, so a test can assert that a payout was created exactly once;
+//! * [`IdempotencyStore`], replaying a response for a repeated key and refusing a key reused
+//!   with a different body, as the providers that take `Idempotency-Key` document;
+//! * [`WebhookSender`], delivering signed webhooks to a URL your test gives.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+pub use axum;
+use axum::body::Body;
+use axum::http::{HeaderValue, Request, StatusCode};
+use axum::response::Response;
+use bytes::Bytes;
+use tokio::sync::oneshot;
+
+/// A misbehaviour the sandbox applies to upcoming requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Answer with this status and a JSON error body, without processing the request.
+    Status(u16),
+    /// Answer 429 with `Retry-After` in whole seconds, without processing the request.
+    RateLimited(Duration),
+    /// Answer with an HTML error page (a load balancer's), without processing the request.
+    HtmlPage(u16),
+    /// Wait this long, then process the request normally (exceed the client's timeout to
+    /// make an outcome ambiguous: the request *is* processed).
+    Delay(Duration),
+    /// Process the request, then close the connection without answering: the client cannot
+    /// know that it succeeded.
+    DropAfterProcessing,
+    /// Read the request and close the connection without processing it.
+    DropAfterRead,
+}
+
+struct Scripted {
+    method: Option<String>,
+    path_prefix: Option<String>,
+    fault: Fault,
+}
+
+/// One request the sandbox received.
+#[derive(Clone)]
+pub struct RecordedRequest {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The path, still percent-encoded.
+    pub path: String,
+    /// The raw query string.
+    pub query: Option<String>,
+    /// The headers, names lowercase.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl std::fmt::Debug for RecordedRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Header values and bodies carry keys and card data: names and sizes only.
+        f.debug_struct("RecordedRequest")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field(
+                "headers",
+                &self.headers.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+            )
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+impl RecordedRequest {
+    /// A header's value (name case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    /// The body as JSON, if it is JSON.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+}
+
+#[derive(Default)]
+struct Control {
+    faults: Mutex<VecDeque<Scripted>>,
+    log: Mutex<Vec<RecordedRequest>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Control {
+    fn take_fault(&self, method: &str, path: &str) -> Option<Fault> {
+        let mut q = lock(&self.faults);
+        let i = q.iter().position(|s| {
+            s.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
+                && s.path_prefix.as_deref().is_none_or(|p| path.starts_with(p))
+        })?;
+        q.remove(i).map(|s| s.fault)
+    }
+}
+
+/// A running sandbox: a router served on `127.0.0.1:<random port>`, with faults and a request
+/// log. Stops when dropped.
+pub struct SandboxServer {
+    addr: SocketAddr,
+    control: Arc<Control>,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl std::fmt::Debug for SandboxServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxServer").field("addr", &self.addr).finish()
+    }
+}
+
+#[derive(Debug)]
+struct DropConnection;
+
+impl std::fmt::Display for DropConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("sandbox fault: connection dropped on purpose")
+    }
+}
+
+impl std::error::Error for DropConnection {}
+
+impl SandboxServer {
+    /// Serves `router` on a random loopback port until dropped.
+    ///
+    /// # Errors
+    /// If no loopback port can be bound.
+    pub async fn start(router: axum::Router) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let control = Arc::new(Control::default());
+        let (tx, mut rx) = oneshot::channel::<()>();
+        let ctl = control.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = &mut rx => break,
+                    accepted = listener.accept() => {
+                        let Ok((stream, _)) = accepted else { continue };
+                        let router = router.clone();
+                        let ctl = ctl.clone();
+                        tokio::spawn(async move {
+                            let svc = hyper::service::service_fn(move |req| {
+                                handle(router.clone(), ctl.clone(), req)
+                            });
+                            let _ = hyper::server::conn::http1::Builder::new()
+                                .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                                .await;
+                        });
+                    }
+                }
+            }
+        });
+        Ok(SandboxServer {
+            addr,
+            control,
+            shutdown: Some(tx),
+        })
+    }
+
+    /// `http://127.0.0.1:<port>`: give it to the client's `base_url`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Applies `fault` to each of the next `n` requests, whatever their path.
+    pub fn fail_next(&self, n: usize, fault: Fault) {
+        let mut q = lock(&self.control.faults);
+        for _ in 0..n {
+            q.push_back(Scripted {
+                method: None,
+                path_prefix: None,
+                fault: fault.clone(),
+            });
+        }
+    }
+
+    /// Applies `fault` to each of the next `n` requests with this method whose path starts
+    /// with `path_prefix`.
+    pub fn fail_next_on(&self, method: &str, path_prefix: &str, n: usize, fault: Fault) {
+        let mut q = lock(&self.control.faults);
+        for _ in 0..n {
+            q.push_back(Scripted {
+                method: Some(method.to_string()),
+                path_prefix: Some(path_prefix.to_string()),
+                fault: fault.clone(),
+            });
+        }
+    }
+
+    /// Every request received so far, in order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.control.log).clone()
+    }
+
+    /// How many requests had this method and exactly this path.
+    pub fn count(&self, method: &str, path: &str) -> usize {
+        lock(&self.control.log)
+            .iter()
+            .filter(|r| r.method.eq_ignore_ascii_case(method) && r.path == path)
+            .count()
+    }
+
+    /// Forgets the recorded requests.
+    pub fn clear_requests(&self) {
+        lock(&self.control.log).clear();
+    }
+}
+
+impl Drop for SandboxServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+async fn handle(
+    router: axum::Router,
+    ctl: Arc<Control>,
+    req: Request<hyper::body::Incoming>,
+) -> Result<Response, DropConnection> {
+    use tower_service::Service;
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(Body::new(body), 16 * 1024 * 1024)
+        .await
+        .unwrap_or_default();
+    let method = parts.method.as_str().to_string();
+    let path = parts.uri.path().to_string();
+    lock(&ctl.log).push(RecordedRequest {
+        method: method.clone(),
+        path: path.clone(),
+        query: parts.uri.query().map(str::to_string),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect(),
+        body: bytes.clone(),
+    });
+    let fault = ctl.take_fault(&method, &path);
+    match &fault {
+        Some(Fault::DropAfterRead) => return Err(DropConnection),
+        Some(Fault::Status(s)) => {
+            let status = StatusCode::from_u16(*s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return Ok(json_response(
+                status,
+                &serde_json::json!({"error": "sandbox fault", "status": s}),
+            ));
+        }
+        Some(Fault::RateLimited(after)) => {
+            let mut r = json_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                &serde_json::json!({"error": "rate limited (sandbox fault)"}),
+            );
+            if let Ok(v) = HeaderValue::from_str(&after.as_secs().max(1).to_string()) {
+                r.headers_mut().insert("retry-after", v);
+            }
+            return Ok(r);
+        }
+        Some(Fault::HtmlPage(s)) => {
+            let status = StatusCode::from_u16(*s).unwrap_or(StatusCode::BAD_GATEWAY);
+            let mut r = Response::new(Body::from(format!(
+                "<!DOCTYPE html><html><head><title>{s}</title></head><body><h1>{s} {}</h1><p>sandbox load balancer</p></body></html>",
+                status.canonical_reason().unwrap_or("Error")
+            )));
+            *r.status_mut() = status;
+            r.headers_mut().insert(
+                "content-type",
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            return Ok(r);
+        }
+        Some(Fault::Delay(_) | Fault::DropAfterProcessing) | None => {}
+    }
+    let delay = match &fault {
+        Some(Fault::Delay(d)) => Some(*d),
+        _ => None,
+    };
+    // Processing runs in its own task: like a real provider, the sandbox finishes the work
+    // even when the client gives up and closes the connection.
+    let mut router = router;
+    let work = tokio::spawn(async move {
+        if let Some(d) = delay {
+            tokio::time::sleep(d).await;
+        }
+        match router.call(Request::from_parts(parts, Body::from(bytes))).await {
+            Ok(r) => r,
+            Err(never) => match never {},
+        }
+    });
+    let resp = work.await.map_err(|_| DropConnection)?;
+    if fault == Some(Fault::DropAfterProcessing) {
+        return Err(DropConnection);
+    }
+    Ok(resp)
+}
+
+/// A JSON response with `status`.
+pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
+    let mut r = Response::new(Body::from(serde_json::to_vec(body).unwrap_or_default()));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    r
+}
+
+/// What [`IdempotencyStore::begin`] found for a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyState {
+    /// First use: process the request, then [`IdempotencyStore::finish`].
+    New,
+    /// Seen with the same body: answer with the stored status and body.
+    Replay(u16, Bytes),
+    /// Seen with a different body: refuse (the providers answer 409 or 422).
+    Conflict,
+}
+
+/// Remembers the response to each idempotency key, as providers that take `Idempotency-Key`
+/// do: a repeat with the same body is answered from memory, a reuse with another body refused.
+#[derive(Debug, Default, Clone)]
+pub struct IdempotencyStore {
+    inner: Arc<Mutex<HashMap<String, KeyEntry>>>,
+}
+
+/// The body first seen with a key, and the response once it is known.
+type KeyEntry = (Bytes, Option<(u16, Bytes)>);
+
+impl IdempotencyStore {
+    /// Looks `key` up for a request with `body`, reserving it when new.
+    pub fn begin(&self, key: &str, body: &[u8]) -> KeyState {
+        let mut m = lock(&self.inner);
+        match m.get(key) {
+            None => {
+                m.insert(key.to_string(), (Bytes::copy_from_slice(body), None));
+                KeyState::New
+            }
+            Some((b, _)) if b.as_ref() != body => KeyState::Conflict,
+            Some((_, Some((s, r)))) => KeyState::Replay(*s, r.clone()),
+            // Still in flight: a concurrent duplicate. Treat as a conflict, as providers do (409).
+            Some((_, None)) => KeyState::Conflict,
+        }
+    }
+
+    /// Stores the response for `key`.
+    pub fn finish(&self, key: &str, status: u16, response: Bytes) {
+        if let Some(e) = lock(&self.inner).get_mut(key) {
+            e.1 = Some((status, response));
+        }
+    }
+}
+
+/// A webhook the sandbox delivered.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// Where it went.
+    pub url: String,
+    /// The event or object it reported (free text, for transcripts).
+    pub label: String,
+    /// The HTTP status the receiver answered, or `None` if it could not be reached.
+    pub status: Option<u16>,
+}
+
+/// Delivers signed webhooks from a sandbox to a URL the test gives, and keeps a log.
+#[derive(Clone, Default)]
+pub struct WebhookSender {
+    client: reqwest::Client,
+    log: Arc<Mutex<Vec<Delivery>>>,
+}
+
+impl std::fmt::Debug for WebhookSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookSender").finish()
+    }
+}
+
+impl WebhookSender {
+    /// POSTs `body` with `headers` to `url` and records the outcome. Never fails: a receiver
+    /// that is down is recorded with `status: None`, as a real provider would just retry later.
+    pub async fn send(
+        &self,
+        url: &str,
+        label: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> Option<u16> {
+        let mut req = self
+            .client
+            .post(url)
+            .header("content-type", "application/json")
+            .timeout(Duration::from_secs(5))
+            .body(body);
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        let status = req.send().await.ok().map(|r| r.status().as_u16());
+        lock(&self.log).push(Delivery {
+            url: url.to_string(),
+            label: label.to_string(),
+            status,
+        });
+        status
+    }
+
+    /// Every delivery so far.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        lock(&self.log).clone()
+    }
+}
+
+/// A tiny webhook receiver for tests and demos: records every POST it gets (headers and raw
+/// body) and answers 200.
+pub struct WebhookInbox {
+    server: SandboxServer,
+}
+
+impl std::fmt::Debug for WebhookInbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookInbox").field("url", &self.url()).finish()
+    }
+}
+
+impl WebhookInbox {
+    /// Starts the receiver on a random loopback port.
+    ///
+    /// # Errors
+    /// If no loopback port can be bound.
+    pub async fn start() -> std::io::Result<Self> {
+        let router = axum::Router::new().fallback(|| async { StatusCode::OK });
+        Ok(WebhookInbox {
+            server: SandboxServer::start(router).await?,
+        })
+    }
+    /// The URL to give the sandbox.
+    pub fn url(&self) -> String {
+        format!("{}/webhook", self.server.base_url())
+    }
+    /// Everything received so far.
+    pub fn received(&self) -> Vec<RecordedRequest> {
+        self.server.requests()
+    }
+    /// Waits up to `timeout` for at least `n` deliveries.
+    pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<RecordedRequest> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let got = self.received();
+            if got.len() >= n || tokio::time::Instant::now() >= deadline {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
