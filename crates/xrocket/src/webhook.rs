@@ -1,0 +1,325 @@
+//! Webhooks: verify first, then parse.
+//!
+//! xRocket signs each delivery with your app's **webhook secret** (from the xRocket bot; it
+//! is not the API token):
+//!
+//! * `Signature-Timestamp`: Unix time in milliseconds;
+//! * `Signature-Version`: `v1` (anything else is refused);
+//! * `Signature`: lower-case hex HMAC-SHA256 of `"<Signature-Timestamp>.<raw body>"`.
+//!
+//! [`Verifier::verify`] checks the version, the signature (constant time, against every
+//! configured secret, so a rotation needs no downtime) and that the timestamp is within five
+//! minutes of now. It never parses. [`Verified::parse`] then reads the envelope
+//! `{id, timestamp, type, data}` into an [`Event`]; types this crate does not know are kept
+//! raw in [`EventKind::Unknown`].
+//!
+//! **Deduplicate on [`Event::id`].** xRocket retries a delivery until you answer 200 and keeps
+//! the same `id` across retries, and the two invoice events of one payment can arrive in any
+//! order. Store the ids you processed and answer 200 to a repeat without acting again. For
+//! money decisions, count a payment when `payment_status_changed` says `paid` (or re-read the
+//! invoice with `client.invoices().get(..)` first, as careful integrations do).
+//!
+//! ```
+//! use xrocket::webhook::{Verifier, EventKind, sign};
+//! let body = br#"{"id":"evt-1","timestamp":"2026-01-01T00:00:00Z","type":"withdrawal","data":{"withdrawalId":"9","network":"TON","address":"UQ..","asset":"TONCOIN","amount":"2.5","status":"COMPLETED"}}"#;
+//! let ts = std::time::SystemTime::now()
+//!     .duration_since(std::time::UNIX_EPOCH).unwrap().as_millis().to_string();
+//! let headers = [
+//!     ("Signature", sign("whsec-test", &ts, body)),
+//!     ("Signature-Timestamp", ts.clone()),
+//!     ("Signature-Version", "v1".to_string()),
+//! ];
+//! let event = Verifier::new("whsec-test").verify(&headers, body)?.parse()?;
+//! assert_eq!(event.id, "evt-1");
+//! assert!(matches!(event.kind, EventKind::Withdrawal(_)));
+//! # Ok::<(), xrocket::webhook::WebhookError>(())
+//! ```
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use payout_core::SecretString;
+pub use payout_core::webhook::{Clock, FixedClock, Headers, SystemClock, WebhookError};
+use payout_core::webhook::{check_timestamp, hmac_sha256, to_hex, verify_hex_signature};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::cheques::Cheque;
+use crate::invoices::{Invoice, InvoicePayment};
+use crate::transfers::Transfer;
+use crate::withdrawals::Withdrawal;
+
+/// The header carrying the hex HMAC-SHA256 signature.
+pub const SIGNATURE_HEADER: &str = "Signature";
+/// The header carrying the signing time in Unix milliseconds.
+pub const TIMESTAMP_HEADER: &str = "Signature-Timestamp";
+/// The header carrying the signature scheme version (`v1`).
+pub const VERSION_HEADER: &str = "Signature-Version";
+/// The only signature version this crate accepts.
+pub const SIGNATURE_VERSION: &str = "v1";
+/// How far the signing time may be from now: five minutes, as xRocket recommends.
+pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
+
+const HINT: &str = "xRocket signs with the app's webhook secret from the bot, not the API token";
+
+/// Verifies xRocket webhook signatures. Build it once with your secret(s) and reuse it.
+#[derive(Clone)]
+pub struct Verifier {
+    secrets: Vec<SecretString>,
+    tolerance: Duration,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("secrets", &format_args!("[{} redacted]", self.secrets.len()))
+            .field("tolerance", &self.tolerance)
+            .finish()
+    }
+}
+
+impl Verifier {
+    /// A verifier for one webhook secret, with the system clock and a five-minute tolerance.
+    pub fn new(secret: impl Into<String>) -> Self {
+        Verifier {
+            secrets: vec![SecretString::from(secret.into())],
+            tolerance: DEFAULT_TOLERANCE,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// A verifier for several secrets (a delivery verifies if any one matches).
+    pub fn with_secrets(secrets: impl IntoIterator<Item = SecretString>) -> Self {
+        Verifier {
+            secrets: secrets.into_iter().collect(),
+            tolerance: DEFAULT_TOLERANCE,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Also accepts `secret` (during a rotation, configure the old and the new one).
+    pub fn secret(mut self, secret: impl Into<String>) -> Self {
+        self.secrets.push(SecretString::from(secret.into()));
+        self
+    }
+
+    /// Changes the allowed distance between the signing time and now.
+    pub fn tolerance(mut self, tolerance: Duration) -> Self {
+        self.tolerance = tolerance;
+        self
+    }
+
+    /// Uses another clock (tests, replays of stored deliveries).
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Checks a delivery. Pass the **raw** request body, byte for byte as received: a body
+    /// re-serialized by your framework will not verify.
+    pub fn verify<'b, H: Headers + ?Sized>(
+        &self,
+        headers: &H,
+        raw_body: &'b [u8],
+    ) -> Result<Verified<'b>, WebhookError> {
+        let version = headers
+            .header(VERSION_HEADER)
+            .ok_or(WebhookError::MissingHeader(VERSION_HEADER))?;
+        if version.trim() != SIGNATURE_VERSION {
+            return Err(WebhookError::MalformedHeader {
+                header: VERSION_HEADER,
+                reason: "unsupported signature version (this crate verifies v1); upgrade the crate",
+            });
+        }
+        let ts = headers
+            .header(TIMESTAMP_HEADER)
+            .ok_or(WebhookError::MissingHeader(TIMESTAMP_HEADER))?
+            .trim();
+        let ms: u64 = ts.parse().map_err(|_| WebhookError::MalformedHeader {
+            header: TIMESTAMP_HEADER,
+            reason: "expected Unix time in milliseconds",
+        })?;
+        let signature = headers
+            .header(SIGNATURE_HEADER)
+            .ok_or(WebhookError::MissingHeader(SIGNATURE_HEADER))?;
+        verify_hex_signature(
+            &self.secrets,
+            &[ts.as_bytes(), b".", raw_body],
+            signature,
+            SIGNATURE_HEADER,
+            HINT,
+        )?;
+        let signed_at = UNIX_EPOCH + Duration::from_millis(ms);
+        check_timestamp(signed_at, self.clock.now(), self.tolerance)?;
+        Ok(Verified {
+            body: raw_body,
+            signed_at,
+        })
+    }
+}
+
+/// Verifies a delivery against one secret with the system clock and the default tolerance.
+/// See [`Verifier`] for rotation and custom clocks.
+pub fn verify<'b, H: Headers + ?Sized>(
+    headers: &H,
+    raw_body: &'b [u8],
+    secret: &SecretString,
+) -> Result<Verified<'b>, WebhookError> {
+    Verifier::with_secrets([secret.clone()]).verify(headers, raw_body)
+}
+
+/// The `Signature` value xRocket would send for `body` at `timestamp_ms` (the decimal string
+/// of the `Signature-Timestamp` header). For testing your own webhook endpoint.
+pub fn sign(secret: &str, timestamp_ms: &str, body: &[u8]) -> String {
+    to_hex(&hmac_sha256(
+        secret.as_bytes(),
+        &[timestamp_ms.as_bytes(), b".", body],
+    ))
+}
+
+/// A delivery whose signature and timestamp checked out. Nothing is parsed yet.
+#[derive(Debug, Clone, Copy)]
+pub struct Verified<'b> {
+    body: &'b [u8],
+    signed_at: SystemTime,
+}
+
+impl<'b> Verified<'b> {
+    /// The raw body.
+    pub fn body(&self) -> &'b [u8] {
+        self.body
+    }
+
+    /// When xRocket signed the delivery.
+    pub fn signed_at(&self) -> SystemTime {
+        self.signed_at
+    }
+
+    /// Reads the envelope into an [`Event`].
+    pub fn parse(&self) -> Result<Event, WebhookError> {
+        parse_event(self.body)
+    }
+}
+
+/// A verified webhook delivery.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Event {
+    /// The delivery id. It stays the same when xRocket retries: deduplicate on it.
+    pub id: String,
+    /// When the event happened (ISO 8601), as xRocket sent it.
+    pub timestamp: Option<String>,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// What a webhook reports.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// `type: invoice`, `data.event: invoice_status_changed`. Count the invoice as done when
+    /// its status is `paid`.
+    InvoiceStatusChanged {
+        /// The invoice, as it is now.
+        invoice: Box<Invoice>,
+    },
+    /// `type: invoice`, `data.event: payment_status_changed`. Count the payment when
+    /// `payment.status` is `paid`; it is final once `payment.finalized_at` is set.
+    PaymentStatusChanged {
+        /// The invoice.
+        invoice: Box<Invoice>,
+        /// The payment that changed.
+        payment: Box<InvoicePayment>,
+    },
+    /// `type: cheque`.
+    Cheque(Box<Cheque>),
+    /// `type: transfer` (or `payout`, the naming public integrations use).
+    Transfer(Box<Transfer>),
+    /// `type: withdrawal`.
+    Withdrawal(Box<Withdrawal>),
+    /// A type or invoice event this crate does not know, kept as sent. Answer 200 and ignore
+    /// it, or handle it from the raw JSON.
+    Unknown {
+        /// The envelope's `type` (with `data.event`, when present, after a `/`).
+        event_type: String,
+        /// The envelope's `data`.
+        data: serde_json::Value,
+    },
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(deserialize_with = "crate::common::string_or_number")]
+    id: String,
+    #[serde(default)]
+    timestamp: Option<serde_json::Value>,
+    #[serde(rename = "type")]
+    type_: String,
+    #[serde(default)]
+    data: serde_json::Value,
+}
+
+/// Parses a (verified) body. Public for replaying stored deliveries; never call it on an
+/// unverified body.
+pub fn parse_event(body: &[u8]) -> Result<Event, WebhookError> {
+    let env: Envelope = serde_json::from_slice(body).map_err(|e| invalid("envelope", &e))?;
+    let timestamp = match env.timestamp {
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let event_name = env.data.get("event").and_then(|v| v.as_str()).map(str::to_string);
+    let kind = match (env.type_.as_str(), event_name.as_deref()) {
+        ("invoice", Some("invoice_status_changed")) => EventKind::InvoiceStatusChanged {
+            invoice: Box::new(field(&env.data, "invoice")?),
+        },
+        ("invoice", Some("payment_status_changed")) => EventKind::PaymentStatusChanged {
+            invoice: Box::new(field(&env.data, "invoice")?),
+            payment: Box::new(field(&env.data, "payment")?),
+        },
+        ("cheque", _) => EventKind::Cheque(Box::new(object(&env.data, "cheque")?)),
+        ("transfer" | "payout", _) => {
+            let inner = if env.data.get("transfer").is_some() {
+                "transfer"
+            } else {
+                "payout"
+            };
+            EventKind::Transfer(Box::new(object(&env.data, inner)?))
+        }
+        ("withdrawal", _) => EventKind::Withdrawal(Box::new(object(&env.data, "withdrawal")?)),
+        (t, e) => EventKind::Unknown {
+            event_type: match e {
+                Some(e) => format!("{t}/{e}"),
+                None => t.to_string(),
+            },
+            data: env.data,
+        },
+    };
+    Ok(Event {
+        id: env.id,
+        timestamp,
+        kind,
+    })
+}
+
+fn invalid(what: &str, e: &serde_json::Error) -> WebhookError {
+    // serde_json's message names the line, column and expected type, never whole values.
+    WebhookError::InvalidBody(format!("{what}: {e}"))
+}
+
+/// `data.<name>`, required.
+fn field<T: DeserializeOwned>(data: &serde_json::Value, name: &str) -> Result<T, WebhookError> {
+    let v = data
+        .get(name)
+        .ok_or_else(|| WebhookError::InvalidBody(format!("data.{name} is missing")))?;
+    T::deserialize(v).map_err(|e| invalid(&format!("data.{name}"), &e))
+}
+
+/// `data.<name>` when xRocket wraps the object, else `data` itself.
+fn object<T: DeserializeOwned>(data: &serde_json::Value, name: &str) -> Result<T, WebhookError> {
+    match data.get(name) {
+        Some(v) if v.is_object() => T::deserialize(v).map_err(|e| invalid(&format!("data.{name}"), &e)),
+        _ => T::deserialize(data).map_err(|e| invalid("data", &e)),
+    }
+}

@@ -1,0 +1,401 @@
+//! Withdrawals from your app's balance to external blockchain addresses (irreversible),
+//! withdrawal links a user confirms in Telegram, and the quotas and fees per asset and
+//! network.
+
+use futures_core::Stream;
+use payout_core::{Decimal, Error, IdempotencyKey, Page, Request, Result, Safety};
+use serde::{Deserialize, Serialize};
+
+use crate::client::{Client, PROVIDER};
+use crate::common::{
+    Asset, Callback, ListResponse, Lookup, Network, check_amount, check_client_id, check_limit,
+    check_required, id_newtype, key_of, opt_string_or_number, stream_pages,
+};
+use crate::reconcile::create_reconciling;
+
+id_newtype! {
+    /// xRocket's id of a withdrawal.
+    WithdrawalId
+}
+
+payout_core::open_enum! {
+    /// The state of a withdrawal (xRocket writes these in upper case).
+    pub enum WithdrawalStatus {
+        /// Accepted, not yet on chain.
+        Created => "CREATED",
+        /// Sent; see [`Withdrawal::tx_hash`].
+        Completed => "COMPLETED",
+        /// Failed; the funds stay on your balance.
+        Fail => "FAIL",
+    }
+}
+
+impl WithdrawalStatus {
+    /// True for `COMPLETED` and `FAIL`.
+    pub fn is_final(&self) -> bool {
+        matches!(self, WithdrawalStatus::Completed | WithdrawalStatus::Fail)
+    }
+}
+
+/// A withdrawal as xRocket reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Withdrawal {
+    /// xRocket's id.
+    pub withdrawal_id: WithdrawalId,
+    /// Your client id (filled in by the crate after a create if the response leaves it out).
+    #[serde(default, deserialize_with = "opt_string_or_number")]
+    pub client_withdrawal_id: Option<String>,
+    /// The network.
+    pub network: Network,
+    /// The destination address.
+    #[serde(default)]
+    pub address: String,
+    /// The asset.
+    pub asset: Asset,
+    /// The amount.
+    #[serde(with = "payout_core::money::decimal")]
+    pub amount: Decimal,
+    /// The state.
+    pub status: WithdrawalStatus,
+    /// The memo / comment.
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// The transaction hash, once sent.
+    #[serde(default)]
+    pub tx_hash: Option<String>,
+    /// A block-explorer link, once sent.
+    #[serde(default)]
+    pub tx_link: Option<String>,
+    /// The per-withdrawal webhook, if set.
+    #[serde(default)]
+    pub callback: Option<Callback>,
+}
+
+/// `POST /api/v1/withdrawals`: send `amount` of `asset` to `address` on `network`.
+///
+/// ```
+/// use xrocket::{Asset, CreateWithdrawal, Decimal, Network};
+/// let w = CreateWithdrawal::new(Network::Ton, "UQBvI0aFLnw2QbZgjMPCLRdtRHxhUyinQudg6sdiohIwg5jL", Asset::Toncoin, Decimal::new(25, 1))
+///     .client_withdrawal_id("wd-2026-0001")
+///     .comment("invoice 77");
+/// w.validate()?;
+/// # Ok::<(), xrocket::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateWithdrawal {
+    network: Network,
+    address: String,
+    asset: Asset,
+    #[serde(with = "payout_core::money::decimal")]
+    amount: Decimal,
+    client_withdrawal_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    comment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    callback: Option<Callback>,
+}
+
+fn check_address(address: &str) -> Result<()> {
+    check_required("address", address, 200)?;
+    if address.chars().any(char::is_whitespace) {
+        return Err(Error::invalid_input(
+            PROVIDER,
+            "address",
+            "must not contain whitespace",
+        ));
+    }
+    Ok(())
+}
+
+impl CreateWithdrawal {
+    /// A withdrawal. A client withdrawal id is generated now.
+    pub fn new(
+        network: impl Into<Network>,
+        address: impl Into<String>,
+        asset: impl Into<Asset>,
+        amount: Decimal,
+    ) -> Self {
+        CreateWithdrawal {
+            network: network.into(),
+            address: address.into(),
+            asset: asset.into(),
+            amount,
+            client_withdrawal_id: IdempotencyKey::generate().into_string(),
+            comment: None,
+            callback: None,
+        }
+    }
+    /// Your id for this withdrawal (1 to 100 printable ASCII characters, unique).
+    pub fn client_withdrawal_id(mut self, id: impl Into<String>) -> Self {
+        self.client_withdrawal_id = id.into();
+        self
+    }
+    /// A memo / comment (required by some exchanges' deposit addresses).
+    pub fn comment(mut self, comment: impl Into<String>) -> Self {
+        self.comment = Some(comment.into());
+        self
+    }
+    /// A webhook for this withdrawal only.
+    pub fn callback(mut self, callback: Callback) -> Self {
+        self.callback = Some(callback);
+        self
+    }
+    /// The client withdrawal id that will be sent. Persist it.
+    pub fn client_id(&self) -> &str {
+        &self.client_withdrawal_id
+    }
+
+    /// Checks the request with the crate's default precisions.
+    pub fn validate(&self) -> Result<()> {
+        self.check(&|code| crate::common::max_decimals(code))
+    }
+
+    pub(crate) fn check(&self, precision: &dyn Fn(&str) -> u32) -> Result<()> {
+        check_required("network", self.network.as_str(), 20)?;
+        check_address(&self.address)?;
+        check_required("asset", self.asset.as_str(), 50)?;
+        check_amount("amount", self.amount, precision(self.asset.as_str()))?;
+        check_client_id("clientWithdrawalId", &self.client_withdrawal_id, 100)?;
+        if let Some(c) = &self.callback {
+            c.check("callback")?;
+        }
+        Ok(())
+    }
+
+    /// Whether a withdrawal fetched by this request's client id is this very withdrawal. The
+    /// address is not compared: xRocket may report it in another valid form (TON addresses
+    /// have bounceable and non-bounceable spellings).
+    fn matches(&self, w: &Withdrawal) -> bool {
+        w.asset == self.asset && w.amount == self.amount && w.network == self.network
+    }
+}
+
+/// `POST /api/v1/withdrawal-link`: a link that lets a user withdraw to `address` after
+/// confirming in Telegram. Nothing moves until the user confirms.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WithdrawalLinkRequest {
+    network: Network,
+    address: String,
+    asset: Asset,
+    #[serde(with = "payout_core::money::decimal")]
+    amount: Decimal,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    comment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    platform: Option<String>,
+}
+
+impl WithdrawalLinkRequest {
+    /// A link for `amount` of `asset` to `address` on `network`.
+    pub fn new(
+        network: impl Into<Network>,
+        address: impl Into<String>,
+        asset: impl Into<Asset>,
+        amount: Decimal,
+    ) -> Self {
+        WithdrawalLinkRequest {
+            network: network.into(),
+            address: address.into(),
+            asset: asset.into(),
+            amount,
+            comment: None,
+            platform: None,
+        }
+    }
+    /// A memo / comment.
+    pub fn comment(mut self, comment: impl Into<String>) -> Self {
+        self.comment = Some(comment.into());
+        self
+    }
+    /// Your platform code, only if xRocket gave you one.
+    pub fn platform(mut self, platform: impl Into<String>) -> Self {
+        self.platform = Some(platform.into());
+        self
+    }
+    /// Checks the request with the crate's default precisions.
+    pub fn validate(&self) -> Result<()> {
+        self.check(&|code| crate::common::max_decimals(code))
+    }
+    pub(crate) fn check(&self, precision: &dyn Fn(&str) -> u32) -> Result<()> {
+        check_required("network", self.network.as_str(), 20)?;
+        check_address(&self.address)?;
+        check_required("asset", self.asset.as_str(), 50)?;
+        check_amount("amount", self.amount, precision(self.asset.as_str()))
+    }
+}
+
+/// The links of a withdrawal link (the mini-app and web links are announced as "soon").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct WithdrawalLink {
+    /// The Telegram bot link to give the user.
+    #[serde(default)]
+    pub telegram_bot_link: Option<String>,
+    /// A Telegram mini-app link.
+    #[serde(default)]
+    pub telegram_mini_app_link: Option<String>,
+    /// A web link.
+    #[serde(default)]
+    pub web_link: Option<String>,
+}
+
+/// The minimum and fee for withdrawing an asset on a network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct WithdrawalQuotas {
+    /// The smallest amount you can withdraw.
+    #[serde(default, with = "payout_core::money::option_decimal")]
+    pub withdraw_min_size: Option<Decimal>,
+    /// The fee per withdrawal.
+    #[serde(default, with = "payout_core::money::option_decimal")]
+    pub withdraw_fee: Option<Decimal>,
+    /// The asset the fee is charged in.
+    #[serde(default)]
+    pub withdraw_fee_asset: Option<Asset>,
+    /// Decimal places amounts may have (feed it to
+    /// [`crate::ClientBuilder::asset_precision`]).
+    #[serde(default)]
+    pub precision: Option<u32>,
+}
+
+/// Filters for `GET /api/v1/withdrawals`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListWithdrawals {
+    from_date: Option<String>,
+    to_date: Option<String>,
+    status: Option<WithdrawalStatus>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+impl ListWithdrawals {
+    /// No filter.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Created at or after this ISO 8601 date-time.
+    pub fn from_date(mut self, date: impl Into<String>) -> Self {
+        self.from_date = Some(date.into());
+        self
+    }
+    /// Created at or before this ISO 8601 date-time.
+    pub fn to_date(mut self, date: impl Into<String>) -> Self {
+        self.to_date = Some(date.into());
+        self
+    }
+    /// Only withdrawals in this state.
+    pub fn status(mut self, status: WithdrawalStatus) -> Self {
+        self.status = Some(status);
+        self
+    }
+    /// Continue from a cursor returned as [`Page::next`].
+    pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
+        self.cursor = Some(cursor.into());
+        self
+    }
+    /// Page size, 1 to 1000.
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+}
+
+/// The withdrawal handler: `client.withdrawals()`.
+#[derive(Debug, Clone, Copy)]
+pub struct Withdrawals<'a> {
+    pub(crate) client: &'a Client,
+}
+
+impl<'a> Withdrawals<'a> {
+    /// Withdraws to an external address. **Irreversible.**
+    ///
+    /// Safe to retry: the client withdrawal id is sent on every attempt, and a repeat
+    /// answered `client_id_already_taken` returns the existing withdrawal.
+    pub async fn create(&self, req: &CreateWithdrawal) -> Result<Withdrawal> {
+        let c = self.client;
+        req.check(&|code| c.precision(code))?;
+        let key = key_of("clientWithdrawalId", &req.client_withdrawal_id)?;
+        let request = c
+            .with_body(Request::post("withdrawals.create", "/api/v1/withdrawals"), req)?
+            .idempotency_key(key)
+            .safety(Safety::KeyProtected);
+        let lookup = Lookup::ClientId(req.client_withdrawal_id.clone());
+        let mut w =
+            create_reconciling(c, request, "withdrawal", || self.get(lookup), |w| req.matches(w)).await?;
+        w.client_withdrawal_id
+            .get_or_insert_with(|| req.client_withdrawal_id.clone());
+        Ok(w)
+    }
+
+    /// `GET /api/v1/withdrawal?withdrawalId=..|clientWithdrawalId=..`: one withdrawal.
+    pub async fn get(&self, lookup: impl Into<Lookup>) -> Result<Withdrawal> {
+        let lookup = lookup.into();
+        let (name, value) = lookup.query("withdrawalId", "clientWithdrawalId")?;
+        self.client
+            .fetch(Request::get("withdrawals.get", "/api/v1/withdrawal").query(name, value))
+            .await
+    }
+
+    /// `GET /api/v1/withdrawals`: one page of withdrawals.
+    pub async fn list(&self, filter: &ListWithdrawals) -> Result<Page<Withdrawal, String>> {
+        check_limit(filter.limit)?;
+        let req = Request::get("withdrawals.list", "/api/v1/withdrawals")
+            .query_opt("fromDate", filter.from_date.as_deref())
+            .query_opt("toDate", filter.to_date.as_deref())
+            .query_opt("status", filter.status.as_ref())
+            .query_opt("cursor", filter.cursor.as_deref())
+            .query_opt("limit", filter.limit);
+        Ok(self
+            .client
+            .fetch::<ListResponse<Withdrawal>>(req)
+            .await?
+            .into_page())
+    }
+
+    /// Every withdrawal matching `filter`, page after page (from the filter's cursor, if set).
+    pub fn stream(&self, filter: ListWithdrawals) -> impl Stream<Item = Result<Withdrawal>> + Send + 'a {
+        let this = *self;
+        stream_pages(filter.cursor.clone(), move |cursor| {
+            let mut f = filter.clone();
+            f.cursor = cursor;
+            async move { this.list(&f).await }
+        })
+    }
+
+    /// At most `max` withdrawals matching `filter`.
+    pub async fn collect_all(&self, filter: ListWithdrawals, max: usize) -> Result<Vec<Withdrawal>> {
+        payout_core::collect_all(self.stream(filter), max).await
+    }
+
+    /// `GET /api/v1/withdrawal-quotas?network=..&asset=..`: minimum, fee and precision.
+    pub async fn quotas(
+        &self,
+        network: impl Into<Network>,
+        asset: impl Into<Asset>,
+    ) -> Result<WithdrawalQuotas> {
+        let (network, asset) = (network.into(), asset.into());
+        check_required("network", network.as_str(), 20)?;
+        check_required("asset", asset.as_str(), 50)?;
+        let req = Request::get("withdrawals.quotas", "/api/v1/withdrawal-quotas")
+            .query("network", &network)
+            .query("asset", &asset);
+        self.client.fetch(self.client.optional_auth(req)).await
+    }
+
+    /// `POST /api/v1/withdrawal-link`: a link the user follows to confirm a withdrawal. No
+    /// funds move until the user confirms, so the call is retried like a read.
+    pub async fn link(&self, req: &WithdrawalLinkRequest) -> Result<WithdrawalLink> {
+        let c = self.client;
+        req.check(&|code| c.precision(code))?;
+        let request = c
+            .with_body(Request::post("withdrawals.link", "/api/v1/withdrawal-link"), req)?
+            .safety(Safety::Idempotent);
+        c.fetch(request).await
+    }
+}
