@@ -3,7 +3,7 @@
 //! * `cargo xtask demo` — every provider's quickstart flow against its offline sandbox, no
 //!   network, no credentials.
 //! * `cargo xtask test` — the one command that says the tree is good: rustfmt check, clippy
-//!   with `-D warnings`, every test and doctest, `cargo doc` with warnings denied,
+//!   with `-D warnings`, a default-features check, every test and doctest, `cargo doc` with warnings denied,
 //!   `codegen --check`, and no `openssl-sys` in the default dependency tree.
 //! * `cargo xtask codegen [--check]` — regenerate (or check) the endpoint tables from each
 //!   crate's `api/endpoints.json`, and check every endpoint has a client function and a wire test.
@@ -83,6 +83,10 @@ fn test(root: &Path) -> Result<(), String> {
 
     run("rustfmt --check", &mut || {
         cargo(root, &["fmt", "--all", "--", "--check"], &[])
+    });
+    // Users who do not enable `sandbox` must build too: the default feature set, every target.
+    run("check (default features)", &mut || {
+        cargo(root, &["check", "--workspace", "--all-targets"], &[])
     });
     run("clippy -D warnings", &mut || {
         cargo(

@@ -45,9 +45,10 @@ pub enum ErrorKind {
     /// The response could not be decoded. When the HTTP status was 2xx the call may have
     /// succeeded: look the object up before doing anything else.
     Decode,
-    /// A money-moving call with no idempotency protection was sent and we cannot know
-    /// whether the provider processed it (timeout, dropped connection or 5xx after the
-    /// request left). **Do not simply retry**: look the operation up first, using
+    /// A money-moving call was sent and we cannot know whether the provider processed it:
+    /// a call with no idempotency protection hit a timeout, a dropped connection or a 5xx
+    /// after the request left, or the provider says the operation exists but it could not be
+    /// read back. **Do not simply retry**: look the operation up first, using
     /// [`Error::idempotency_key`] or your own reference.
     Ambiguous,
     /// The client-side circuit breaker is open after repeated failures; nothing was sent.

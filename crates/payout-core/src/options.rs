@@ -107,6 +107,27 @@ impl ClientOptions {
         self.circuit_breaker = Some(breaker);
         self
     }
+
+    /// The circuit breaker, if one is set (for health endpoints: `state()`).
+    pub fn get_circuit_breaker(&self) -> Option<&CircuitBreaker> {
+        self.circuit_breaker.as_ref()
+    }
+    /// The client-side rate limiter, if one is set.
+    pub fn get_rate_limiter(&self) -> Option<&RateLimiter> {
+        self.rate_limiter.as_ref()
+    }
+    /// The deadline for a whole call.
+    pub fn get_timeout(&self) -> Duration {
+        self.total_timeout
+    }
+    /// The time allowed for one attempt.
+    pub fn get_attempt_timeout(&self) -> Duration {
+        self.attempt_timeout
+    }
+    /// The retry policy.
+    pub fn get_retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
 }
 
 /// Adds the [`ClientOptions`] setters to a provider's `ClientBuilder`, which must have a

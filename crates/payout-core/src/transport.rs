@@ -809,6 +809,14 @@ impl Request {
     pub fn delete(operation: &'static str, template: &'static str) -> Self {
         Request::new(Method::DELETE, operation, template)
     }
+    /// A PUT request (idempotent unless you declare otherwise).
+    pub fn put(operation: &'static str, template: &'static str) -> Self {
+        Request::new(Method::PUT, operation, template)
+    }
+    /// A PATCH request (unprotected until you say otherwise).
+    pub fn patch(operation: &'static str, template: &'static str) -> Self {
+        Request::new(Method::PATCH, operation, template)
+    }
     /// The expanded path, with every dynamic segment percent-encoded.
     pub fn path(mut self, path: impl Into<String>) -> Self {
         self.path = path.into();
