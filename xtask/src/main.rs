@@ -163,10 +163,32 @@ fn cargo(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<(), String>
     }
 }
 
-/// Runs the whole test suite, streaming its output, and adds up the `test result:` lines.
+/// Runs the whole test suite (unit, integration, then doctests), streaming its output, and
+/// adds up the `test result:` lines.
 fn cargo_test(root: &Path) -> Result<(u64, u64, bool), String> {
+    // Examples are type-checked by clippy and `check --all-targets`; linking them here would
+    // put five `quickstart` binaries on one output path (cargo's filename-collision warning).
+    let (p1, f1, ok1) = cargo_test_run(
+        root,
+        &[
+            "test",
+            "--workspace",
+            "--all-features",
+            "--no-fail-fast",
+            "--lib",
+            "--bins",
+            "--tests",
+        ],
+    )?;
+    let (p2, f2, ok2) = cargo_test_run(
+        root,
+        &["test", "--workspace", "--all-features", "--no-fail-fast", "--doc"],
+    )?;
+    Ok((p1 + p2, f1 + f2, ok1 && ok2))
+}
+
+fn cargo_test_run(root: &Path, args: &[&str]) -> Result<(u64, u64, bool), String> {
     use std::io::{BufRead, BufReader};
-    let args = ["test", "--workspace", "--all-features", "--no-fail-fast"];
     println!("    $ cargo {}", args.join(" "));
     let mut child = Command::new(cargo_bin())
         .args(args)

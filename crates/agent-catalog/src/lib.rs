@@ -11,6 +11,8 @@ mod error;
 mod health;
 mod list;
 mod orders;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 
 pub use balance::{Balance, BalanceApi, Balances, LowBalance, LowBalanceThresholds};
 pub use catalog::{

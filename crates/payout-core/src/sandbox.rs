@@ -221,6 +221,14 @@ impl SandboxServer {
             .count()
     }
 
+    /// How many requests had this method and a path starting with `prefix`.
+    pub fn count_prefix(&self, method: &str, prefix: &str) -> usize {
+        lock(&self.control.log)
+            .iter()
+            .filter(|r| r.method.eq_ignore_ascii_case(method) && r.path.starts_with(prefix))
+            .count()
+    }
+
     /// Forgets the recorded requests.
     pub fn clear_requests(&self) {
         lock(&self.control.log).clear();
@@ -359,6 +367,16 @@ impl IdempotencyStore {
             Some((_, Some((s, r)))) => KeyState::Replay(*s, r.clone()),
             // Still in flight: a concurrent duplicate. Treat as a conflict, as providers do (409).
             Some((_, None)) => KeyState::Conflict,
+        }
+    }
+
+    /// Forgets a key that [`IdempotencyStore::begin`] reserved but whose request was refused
+    /// before anything happened (a validation error, insufficient funds): providers let the
+    /// same key be used again once the problem is fixed. A finished key is kept.
+    pub fn release(&self, key: &str) {
+        let mut m = lock(&self.inner);
+        if m.get(key).is_some_and(|(_, done)| done.is_none()) {
+            m.remove(key);
         }
     }
 

@@ -9,6 +9,8 @@ mod errors;
 mod health;
 mod leak;
 mod orders;
+#[cfg(feature = "sandbox")]
+mod sandbox;
 
 use std::time::{Duration, Instant};
 
