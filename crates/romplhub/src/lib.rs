@@ -10,6 +10,8 @@ pub mod error;
 pub mod orders;
 pub mod packs;
 pub mod products;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 mod serde_util;
 pub mod webhook;
 

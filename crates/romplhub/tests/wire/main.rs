@@ -9,6 +9,8 @@ mod orders;
 mod packs;
 mod products;
 mod safety;
+#[cfg(feature = "sandbox")]
+mod sandbox;
 mod webhook;
 
 use std::time::Duration;
