@@ -7,6 +7,8 @@ pub mod checkout;
 mod client;
 pub mod error;
 pub mod mobile_money;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 pub mod transactions;
 mod validate;
 pub mod wallet;

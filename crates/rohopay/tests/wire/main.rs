@@ -7,6 +7,8 @@ mod client;
 mod common;
 mod leak;
 mod mobile_money;
+#[cfg(feature = "sandbox")]
+mod sandbox;
 mod transactions;
 mod wallet;
 mod webhook;
