@@ -11,6 +11,8 @@ pub mod currencies;
 pub mod error;
 pub mod invoices;
 mod reconcile;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 pub mod transfers;
 pub mod webhook;
 pub mod withdrawals;

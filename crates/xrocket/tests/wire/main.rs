@@ -9,6 +9,8 @@ mod currencies;
 mod errors;
 mod invoices;
 mod leak;
+#[cfg(feature = "sandbox")]
+mod sandbox;
 mod transfers;
 mod webhook;
 mod withdrawals;
