@@ -324,6 +324,40 @@ async fn handle(
     Ok(resp)
 }
 
+/// Calls `tick(state)` every `every` in a background task for as long as `state` has another
+/// owner (the sandbox); it stops by itself when the sandbox is dropped. Sandboxes use it for
+/// `auto_advance`: orders moving through their statuses on a timer.
+pub fn tick_while_alive<T, F, Fut>(state: &Arc<T>, every: Duration, tick: F)
+where
+    T: Send + Sync + 'static,
+    F: Fn(Arc<T>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let weak = Arc::downgrade(state);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            let Some(state) = weak.upgrade() else { break };
+            tick(state).await;
+        }
+    });
+}
+
+/// Client settings suited to a sandbox on loopback: quick retries (20 ms back-off, at most
+/// 100 ms), a `Retry-After` over 2 s reported instead of slept, short timeouts. Each crate's
+/// `Sandbox::client()` uses them.
+pub fn quick_client_options() -> crate::ClientOptions {
+    crate::ClientOptions::default()
+        .retry_policy(
+            crate::RetryPolicy::default()
+                .base_delay(Duration::from_millis(20))
+                .max_delay(Duration::from_millis(100))
+                .max_retry_after(Duration::from_secs(2)),
+        )
+        .attempt_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(15))
+}
+
 /// A JSON response with `status`.
 pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
     let mut r = Response::new(Body::from(serde_json::to_vec(body).unwrap_or_default()));

@@ -419,13 +419,8 @@ impl Sandbox {
 
     /// Advances all open orders every `every`, in the background, while the sandbox lives.
     pub fn auto_advance(&self, every: Duration) {
-        let weak = Arc::downgrade(&self.shared);
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                let Some(shared) = weak.upgrade() else { break };
-                advance(&shared).await;
-            }
+        payout_core::sandbox::tick_while_alive(&self.shared, every, |shared| async move {
+            advance(&shared).await;
         });
     }
 
