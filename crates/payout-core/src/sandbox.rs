@@ -343,21 +343,6 @@ where
     });
 }
 
-/// Client settings suited to a sandbox on loopback: quick retries (20 ms back-off, at most
-/// 100 ms), a `Retry-After` over 2 s reported instead of slept, short timeouts. Each crate's
-/// `Sandbox::client()` uses them.
-pub fn quick_client_options() -> crate::ClientOptions {
-    crate::ClientOptions::default()
-        .retry_policy(
-            crate::RetryPolicy::default()
-                .base_delay(Duration::from_millis(20))
-                .max_delay(Duration::from_millis(100))
-                .max_retry_after(Duration::from_secs(2)),
-        )
-        .attempt_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(15))
-}
-
 /// A JSON response with `status`.
 pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
     let mut r = Response::new(Body::from(serde_json::to_vec(body).unwrap_or_default()));
