@@ -129,7 +129,11 @@ fn idempotency_store_replays_and_refuses_reuse() {
     assert_eq!(s.begin("k", b"b"), KeyState::Conflict, "a finished key is kept");
     assert_eq!(s.begin("refused", b"a"), KeyState::New);
     s.release("refused");
-    assert_eq!(s.begin("refused", b"a"), KeyState::New, "a refused request frees its key");
+    assert_eq!(
+        s.begin("refused", b"a"),
+        KeyState::New,
+        "a refused request frees its key"
+    );
 }
 
 #[tokio::test]
