@@ -248,9 +248,15 @@ fn no_openssl(root: &Path) -> Result<(), String> {
         })
         .collect();
     if bad.is_empty() {
+        // `cargo tree` repeats shared dependencies (marked `(*)`): count each package once.
+        let unique: std::collections::BTreeSet<&str> = tree
+            .lines()
+            .map(|l| l.trim_end_matches(" (*)"))
+            .filter(|l| !l.is_empty())
+            .collect();
         println!(
-            "    ok: {} crates in the default tree, none of them OpenSSL",
-            tree.lines().count()
+            "    ok: {} packages in the default tree, none of them OpenSSL",
+            unique.len()
         );
         Ok(())
     } else {
