@@ -90,6 +90,7 @@ impl fmt::Display for ErrorKind {
 /// let e = Error::invalid_input("rocheap", "robux", "must be greater than zero");
 /// assert_eq!(e.kind(), ErrorKind::InvalidInput);
 /// assert_eq!(e.field(), Some("robux"));
+/// assert!(!e.was_sent());
 /// assert_eq!(e.to_string(), "rocheap: invalid input: `robux` must be greater than zero (nothing was sent)");
 /// ```
 pub struct Error {
@@ -110,6 +111,7 @@ struct Inner {
     may_have_succeeded: bool,
     retryable: bool,
     attempts: u32,
+    sent: bool,
     source: Option<Box<dyn StdError + Send + Sync + 'static>>,
 }
 
@@ -138,6 +140,15 @@ impl Error {
                 may_have_succeeded: kind == ErrorKind::Ambiguous,
                 retryable,
                 attempts: 0,
+                // Errors built from a response (provider, decode, auth...) were sent; the
+                // transport sets this precisely for the rest.
+                sent: !matches!(
+                    kind,
+                    ErrorKind::Config
+                        | ErrorKind::InvalidInput
+                        | ErrorKind::CircuitOpen
+                        | ErrorKind::Transport
+                ),
                 source: None,
             }),
         }
@@ -235,6 +246,11 @@ impl Error {
         self.inner.retryable = retryable && self.inner.kind != ErrorKind::Ambiguous;
         self
     }
+    /// Records whether any attempt may have reached the provider.
+    pub fn with_sent(mut self, sent: bool) -> Self {
+        self.inner.sent = sent || self.inner.kind == ErrorKind::Ambiguous;
+        self
+    }
     /// Records how many attempts were made.
     pub fn with_attempts(mut self, attempts: u32) -> Self {
         self.inner.attempts = attempts;
@@ -309,6 +325,13 @@ impl Error {
     /// How many HTTP attempts were made (0 when nothing was sent).
     pub fn attempts(&self) -> u32 {
         self.inner.attempts
+    }
+    /// False when the request provably never reached the provider: input refused before
+    /// sending, the breaker or limiter refused it, or every attempt failed to connect. True
+    /// when any attempt may have arrived (a response came back, or the connection broke or
+    /// timed out after it was opened). Use it to skip a pointless reconciliation lookup.
+    pub fn was_sent(&self) -> bool {
+        self.inner.sent
     }
 }
 
@@ -392,7 +415,8 @@ impl fmt::Debug for Error {
         }
         d.field("may_have_succeeded", &i.may_have_succeeded)
             .field("retryable", &self.is_retryable())
-            .field("attempts", &i.attempts);
+            .field("attempts", &i.attempts)
+            .field("sent", &i.sent);
         if let Some(s) = &i.source {
             d.field("source", &s.to_string());
         }

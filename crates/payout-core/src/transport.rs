@@ -258,7 +258,13 @@ impl Transport {
         let provider = inner.provider;
         let opts = &inner.options;
         let key = req.idempotency.clone();
-        let err_ctx = |e: Error, attempts: u32| e.with_idempotency_key(key.clone()).with_attempts(attempts);
+        // `sent`: whether any attempt may have reached the provider (only a connect failure
+        // proves one did not).
+        let err_ctx = |e: Error, attempts: u32, sent: bool| {
+            e.with_idempotency_key(key.clone())
+                .with_attempts(attempts)
+                .with_sent(sent)
+        };
 
         if req.safety == Safety::KeyProtected && key.is_none() {
             return Err(Error::config(
@@ -281,6 +287,7 @@ impl Transport {
                 .with_retry_after(Some(wait))
                 .with_retryable(true),
                 0,
+                false,
             ));
         }
 
@@ -290,6 +297,7 @@ impl Transport {
         let (auth_header, body) = self.prepare_auth(&req)?;
 
         let mut attempt: u32 = 0;
+        let mut sent = false;
         loop {
             let now = Instant::now();
             let left = deadline.saturating_duration_since(now);
@@ -306,6 +314,7 @@ impl Transport {
                             )
                             .with_retryable(true),
                             attempt,
+                            sent,
                         ));
                     }
                 }
@@ -314,7 +323,7 @@ impl Transport {
             if left.is_zero() {
                 let e = Error::new(ErrorKind::Timeout, provider, "deadline reached before sending")
                     .with_retryable(true);
-                return Err(err_ctx(e, attempt));
+                return Err(err_ctx(e, attempt, sent));
             }
             attempt += 1;
             let mut rb = inner
@@ -358,7 +367,7 @@ impl Transport {
                 Err(_elapsed) => (Outcome::TimedOut, None, None),
                 Ok(Err(BodyError::TooLarge(status))) => {
                     let e = Error::decode(provider, Some(status), "response body larger than 16 MiB");
-                    return Err(err_ctx(e, attempt));
+                    return Err(err_ctx(e, attempt, true));
                 }
                 Ok(Err(BodyError::Http(e))) => (classify(&e), None, Some(e.without_url())),
                 Ok(Ok((status, headers, body))) => {
@@ -373,6 +382,7 @@ impl Transport {
                     )
                 }
             };
+            sent |= outcome != Outcome::NotSent;
             let request_id = response.as_ref().and_then(|(_, h, _)| self.request_id(h));
             tracing::debug!(
                 attempt,
@@ -420,7 +430,7 @@ impl Transport {
                     }
                     Decision::Stop(stop) => {
                         let e = self.status_error(req.safety, &stop, status, &headers, &body, &outcome);
-                        let e = err_ctx(e.with_request_id(request_id), attempt);
+                        let e = err_ctx(e.with_request_id(request_id), attempt, sent);
                         log_stop(&e);
                         return Err(e);
                     }
@@ -451,7 +461,7 @@ impl Transport {
                         Some(s) => e.with_source(s),
                         None => e,
                     };
-                    let e = err_ctx(e, attempt);
+                    let e = err_ctx(e, attempt, sent);
                     log_stop(&e);
                     return Err(e);
                 }

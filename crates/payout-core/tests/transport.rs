@@ -208,6 +208,7 @@ async fn unprotected_post_answered_500_is_ambiguous_and_not_resent() {
     assert_eq!(err.kind(), ErrorKind::Ambiguous);
     assert_eq!(err.status(), Some(500));
     assert_eq!(err.provider_code(), Some("INTERNAL"));
+    assert!(err.was_sent());
     m.assert_calls_async(1).await;
 }
 
@@ -234,6 +235,7 @@ async fn dropped_connection_after_sending() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Ambiguous);
+    assert!(err.was_sent());
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(srv.requests(), 1);
 
@@ -265,6 +267,7 @@ async fn connection_refused_is_retried_even_for_unprotected_calls() {
     assert_eq!(err.kind(), ErrorKind::Transport);
     assert!(err.is_retryable(), "nothing was sent, so the caller may retry");
     assert!(!err.may_have_succeeded());
+    assert!(!err.was_sent(), "every attempt failed to connect");
     assert_eq!(err.attempts(), 3);
 }
 
@@ -468,6 +471,7 @@ async fn circuit_breaker_stops_calling_after_repeated_failures() {
     let e = t.send(Request::get("x", "/down")).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::CircuitOpen);
     assert_eq!(e.attempts(), 0);
+    assert!(!e.was_sent());
     m.assert_calls_async(2).await;
 }
 
@@ -490,6 +494,7 @@ async fn client_side_rate_limit_refuses_when_no_slot_before_deadline() {
     t.send(Request::get("x", "/x")).await.unwrap();
     let e = t.send(Request::get("x", "/x")).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::RateLimited);
+    assert!(!e.was_sent(), "the client-side limiter refused it");
     m.assert_calls_async(1).await;
 }
 

@@ -37,8 +37,10 @@ where
     let taken = ProblemCode::of(&err).is_some_and(|c| c.is_client_id_taken());
     // After a transient failure that outlived every retry, the first attempt may still have
     // gone through: one lookup turns "unknown" into an answer when xRocket has the object.
-    let unknown_outcome = matches!(err.kind(), ErrorKind::Timeout | ErrorKind::Transport)
-        || matches!(err.status(), Some(500 | 502 | 503 | 504));
+    // A request that provably never left (every attempt failed to connect) needs no lookup.
+    let unknown_outcome = err.was_sent()
+        && (matches!(err.kind(), ErrorKind::Timeout | ErrorKind::Transport)
+            || matches!(err.status(), Some(500 | 502 | 503 | 504)));
     if !(taken || unknown_outcome) {
         return Err(err);
     }
