@@ -5,7 +5,7 @@
 //!
 //! Offline, against the in-process sandbox (no key, no network):
 //! ```sh
-//! cargo run -p agent-catalog --features sandbox --example quickstart
+//! cargo run -p agent-catalog --example quickstart
 //! ```
 //! Against Plexy Gate:
 //! ```sh
@@ -305,7 +305,7 @@ async fn main() -> Result<(), BoxError> {
     #[cfg(not(feature = "sandbox"))]
     {
         eprintln!(
-            "AGENT_CATALOG_API_KEY is not set. Run offline with\n    cargo run -p agent-catalog --features sandbox --example quickstart\nor export AGENT_CATALOG_API_KEY, AGENT_CATALOG_AGENT_ID and AGENT_CATALOG_BASE_URL."
+            "AGENT_CATALOG_API_KEY is not set. Run offline with\n    cargo run -p agent-catalog --example quickstart\nor export AGENT_CATALOG_API_KEY, AGENT_CATALOG_AGENT_ID and AGENT_CATALOG_BASE_URL."
         );
         std::process::exit(2);
     }

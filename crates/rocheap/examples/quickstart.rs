@@ -3,7 +3,7 @@
 //!
 //! Offline, against the in-process sandbox (no key, no network):
 //! ```text
-//! cargo run -p rocheap --features sandbox --example quickstart
+//! cargo run -p rocheap --example quickstart
 //! ```
 //! Against ROCheap (pays real Robux!):
 //! ```text
@@ -164,7 +164,9 @@ async fn main() -> Result<(), BoxError> {
     return offline().await;
     #[cfg(not(feature = "sandbox"))]
     {
-        eprintln!("ROCHEAP_API_KEY is not set. Run offline with `--features sandbox`, or export a key.");
+        eprintln!(
+            "ROCHEAP_API_KEY is not set. Run offline with `cargo run -p rocheap --example quickstart` (the sandbox comes with the dev-dependencies), or export a key."
+        );
         std::process::exit(2);
     }
 }

@@ -7,7 +7,7 @@
 //!
 //! Offline, against the in-process sandbox (no key, no network):
 //! ```sh
-//! cargo run -p rohopay --features sandbox --example quickstart
+//! cargo run -p rohopay --example quickstart
 //! ```
 //! Against RohoPay, with a test key:
 //! ```sh
@@ -38,7 +38,7 @@ async fn main() -> Result<(), BoxError> {
     #[cfg(not(feature = "sandbox"))]
     {
         eprintln!(
-            "ROHOPAY_API_KEY is not set. Run offline against the sandbox with\n    cargo run -p rohopay --features sandbox --example quickstart\nor export a `test_` key (and ROHOPAY_WEBHOOK_SECRET) to run against RohoPay."
+            "ROHOPAY_API_KEY is not set. Run offline against the sandbox with\n    cargo run -p rohopay --example quickstart\nor export a `test_` key (and ROHOPAY_WEBHOOK_SECRET) to run against RohoPay."
         );
         std::process::exit(2);
     }

@@ -5,7 +5,7 @@
 //! `vx_` key, tops up, orders for an account with 2FA, confirms the unsigned webhooks, orders
 //! the excerpt's pack and shows that a lost answer never orders twice:
 //! ```sh
-//! cargo run -p romplhub --features sandbox --example quickstart
+//! cargo run -p romplhub --example quickstart
 //! ```
 //!
 //! Against RomplHub (spends real tokens when ROBLOX_LOGIN is set!):
@@ -36,7 +36,7 @@ async fn main() -> Result<(), BoxError> {
     #[cfg(not(feature = "sandbox"))]
     {
         eprintln!(
-            "ROMPLHUB_API_KEY is not set. Run offline against the sandbox with\n  cargo run -p romplhub --features sandbox --example quickstart\nor export a key (vx_...) to use RomplHub itself."
+            "ROMPLHUB_API_KEY is not set. Run offline against the sandbox with\n  cargo run -p romplhub --example quickstart\nor export a key (vx_...) to use RomplHub itself."
         );
         std::process::exit(2);
     }

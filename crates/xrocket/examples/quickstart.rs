@@ -3,7 +3,7 @@
 //!
 //! Offline, against the in-process sandbox (no token, no network, no Telegram bot):
 //! ```sh
-//! cargo run -p xrocket --features sandbox --example quickstart
+//! cargo run -p xrocket --example quickstart
 //! ```
 //!
 //! Against xRocket:
@@ -33,7 +33,7 @@ async fn main() -> Result<(), BoxError> {
     #[cfg(not(feature = "sandbox"))]
     {
         eprintln!(
-            "XROCKET_API_KEY is not set. Run offline with `cargo run -p xrocket --features sandbox --example quickstart`, or export a token (see the top of examples/quickstart.rs)."
+            "XROCKET_API_KEY is not set. Run offline with `cargo run -p xrocket --example quickstart`, or export a token (see the top of examples/quickstart.rs)."
         );
         std::process::exit(2);
     }
