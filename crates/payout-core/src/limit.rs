@@ -186,6 +186,13 @@ impl CircuitBreaker {
         }
     }
 
+    /// Lets another caller probe: for a call that `check` let through but that ended
+    /// without an attempt whose result could be recorded (refused by the rate limiter, out of
+    /// time before sending, or dropped by its caller). Changes nothing else.
+    pub fn release(&self) {
+        self.lock().probing = false;
+    }
+
     /// Reports the result of a call that `check` let through.
     pub fn record(&self, success: bool) {
         let mut s = self.lock();

@@ -275,6 +275,10 @@ impl Transport {
                 ),
             ));
         }
+        // Whatever way this call ends (an error before any attempt, or the caller dropping the
+        // future), a half-open breaker's probe slot is handed back; `record` below reports
+        // the attempts themselves.
+        let _probe = ProbeGuard(opts.circuit_breaker.as_ref());
         if let Some(b) = &opts.circuit_breaker
             && let Err(wait) = b.check()
         {
@@ -613,6 +617,17 @@ impl Transport {
             e = e.with_kind(k);
         }
         e
+    }
+}
+
+/// Releases a circuit breaker's probe slot when a call ends, however it ends.
+struct ProbeGuard<'a>(Option<&'a crate::limit::CircuitBreaker>);
+
+impl Drop for ProbeGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(b) = self.0 {
+            b.release();
+        }
     }
 }
 

@@ -476,6 +476,34 @@ async fn circuit_breaker_stops_calling_after_repeated_failures() {
 }
 
 #[tokio::test]
+async fn a_half_open_probe_that_never_gets_sent_does_not_wedge_the_breaker() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.path("/flaky");
+            then.status(503);
+        })
+        .await;
+    let t = transport_with(
+        &server.base_url(),
+        AuthScheme::Bearer,
+        options()
+            .retry_policy(RetryPolicy::none())
+            .timeout(Duration::from_millis(500))
+            .rate_limiter(payout_core::RateLimiter::per_minute(1))
+            .circuit_breaker(CircuitBreaker::new(1, Duration::from_millis(50))),
+    );
+    let e = t.send(Request::get("x", "/flaky")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Provider, "503 opens the breaker");
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    // Half-open: the probe is let through but the limiter has no slot, so nothing is sent.
+    for _ in 0..2 {
+        let e = t.send(Request::get("x", "/flaky")).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::RateLimited, "the probe slot was handed back");
+    }
+}
+
+#[tokio::test]
 async fn client_side_rate_limit_refuses_when_no_slot_before_deadline() {
     let server = MockServer::start_async().await;
     let m = server
