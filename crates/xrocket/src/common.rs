@@ -324,10 +324,21 @@ pub(crate) struct ListResponse<T> {
 
 #[derive(Debug, Deserialize, Default)]
 struct Pagination {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_u64_lenient")]
     total: Option<u64>,
-    #[serde(default)]
+    /// A string in every known response; a numeric cursor is read as its decimal string.
+    #[serde(default, deserialize_with = "opt_string_or_number")]
     next: Option<String>,
+}
+
+/// `total` as a number or a numeric string; anything else is treated as unknown rather than
+/// failing the whole page.
+fn opt_u64_lenient<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<u64>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Number(n) => n.as_u64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
 }
 
 impl<T> ListResponse<T> {
@@ -475,4 +486,23 @@ pub(crate) fn to_value<B: Serialize>(b: &B) -> Result<serde_json::Value> {
 pub(crate) fn key_of(field: &'static str, client_id: &str) -> Result<payout_core::IdempotencyKey> {
     payout_core::IdempotencyKey::new(client_id)
         .map_err(|e| Error::invalid_input(PROVIDER, field, e.to_string()))
+}
+
+#[cfg(test)]
+mod pagination_tests {
+    use super::*;
+
+    #[test]
+    fn numeric_cursor_and_string_total_do_not_fail_the_page() {
+        let r: ListResponse<serde_json::Value> =
+            serde_json::from_str(r#"{"items":[1],"pagination":{"total":"12","next":40}}"#).unwrap();
+        let page = r.into_page();
+        assert_eq!(page.next.as_deref(), Some("40"));
+        assert_eq!(page.total, Some(12));
+        let r: ListResponse<serde_json::Value> =
+            serde_json::from_str(r#"{"items":[],"pagination":{"total":null,"next":null}}"#).unwrap();
+        let page = r.into_page();
+        assert_eq!(page.next, None);
+        assert_eq!(page.total, None);
+    }
 }

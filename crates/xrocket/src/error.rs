@@ -121,7 +121,11 @@ impl ProblemCode {
 }
 
 /// An RFC 9457 problem as xRocket sends it, e.g. the `reason` of a failed mass-transfer item.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+///
+/// Decoding is lenient field by field: a field of an unexpected type (a numeric `type`, a
+/// `status` sent as `"400"`, a `detail` that is a list of messages) never loses the others,
+/// above all the code: a lost `client_id_already_taken` would skip reconciliation.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
 #[non_exhaustive]
 pub struct Problem {
     /// `/api/problems/<code>`; see [`Problem::code`].
@@ -147,7 +151,54 @@ pub struct Problem {
     pub info: Option<serde_json::Value>,
 }
 
+impl<'de> Deserialize<'de> for Problem {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        Ok(Problem::from_json(&v))
+    }
+}
+
 impl Problem {
+    /// Reads whatever problem fields `v` has; anything else (including a non-object) yields
+    /// an empty problem.
+    fn from_json(v: &serde_json::Value) -> Problem {
+        use serde_json::Value;
+        let text = |name: &str| -> Option<String> {
+            match v.get(name)? {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                Value::Bool(b) => Some(b.to_string()),
+                Value::Array(items) => {
+                    let parts: Vec<String> = items
+                        .iter()
+                        .filter_map(|i| match i {
+                            Value::String(s) => Some(s.clone()),
+                            Value::Null => None,
+                            other => Some(other.to_string()),
+                        })
+                        .collect();
+                    (!parts.is_empty()).then(|| parts.join("; "))
+                }
+                Value::Null => None,
+                other => Some(other.to_string()),
+            }
+        };
+        let status = match v.get("status") {
+            Some(Value::Number(n)) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
+            Some(Value::String(s)) => s.trim().parse().ok(),
+            _ => None,
+        };
+        Problem {
+            type_: text("type"),
+            title: text("title"),
+            status,
+            detail: text("detail"),
+            instance: text("instance"),
+            kind: text("kind"),
+            info: v.get("info").filter(|i| !i.is_null()).cloned(),
+        }
+    }
+
     /// The last segment of `type` as a [`ProblemCode`] (`Unknown("")` when there is no type).
     pub fn code(&self) -> ProblemCode {
         ProblemCode::from(self.type_.as_deref().map(code_from_type).unwrap_or(""))
@@ -174,7 +225,7 @@ pub(crate) fn decode_error(status: u16, _headers: &HeaderMap, body: &[u8], envir
     let problem: Option<Problem> = serde_json::from_slice::<serde_json::Value>(body)
         .ok()
         .filter(serde_json::Value::is_object)
-        .and_then(|v| serde_json::from_value(v).ok());
+        .map(|v| Problem::from_json(&v));
     let Some(problem) = problem else {
         let mut info = ErrorInfo::default();
         if status == 401 {
@@ -242,6 +293,28 @@ mod tests {
         ] {
             let _ = decode_error(500, &h, body, "production");
         }
+    }
+
+    #[test]
+    fn odd_field_types_keep_the_code() {
+        let h = HeaderMap::new();
+        for body in [
+            &br#"{"type":"/api/problems/client_id_already_taken","status":"400","detail":"taken"}"#[..],
+            br#"{"type":"/api/problems/client_id_already_taken","status":400,"detail":["clientTransferId taken"],"kind":{"k":1}}"#,
+            br#"{"type":"/api/problems/client_id_already_taken","status":400,"title":7,"instance":null}"#,
+        ] {
+            let info = decode_error(400, &h, body, "production");
+            assert_eq!(info.code.as_deref(), Some("client_id_already_taken"), "{}", String::from_utf8_lossy(body));
+        }
+        let p: Problem = serde_json::from_str(
+            r#"{"type":"/api/problems/validation_error","status":"422","detail":["amount too small","asset unknown"]}"#,
+        )
+        .unwrap();
+        assert_eq!(p.code(), ProblemCode::ValidationError);
+        assert_eq!(p.status, Some(422));
+        assert_eq!(p.message(), "amount too small; asset unknown");
+        let empty: Problem = serde_json::from_str("\"oops\"").unwrap();
+        assert_eq!(empty, Problem::default());
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::common::{
     id_newtype, key_of, opt_string_or_number, rename_key, stream_pages, to_value,
 };
 use crate::error::{Problem, ProblemCode};
-use crate::reconcile::create_reconciling;
+use crate::reconcile::{create_reconciling, outcome_unknown};
 
 id_newtype! {
     /// xRocket's id of a transfer (`transferId`, or `payoutId` in the payout naming).
@@ -400,6 +400,16 @@ impl MassTransfer {
         Ok(())
     }
 
+    /// Whether a transfer fetched by an item's client id is that item: same asset, amount and
+    /// recipient (compared when xRocket reports it as a Telegram user id, the form sent).
+    fn item_matches(&self, item: &MassTransferItem, t: &Transfer) -> bool {
+        let same_target = match (&t.target, &t.target_type) {
+            (Some(target), None | Some(TargetType::TelegramUserId)) => *target == item.target,
+            _ => true,
+        };
+        t.asset == self.asset && t.amount == item.amount && same_target
+    }
+
     fn body(&self, naming: TransferNaming) -> Result<serde_json::Value> {
         let (list_key, id_key) = match naming {
             TransferNaming::Transfers => ("transfers", "clientTransferId"),
@@ -463,7 +473,11 @@ pub struct MassTransferResult {
     /// Transfers made.
     #[serde(default, rename = "successTransfers", alias = "successPayouts")]
     pub successes: Vec<Transfer>,
-    /// Items refused, with reasons; nothing was sent for them.
+    /// Items not paid by this call, with reasons. Nothing was sent for them, with one
+    /// exception: an item whose reason says its client id is taken
+    /// ([`ProblemCode::is_client_id_taken`]) that the crate could not fetch back (or that
+    /// belongs to another transfer) may have been paid by an earlier attempt: look it up by
+    /// its client id before re-sending it, and never re-send it under a new client id.
     #[serde(default, rename = "errorTransfers", alias = "errorPayouts")]
     pub failures: Vec<MassTransferFailure>,
 }
@@ -575,7 +589,9 @@ impl<'a> Transfers<'a> {
     /// Items succeed or fail one by one: check [`MassTransferResult::failures`]. Every item
     /// carries its own client id, so re-sending the same [`MassTransfer`] after an error
     /// never pays an item twice: items already done come back as `client_id_already_taken`
-    /// and are fetched and reported in `successes`.
+    /// and are fetched and reported in `successes`. When every attempt timed out, broke or
+    /// got a 5xx, the error is [`ErrorKind::Ambiguous`]: any item may have been paid, so
+    /// re-send the same value (or look the items up), never new client ids.
     pub async fn mass(&self, req: &MassTransfer) -> Result<MassTransferResult> {
         let c = self.client;
         req.check(&|code| c.precision(code))?;
@@ -597,6 +613,14 @@ impl<'a> Transfers<'a> {
             Err(e) if ProblemCode::of(&e).is_some_and(|code| code.is_client_id_taken()) => {
                 return self.reconcile_batch(req, e).await;
             }
+            // Every attempt timed out, broke or got a 5xx: any item may have been paid.
+            Err(e) if outcome_unknown(&e) => {
+                let message = format!(
+                    "{}; the batch may have been executed in whole or in part: re-send the same MassTransfer (same client ids, which xRocket deduplicates; items already paid come back as successes) or look each item up by its client id, never re-send the items under new client ids",
+                    e.message()
+                );
+                return Err(e.with_kind(ErrorKind::Ambiguous).with_message(message));
+            }
             Err(e) => return Err(e),
         };
         let mut still_failed = Vec::with_capacity(result.failures.len());
@@ -607,7 +631,7 @@ impl<'a> Transfers<'a> {
                         if req
                             .items
                             .iter()
-                            .any(|i| &i.client_transfer_id == id && i.amount == t.amount) =>
+                            .any(|i| &i.client_transfer_id == id && req.item_matches(i, &t)) =>
                     {
                         Some(t)
                     }
@@ -643,7 +667,7 @@ impl<'a> Transfers<'a> {
         let mut out = MassTransferResult::default();
         for item in &req.items {
             match self.get(Lookup::ClientId(item.client_transfer_id.clone())).await {
-                Ok(t) if t.amount == item.amount => out.successes.push(t),
+                Ok(t) if req.item_matches(item, &t) => out.successes.push(t),
                 Err(e) if e.kind() == ErrorKind::NotFound => out.failures.push(MassTransferFailure {
                     target: Some(item.target.clone()),
                     target_type: Some(TargetType::TelegramUserId),

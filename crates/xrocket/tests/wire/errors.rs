@@ -291,3 +291,42 @@ async fn undecodable_success_is_a_decode_error_that_may_have_succeeded() {
     assert!(err.to_string().contains("look it up by `t-dec`"), "{err}");
     m.assert_calls_async(1).await;
 }
+
+/// A problem whose other fields have unexpected types (`status` as a string, `detail` as a
+/// list, `kind` as an object) still yields its code: `client_id_already_taken` is recognised
+/// and the transfer reconciled, instead of a plain provider error that reads as "failed".
+#[tokio::test]
+async fn problem_with_odd_field_types_keeps_its_code() {
+    let server = MockServer::start_async().await;
+    let post = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/v1/transfers");
+            then.status(400)
+                .header("content-type", "application/problem+json")
+                .json_body(json!({
+                    "type": "/api/problems/client_id_already_taken",
+                    "title": "Bad Request",
+                    "status": "400",
+                    "detail": ["clientTransferId is already taken"],
+                    "kind": {"category": "validation"},
+                    "instance": "/api/problems/instances/dd44"
+                }));
+        })
+        .await;
+    let lookup = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path("/api/v1/transfer")
+                .query_param("clientTransferId", "odd-1");
+            then.status(200).json_body(json!({
+                "transferId": "42", "clientTransferId": "odd-1", "target": "1",
+                "targetType": "telegram_user_id", "asset": "TONCOIN", "amount": "1"
+            }));
+        })
+        .await;
+    let req = CreateTransfer::to_telegram_user(1, Asset::Toncoin, Decimal::ONE).client_transfer_id("odd-1");
+    let t = client(&server.base_url()).transfers().create(&req).await.unwrap();
+    post.assert_calls_async(1).await;
+    lookup.assert_calls_async(1).await;
+    assert_eq!(t.transfer_id, TransferId::from("42"));
+}

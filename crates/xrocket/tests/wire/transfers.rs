@@ -334,11 +334,12 @@ async fn dropped_connection_after_sending_transfer_never_pays_twice() {
         .create(&req)
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Transport);
-    assert!(
-        err.is_retryable(),
-        "key-protected: the same request may be sent again"
-    );
+    // Every POST and every lookup broke: nobody knows whether the transfer was made, so the
+    // caller must not read this as a failure (and must not pay again under a new client id).
+    assert_eq!(err.kind(), ErrorKind::Ambiguous);
+    assert!(err.may_have_succeeded());
+    assert!(!err.is_retryable());
+    assert!(err.message().contains("same client id"), "{}", err.message());
     assert_eq!(err.attempts(), 3);
     assert_eq!(err.idempotency_key().map(|k| k.as_str()), Some("payout-1001"));
     let raw: Vec<String> = srv
@@ -686,5 +687,141 @@ async fn dropped_connection_then_already_taken_returns_the_one_transfer() {
         reqs[2].starts_with("GET /api/v1/transfer?clientTransferId=123456789 "),
         "{}",
         reqs[2]
+    );
+}
+
+/// A persistent 500 on the transfer, and the lookup by client id fails with a 500 too: the
+/// transfer may have been made, so the error is Ambiguous (it used to be a retryable 500
+/// with `may_have_succeeded() == false`, read by callers as "failed").
+#[tokio::test]
+async fn persistent_5xx_and_failed_lookup_is_ambiguous() {
+    let server = MockServer::start_async().await;
+    let post = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/v1/transfers");
+            then.status(503)
+                .json_body(json!({"type": "/api/problems/internal_error", "status": 503}));
+        })
+        .await;
+    let lookup = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path("/api/v1/transfer")
+                .query_param("clientTransferId", "123456789");
+            then.status(500)
+                .json_body(json!({"type": "/api/problems/internal_error", "status": 500}));
+        })
+        .await;
+    let err = client(&server.base_url())
+        .transfers()
+        .create(&excerpt_transfer())
+        .await
+        .unwrap_err();
+    post.assert_calls_async(3).await;
+    lookup.assert_calls_async(3).await;
+    assert_eq!(err.kind(), ErrorKind::Ambiguous);
+    assert!(err.may_have_succeeded());
+    assert!(!err.is_retryable());
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(err.idempotency_key().map(|k| k.as_str()), Some("123456789"));
+    assert!(err.message().contains("unknown"), "{}", err.message());
+}
+
+/// Every attempt of a batch breaks after it was sent: any item may have been paid, so the
+/// error is Ambiguous (it used to be a plain, retryable transport error).
+#[tokio::test]
+async fn mass_transfer_with_every_attempt_dropped_is_ambiguous() {
+    let srv = DropServer::start(DropMode::CloseAfterRequest);
+    let batch = MassTransfer::new(Asset::Usdt)
+        .item(MassTransferItem::new(87209764, Decimal::new(5, 0)).client_transfer_id("bonus-1"))
+        .item(MassTransferItem::new(11111111, Decimal::new(250, 2)).client_transfer_id("bonus-2"));
+    let err = client(&srv.base_url())
+        .transfers()
+        .mass(&batch)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Ambiguous);
+    assert!(err.may_have_succeeded());
+    assert!(!err.is_retryable());
+    assert!(err.message().contains("same MassTransfer"), "{}", err.message());
+    let raw: Vec<String> = srv
+        .raw_requests()
+        .iter()
+        .map(|r| String::from_utf8_lossy(r).into_owned())
+        .collect();
+    assert_eq!(raw.len(), 3, "1 attempt + 2 retries, nothing else");
+    for r in &raw {
+        assert!(r.starts_with("POST /api/v1/mass-transfers "), "{r}");
+        assert!(r.contains("\"clientTransferId\":\"bonus-1\""), "{r}");
+        assert!(r.contains("\"clientTransferId\":\"bonus-2\""), "{r}");
+    }
+}
+
+/// An item reported `client_id_already_taken` whose client id belongs to a transfer to
+/// another recipient is not this item: it stays a failure (it used to be counted a success
+/// because only the amount was compared).
+#[tokio::test]
+async fn mass_item_taken_by_a_transfer_to_someone_else_stays_a_failure() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/v1/mass-transfers");
+            then.status(200).json_body(json!({
+                "successTransfers": [],
+                "errorTransfers": [{
+                    "target": "87209764", "targetType": "telegram_user_id", "amount": "5",
+                    "clientTransferId": "bonus-1",
+                    "reason": {"type": "/api/problems/client_id_already_taken", "status": 400}
+                }]
+            }));
+        })
+        .await;
+    let lookup = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path("/api/v1/transfer")
+                .query_param("clientTransferId", "bonus-1");
+            then.status(200).json_body(json!({
+                "transferId": "9", "clientTransferId": "bonus-1", "target": "55555555",
+                "targetType": "telegram_user_id", "asset": "USDT", "amount": "5", "status": "finished"
+            }));
+        })
+        .await;
+    let batch = MassTransfer::new(Asset::Usdt)
+        .item(MassTransferItem::new(87209764, Decimal::new(5, 0)).client_transfer_id("bonus-1"));
+    let r = client(&server.base_url()).transfers().mass(&batch).await.unwrap();
+    lookup.assert_calls_async(1).await;
+    assert!(r.successes.is_empty(), "{:?}", r.successes);
+    assert_eq!(r.failures.len(), 1);
+    assert!(r.failures[0].reason.code().is_client_id_taken());
+}
+
+/// The first attempt gets a 500 (xRocket may have executed it), the retries are refused with
+/// 429 until the budget is spent: the earlier 500 leaves the outcome unknown, so the crate
+/// looks the transfer up and returns it (it used to end with a plain RateLimited error that
+/// hid the payment).
+#[tokio::test]
+async fn server_error_then_rate_limited_is_reconciled_by_client_id() {
+    let problem =
+        |status: u16, code: &str| json!({"type": format!("/api/problems/{code}"), "status": status});
+    let srv = crate::ScriptedServer::start(vec![
+        crate::Step::Reply(500, problem(500, "internal_error")),
+        crate::Step::Reply(429, problem(429, "rate_limit_exceeded")),
+        crate::Step::Reply(429, problem(429, "rate_limit_exceeded")),
+        crate::Step::Reply(200, transfer_json()),
+    ]);
+    let t = client(&srv.base_url())
+        .transfers()
+        .create(&excerpt_transfer())
+        .await
+        .unwrap();
+    assert_eq!(t.transfer_id.as_str(), "123321232");
+    let reqs = srv.requests();
+    assert_eq!(reqs.len(), 4);
+    assert!(reqs[..3].iter().all(|r| r.starts_with("POST /api/v1/transfers ")));
+    assert!(
+        reqs[3].starts_with("GET /api/v1/transfer?clientTransferId=123456789 "),
+        "{}",
+        reqs[3]
     );
 }
