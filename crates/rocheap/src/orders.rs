@@ -223,6 +223,25 @@ impl CreateOrder {
     }
 }
 
+impl CreateOrder {
+    /// The first field in which `order` contradicts this request, if any. Fields the order
+    /// does not carry are not held against it.
+    fn mismatch(&self, order: &Order) -> Option<&'static str> {
+        let differs = |sent: u64, got: Option<u64>| got.is_some_and(|g| g != sent);
+        if differs(self.robux, order.robux) {
+            Some("robux")
+        } else if differs(self.roblox_user_id, order.receiver_roblox_user_id) {
+            Some("receiver_roblox_user_id")
+        } else if differs(self.universe_id, order.universe_id) {
+            Some("universe_id")
+        } else if differs(self.place_id, order.place_id) {
+            Some("place_id")
+        } else {
+            None
+        }
+    }
+}
+
 /// How [`Orders::wait_until_final`] polls.
 #[derive(Debug, Clone, Copy)]
 pub struct PollOptions {
@@ -283,8 +302,8 @@ impl Orders<'_> {
     /// [`ErrorCode::InsufficientBalance`] and friends when ROCheap refuses; `Ambiguous` as above.
     pub async fn create(&self, order: CreateOrder) -> Result<Order> {
         order.validate()?;
-        let custom_id = match order.custom_order_id {
-            Some(id) => id,
+        let custom_id = match &order.custom_order_id {
+            Some(id) => id.clone(),
             None => format!("payout-rs-{}", IdempotencyKey::generate()),
         };
         let body = CreateOrderBody {
@@ -301,44 +320,83 @@ impl Orders<'_> {
         if let Some(k) = key {
             req = req.idempotency_key(k);
         }
-        match self.client.transport.send(req).await {
-            Ok(resp) => {
-                let mut created: Order = envelope::decode(&resp)?;
+        let result = match self.client.transport.send(req).await {
+            // A 2xx whose body does not decode (no `success`, a changed shape, a proxy page)
+            // "may have succeeded" just like a timeout: the order may exist, so it goes
+            // through the same reconciliation instead of reaching the caller as a bare
+            // decode error.
+            Ok(resp) => envelope::decode::<Order>(&resp),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(mut created) => {
                 if created.custom_order_id.is_none() {
                     created.custom_order_id = Some(custom_id);
                 }
                 Ok(created)
             }
-            Err(e) if e.kind() == ErrorKind::Ambiguous => self.reconcile(&custom_id, e).await,
+            Err(e) if e.kind() == ErrorKind::Ambiguous || e.may_have_succeeded() => {
+                self.reconcile(&order, &custom_id, e).await
+            }
             Err(e) => Err(e),
         }
     }
 
-    /// Looks an ambiguous create up by its custom id; the original error if it stays unknown.
-    async fn reconcile(&self, custom_id: &str, original: Error) -> Result<Order> {
+    /// Looks an ambiguous create up by its custom id; the original error (as
+    /// [`ErrorKind::Ambiguous`]) if it stays unknown.
+    ///
+    /// An order found under the custom id is only accepted if it is the one we tried to
+    /// create: a `custom_order_id` reused from an earlier payout would otherwise make a
+    /// payout that never happened look created (ROCheap does not document rejecting
+    /// duplicate custom ids).
+    async fn reconcile(&self, request: &CreateOrder, custom_id: &str, original: Error) -> Result<Order> {
+        let original = original.with_kind(ErrorKind::Ambiguous);
         let policy = self.client.reconcile;
         tracing::warn!(
             custom_order_id = custom_id,
             "create_order outcome unknown; looking the order up by custom id"
         );
         let mut last_lookup = None;
+        let mut mismatch: Option<&'static str> = None;
         for i in 0..policy.lookups {
             if i > 0 {
                 tokio::time::sleep(policy.spacing).await;
             }
             match self.get_by_custom_id(custom_id).await {
-                Ok(order) => {
-                    tracing::info!(custom_order_id = custom_id, "ambiguous create_order reconciled");
-                    return Ok(order);
-                }
+                Ok(order) => match request.mismatch(&order) {
+                    None => {
+                        tracing::info!(custom_order_id = custom_id, "ambiguous create_order reconciled");
+                        return Ok(order);
+                    }
+                    Some(field) => {
+                        tracing::warn!(
+                            custom_order_id = custom_id,
+                            field,
+                            "the order found by custom id is not the one just created"
+                        );
+                        mismatch = Some(field);
+                        // Looking again will find the same order: stop here.
+                        break;
+                    }
+                },
                 // Not there yet, or the lookup failed too: try again.
                 Err(e) => last_lookup = Some(e),
             }
         }
-        let why = match &last_lookup {
-            Some(e) if e.kind() == ErrorKind::NotFound => "no order with that custom id was found yet",
-            Some(_) => "the lookup by custom id failed as well",
-            None => "no lookup was configured",
+        let mismatch_why;
+        let why = match (&mismatch, &last_lookup) {
+            (Some(field), _) => {
+                mismatch_why = format!(
+                    "an order with that custom id exists but its `{field}` differs from this request, \
+                     so it is an earlier order: use a unique custom_order_id per payout"
+                );
+                mismatch_why.as_str()
+            }
+            (None, Some(e)) if e.kind() == ErrorKind::NotFound => {
+                "no order with that custom id was found yet"
+            }
+            (None, Some(_)) => "the lookup by custom id failed as well",
+            (None, None) => "no lookup was configured",
         };
         Err(original.with_message(format!(
             "create_order outcome unknown ({why}); look it up by custom_order_id `{custom_id}` before creating it again"

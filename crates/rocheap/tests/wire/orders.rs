@@ -235,7 +235,7 @@ async fn create_order_timeout_is_reconciled_by_custom_id() {
         .unwrap();
     let order = c
         .orders()
-        .create(CreateOrder::new(10, 1, 2, 3).custom_order_id("inv-1001"))
+        .create(CreateOrder::new(10, 1, 4284924817, 3927852479).custom_order_id("inv-1001"))
         .await
         .unwrap();
     assert_eq!(order.status.code, OrderStatus::Processing);
@@ -335,4 +335,90 @@ async fn wait_until_final_gives_up_at_its_timeout() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout);
     assert!(e.message().contains("still not final"));
+}
+
+/// A `custom_order_id` reused from an earlier payout: the order found by it is a different
+/// payout, so reconciliation must not report it as the one just created.
+#[tokio::test]
+async fn create_order_reconciliation_rejects_an_earlier_order_with_the_same_custom_id() {
+    let server = MockServer::start_async().await;
+    let create = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/create_order");
+            then.status(502).body("<html>Bad Gateway</html>");
+        })
+        .await;
+    let lookup = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/get_order_info_by_custom_id/inv-reused");
+            // The earlier order under this id: 10 Robux to user 1 (order_json).
+            let mut body = order_json("COMPLETED");
+            body["custom_order_id"] = json!("inv-reused");
+            then.status(200).json_body(body);
+        })
+        .await;
+    let e = client(&server.base_url())
+        .orders()
+        .create(CreateOrder::new(25, 1, 4284924817, 3927852479).custom_order_id("inv-reused"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Ambiguous);
+    assert!(e.may_have_succeeded());
+    assert!(e.message().contains("`robux` differs"), "{}", e.message());
+    create.assert_calls_async(1).await;
+    lookup.assert_calls_async(1).await;
+
+    // The same lookup for the matching request is accepted.
+    let order = client(&server.base_url())
+        .orders()
+        .create(CreateOrder::new(10, 1, 4284924817, 3927852479).custom_order_id("inv-reused"))
+        .await
+        .unwrap();
+    assert_eq!(order.status.code, OrderStatus::Completed);
+}
+
+/// A 2xx whose body cannot be decoded may be a created order: it is reconciled by custom id
+/// like a timeout, and reported as Ambiguous (never as a plain decode error) if not found.
+#[tokio::test]
+async fn create_order_undecodable_2xx_is_reconciled_not_reported_as_decode() {
+    let server = MockServer::start_async().await;
+    let create = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/create_order");
+            then.status(200).body("<html>Order queued</html>");
+        })
+        .await;
+    let found = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/get_order_info_by_custom_id/inv-html");
+            then.status(200).json_body(order_json("CREATED"));
+        })
+        .await;
+    let order = client(&server.base_url())
+        .orders()
+        .create(CreateOrder::new(10, 1, 4284924817, 3927852479).custom_order_id("inv-html"))
+        .await
+        .unwrap();
+    assert_eq!(order.status.code, OrderStatus::Created);
+    create.assert_calls_async(1).await;
+    found.assert_calls_async(1).await;
+    found.delete_async().await;
+
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/get_order_info_by_custom_id/inv-html");
+            then.status(200)
+                .json_body(json!({"success": false, "error": {"code": "ORDER_NOT_FOUND", "message": "Order not found!"}}));
+        })
+        .await;
+    let e = client(&server.base_url())
+        .orders()
+        .create(CreateOrder::new(10, 1, 4284924817, 3927852479).custom_order_id("inv-html"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Ambiguous, "{e:?}");
+    assert!(e.may_have_succeeded());
+    assert_eq!(e.status(), Some(200));
+    assert!(e.to_string().contains("inv-html"), "{e}");
+    create.assert_calls_async(2).await;
 }
