@@ -103,10 +103,7 @@ async fn online() -> Result<(), BoxError> {
             .orders()
             .submit_2fa(&created.order_uid, code.trim().to_string())
             .await?;
-        current = client
-            .orders()
-            .wait_until_final_or_2fa(&created.order_uid, &wait)
-            .await?;
+        current = client.orders().wait_after_2fa(&created.order_uid, &wait).await?;
     }
     match current.error_message {
         Some(msg) => println!("{} failed: {msg} (tokens refunded)", current.order_uid),
@@ -257,7 +254,7 @@ mod offline {
         );
         current = client
             .orders()
-            .wait_until_final_or_2fa(&created.order_uid, &poll())
+            .wait_after_2fa(&created.order_uid, &poll())
             .await?;
         println!(
             "-> GET /orders/{{uid}}              <- {}: {} R$ granted ({} -> {})",

@@ -15,7 +15,7 @@ use payout_core::{AuthScheme, Error, ExposeSecret, Request, Result, Safety, Secr
 use serde::{Deserialize, Serialize};
 
 use crate::PROVIDER;
-use crate::client::{AuthMode, Client, json_body};
+use crate::client::{AuthMode, Client, json_body, scrub_error};
 
 /// The handler for the `/auth` endpoints; see [`Client::auth`].
 #[derive(Debug, Clone, Copy)]
@@ -219,7 +219,12 @@ impl Auth<'_> {
             Request::post("auth.register", "/auth/register").auth(AuthScheme::None),
             req,
         )?;
-        let token: AuthToken = decode_secret(&self.client.send(request).await?)?;
+        let resp = self
+            .client
+            .send(request)
+            .await
+            .map_err(|e| scrub_error(e, &[&req.password]))?;
+        let token: AuthToken = decode_secret(&resp)?;
         self.adopt(&token);
         Ok(token)
     }
@@ -234,7 +239,12 @@ impl Auth<'_> {
                 .safety(Safety::Idempotent),
             req,
         )?;
-        let token: AuthToken = decode_secret(&self.client.send(request).await?)?;
+        let resp = self
+            .client
+            .send(request)
+            .await
+            .map_err(|e| scrub_error(e, &[&req.password]))?;
+        let token: AuthToken = decode_secret(&resp)?;
         self.adopt(&token);
         Ok(token)
     }

@@ -25,8 +25,9 @@
 //! if order.needs_2fa() {
 //!     let code = String::from("847291"); // ask the account owner
 //!     client.orders().submit_2fa(&created.order_uid, code).await?;
-//!     let order = client.orders().wait_until_final_or_2fa(&created.order_uid, &PollOptions::default()).await?;
-//!     assert!(order.status.is_final());
+//!     // Not wait_until_final_or_2fa: the order may still read `waiting_2fa` for a moment.
+//!     let order = client.orders().wait_after_2fa(&created.order_uid, &PollOptions::default()).await?;
+//!     if order.needs_2fa() { /* the code was refused: ask for a new one */ }
 //! }
 //! # Ok(()) }
 //! ```
@@ -40,7 +41,7 @@ use payout_core::{Error, ErrorKind, ExposeSecret, Page, Request, Result, SecretS
 use serde::{Deserialize, Serialize};
 
 use crate::PROVIDER;
-use crate::client::{Client, json_body};
+use crate::client::{Client, json_body, scrub_error};
 use crate::packs::Totals;
 use crate::products::{Product, ProductId};
 use crate::serde_util::string_id;
@@ -110,6 +111,10 @@ impl WlidTokens {
         }
     }
 
+    pub(crate) fn secrets(&self) -> [&SecretString; 2] {
+        [&self.refresh_token, &self.wlid_token]
+    }
+
     pub(crate) fn validate(&self) -> Result<()> {
         if self.refresh_token.expose_secret().trim().is_empty() {
             return Err(Error::invalid_input(
@@ -161,7 +166,7 @@ impl fmt::Debug for CreateOrder {
             .field("product", &self.product)
             .field("quantity", &self.quantity)
             .field("backup_code", &self.backup_code.as_ref().map(|_| "[REDACTED]"))
-            .field("webhook_url", &self.webhook_url)
+            .field("webhook_url", &self.webhook_url.as_deref().map(redact_url))
             .field("wlid_tokens", &self.wlid_tokens)
             .finish()
     }
@@ -216,6 +221,15 @@ impl CreateOrder {
     /// The product ordered.
     pub fn product(&self) -> &ProductId {
         &self.product
+    }
+
+    /// Every secret in the body, for masking them in errors.
+    pub(crate) fn secrets(&self) -> Vec<&SecretString> {
+        account_secrets(
+            &self.password,
+            self.backup_code.as_ref(),
+            self.wlid_tokens.as_ref(),
+        )
     }
 
     /// Checks every field before anything is sent.
@@ -281,6 +295,19 @@ pub(crate) fn find_product<'p>(
     })
 }
 
+pub(crate) fn account_secrets<'a>(
+    password: &'a SecretString,
+    backup_code: Option<&'a SecretString>,
+    wlid: Option<&'a WlidTokens>,
+) -> Vec<&'a SecretString> {
+    let mut v = vec![password];
+    v.extend(backup_code);
+    if let Some(w) = wlid {
+        v.extend(w.secrets());
+    }
+    v
+}
+
 pub(crate) fn validate_account(
     login: &str,
     password: &SecretString,
@@ -302,6 +329,26 @@ pub(crate) fn validate_account(
         ));
     }
     Ok(())
+}
+
+/// A webhook URL for `Debug`: without its query, fragment and user info. The crate's own
+/// advice is to put a secret per-order token in the query, so it must not reach a log.
+pub(crate) fn redact_url(u: &str) -> String {
+    match url::Url::parse(u) {
+        Ok(mut p) => {
+            let had_query = p.query().is_some() || p.fragment().is_some();
+            p.set_query(None);
+            p.set_fragment(None);
+            let _ = p.set_password(None);
+            let _ = p.set_username("");
+            let mut out = p.to_string();
+            if had_query {
+                out.push_str("?[REDACTED]");
+            }
+            out
+        }
+        Err(_) => "[REDACTED]".to_string(),
+    }
 }
 
 pub(crate) fn validate_webhook_url(u: &str) -> Result<()> {
@@ -445,19 +492,22 @@ struct TwoFactorBody<'a> {
     code: &'a SecretString,
 }
 
-/// How [`Orders::wait_until_final_or_2fa`] polls.
+/// How [`Orders::wait_until_final_or_2fa`] and [`Orders::wait_after_2fa`] poll.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PollOptions {
     interval: Duration,
     timeout: Duration,
+    code_grace: Duration,
 }
 
 impl Default for PollOptions {
-    /// Every 5 s for up to 10 minutes: 12 calls a minute, well inside the 60/min limit.
+    /// Every 5 s for up to 10 minutes: 12 calls a minute, well inside the 60/min limit;
+    /// a submitted 2FA code gets 60 s to move the order out of `waiting_2fa`.
     fn default() -> Self {
         PollOptions {
             interval: Duration::from_secs(5),
             timeout: Duration::from_secs(600),
+            code_grace: Duration::from_secs(60),
         }
     }
 }
@@ -475,6 +525,13 @@ impl PollOptions {
     /// How long to wait in total before giving up with [`ErrorKind::Timeout`].
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+    /// For [`Orders::wait_after_2fa`]: how long a `waiting_2fa` seen right after submitting
+    /// a code is taken as RomplHub still checking that code. Past it, the order is returned
+    /// as still needing a code (the code was most likely refused).
+    pub fn code_grace(mut self, grace: Duration) -> Self {
+        self.code_grace = grace;
         self
     }
 }
@@ -505,7 +562,11 @@ impl Orders<'_> {
         req.validate()?;
         // POST defaults to Safety::Unprotected: nothing here deduplicates a repeat.
         let request = json_body(Request::post("orders.create", "/orders"), req)?;
-        self.client.send(request).await?.json()
+        self.client
+            .send(request)
+            .await
+            .and_then(|r| r.json())
+            .map_err(|e| scrub_error(e, &req.secrets()))
     }
 
     /// `GET /orders/{order_uid}`: the order's current state.
@@ -584,16 +645,25 @@ impl Orders<'_> {
             Request::post("orders.submit_2fa", "/orders/{order_uid}/2fa").path(path),
             &TwoFactorBody { code: &code },
         )?;
-        let resp = self.client.send(request).await?;
+        let resp = self
+            .client
+            .send(request)
+            .await
+            .map_err(|e| scrub_error(e, &[&code]))?;
         if resp.body().iter().all(u8::is_ascii_whitespace) {
             return Ok(TwoFactorSubmitted::default());
         }
-        resp.json()
+        let mut ack: TwoFactorSubmitted = resp.json().map_err(|e| scrub_error(e, &[&code]))?;
+        // An answer that echoes the code must not carry it into a `Debug` of the result.
+        ack.extra
+            .retain(|_, v| v.as_str().is_none_or(|s| s.trim() != code.expose_secret()));
+        Ok(ack)
     }
 
     /// Polls `GET /orders/{order_uid}` until the order is final (`completed`, `failed`) or
     /// needs a 2FA code (`waiting_2fa`), and returns it. On `waiting_2fa`, ask the account
-    /// owner for the code, call [`Orders::submit_2fa`], then wait again.
+    /// owner for the code, call [`Orders::submit_2fa`], then wait with
+    /// [`Orders::wait_after_2fa`] (not this method: it would return the stale `waiting_2fa`).
     ///
     /// Fails with [`ErrorKind::Timeout`] (safe to call again) when the order is still in
     /// progress after the options' timeout, and with the call's error if a poll fails.
@@ -602,12 +672,48 @@ impl Orders<'_> {
         order_uid: impl Into<OrderUid>,
         options: &PollOptions,
     ) -> Result<Order> {
-        let uid = order_uid.into();
+        self.poll(order_uid.into(), options, None).await
+    }
+
+    /// Polls after [`Orders::submit_2fa`] until the order is final, or needs a code again.
+    ///
+    /// Right after a submission the order usually still reads `waiting_2fa` for a moment,
+    /// so [`Orders::wait_until_final_or_2fa`] would hand that stale state straight back and
+    /// your application would ask the account owner for a code they already gave (codes
+    /// are single-use). This waits instead: a `waiting_2fa` counts as "still checking the
+    /// code" until the order leaves that state or the options'
+    /// [`code_grace`](PollOptions::code_grace) has passed. A returned order that
+    /// [`needs_2fa`](Order::needs_2fa) therefore really asks for a new code.
+    pub async fn wait_after_2fa(
+        &self,
+        order_uid: impl Into<OrderUid>,
+        options: &PollOptions,
+    ) -> Result<Order> {
+        let grace_end = tokio::time::Instant::now() + options.code_grace;
+        self.poll(order_uid.into(), options, Some(grace_end)).await
+    }
+
+    async fn poll(
+        &self,
+        uid: OrderUid,
+        options: &PollOptions,
+        code_grace_end: Option<tokio::time::Instant>,
+    ) -> Result<Order> {
         let deadline = tokio::time::Instant::now() + options.timeout;
+        let mut left_2fa = false;
         loop {
             let order = self.get(uid.clone()).await?;
-            if order.is_final() || order.needs_2fa() {
+            if order.is_final() {
                 return Ok(order);
+            }
+            if order.needs_2fa() {
+                let checking_code =
+                    code_grace_end.is_some_and(|end| !left_2fa && tokio::time::Instant::now() < end);
+                if !checking_code {
+                    return Ok(order);
+                }
+            } else {
+                left_2fa = true;
             }
             let now = tokio::time::Instant::now();
             if now + options.interval > deadline {

@@ -16,9 +16,10 @@ use payout_core::{Error, Request, Result, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::PROVIDER;
-use crate::client::{Client, json_body};
+use crate::client::{Client, json_body, scrub_error};
 use crate::orders::{
-    Order, WLID_FEE_TOKENS, WlidTokens, find_product, overflow, validate_account, validate_webhook_url,
+    Order, WLID_FEE_TOKENS, WlidTokens, account_secrets, find_product, overflow, redact_url,
+    validate_account, validate_webhook_url,
 };
 use crate::products::{Product, ProductId};
 use crate::serde_util::string_id;
@@ -212,7 +213,7 @@ impl fmt::Debug for OrderPack {
             .field("login", &self.login)
             .field("password", &"[REDACTED]")
             .field("backup_code", &self.backup_code.as_ref().map(|_| "[REDACTED]"))
-            .field("webhook_url", &self.webhook_url)
+            .field("webhook_url", &self.webhook_url.as_deref().map(redact_url))
             .field("wlid_tokens", &self.wlid_tokens)
             .finish()
     }
@@ -345,7 +346,13 @@ impl Packs<'_> {
         req.validate()?;
         let path = pack_path(&id.into(), "/order")?;
         let request = json_body(Request::post("packs.order", "/packs/{id}/order").path(path), req)?;
-        let orders: OrderArray = self.client.send(request).await?.json()?;
+        let secrets = account_secrets(&req.password, req.backup_code.as_ref(), req.wlid_tokens.as_ref());
+        let orders: OrderArray = self
+            .client
+            .send(request)
+            .await
+            .and_then(|r| r.json())
+            .map_err(|e| scrub_error(e, &secrets))?;
         Ok(match orders {
             OrderArray::Bare(o) | OrderArray::Wrapped { orders: o } => o,
         })

@@ -450,7 +450,7 @@ async fn two_factor_flow_end_to_end() {
         .await;
     let done = c
         .orders()
-        .wait_until_final_or_2fa(&created.order_uid, &fast)
+        .wait_after_2fa(&created.order_uid, &fast)
         .await
         .unwrap();
     assert_eq!(done.status, OrderStatus::Completed);
@@ -482,4 +482,73 @@ async fn wait_gives_up_with_a_timeout_error() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout);
     assert!(err.message().contains("purchasing"), "{err}");
+}
+
+/// Right after a code is submitted the order still reads `waiting_2fa` for a moment:
+/// `wait_after_2fa` must not hand that stale state back (the application would ask the
+/// account owner for a second, single-use code), but wait until the order moves on.
+#[tokio::test]
+async fn wait_after_2fa_skips_the_stale_waiting_state() {
+    let server = MockServer::start_async().await;
+    let still_waiting = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/orders/VX-2FA");
+            then.status(200)
+                .json_body(json!({"order_uid": "VX-2FA", "status": "waiting_2fa"}));
+        })
+        .await;
+    let c = client(&server.base_url());
+    let fast = PollOptions::new()
+        .interval(Duration::from_millis(20))
+        .timeout(Duration::from_secs(10));
+    // What the old flow did: the first poll after submitting returns the stale state.
+    let stale = c.orders().wait_until_final_or_2fa("VX-2FA", &fast).await.unwrap();
+    assert!(stale.needs_2fa());
+
+    let waiter = {
+        let c = c.clone();
+        let fast = fast.clone();
+        tokio::spawn(async move { c.orders().wait_after_2fa("VX-2FA", &fast).await })
+    };
+    while still_waiting.calls_async().await < 4 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(!waiter.is_finished(), "a stale waiting_2fa must not end the wait");
+    still_waiting.delete_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/orders/VX-2FA");
+            then.status(200)
+                .json_body(json!({"order_uid": "VX-2FA", "status": "completed", "robux_granted": 2200}));
+        })
+        .await;
+    let done = waiter.await.unwrap().unwrap();
+    assert_eq!(done.status, OrderStatus::Completed);
+}
+
+/// A code that is refused leaves the order in `waiting_2fa`: after the grace period the
+/// order is returned as needing a new code, not held until the overall timeout.
+#[tokio::test]
+async fn wait_after_2fa_returns_a_renewed_prompt_after_the_grace() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/orders/VX-2FA");
+            then.status(200)
+                .json_body(json!({"order_uid": "VX-2FA", "status": "waiting_2fa"}));
+        })
+        .await;
+    let opts = PollOptions::new()
+        .interval(Duration::from_millis(20))
+        .timeout(Duration::from_secs(30))
+        .code_grace(Duration::from_millis(150));
+    let started = std::time::Instant::now();
+    let order = client(&server.base_url())
+        .orders()
+        .wait_after_2fa("VX-2FA", &opts)
+        .await
+        .unwrap();
+    assert!(order.needs_2fa());
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    assert!(started.elapsed() < Duration::from_secs(5));
 }
