@@ -195,14 +195,15 @@ impl CheckoutRequest {
 
 /// What `POST /api/v1/checkout` returns: where to send the cardholder for 3-D Secure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "CheckoutSessionWire")]
 #[non_exhaustive]
 pub struct CheckoutSession {
-    /// RohoPay's transaction id (`transaction_id` on the wire, not `id`).
-    #[serde(default, alias = "id", skip_serializing_if = "Option::is_none")]
+    /// RohoPay's transaction id (`transaction_id` on the wire, not `id`; `id` is accepted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transaction_id: Option<String>,
     /// The `RHP-…` reference. **Store it with your order**: it is what
-    /// [`Checkout::confirm`] looks up.
-    #[serde(default, alias = "reference", skip_serializing_if = "Option::is_none")]
+    /// [`Checkout::confirm`] looks up. (`reference` is accepted.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub internal_reference: Option<String>,
     /// The one-time 3-D Secure link: redirect the browser to it (full page, not an iframe).
     pub payment_url: String,
@@ -219,6 +220,42 @@ pub struct CheckoutSession {
     /// The currency.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<Currency>,
+}
+
+/// The checkout response as it arrives: documented and alternative names as separate
+/// fields, so a body carrying both decodes instead of failing on a duplicate field.
+#[derive(Deserialize)]
+struct CheckoutSessionWire {
+    #[serde(default)]
+    transaction_id: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    internal_reference: Option<String>,
+    #[serde(default)]
+    reference: Option<String>,
+    #[serde(default)]
+    payment_url: Option<String>,
+    #[serde(default)]
+    status: Option<TransactionStatus>,
+    #[serde(default, with = "payout_core::money::option_decimal")]
+    amount: Option<Decimal>,
+    #[serde(default)]
+    currency: Option<Currency>,
+}
+
+impl TryFrom<CheckoutSessionWire> for CheckoutSession {
+    type Error = &'static str;
+    fn try_from(w: CheckoutSessionWire) -> std::result::Result<Self, Self::Error> {
+        Ok(CheckoutSession {
+            transaction_id: w.transaction_id.or(w.id),
+            internal_reference: w.internal_reference.or(w.reference),
+            payment_url: w.payment_url.ok_or("missing field `payment_url`")?,
+            status: w.status,
+            amount: w.amount,
+            currency: w.currency,
+        })
+    }
 }
 
 payout_core::open_enum! {
@@ -356,9 +393,12 @@ impl Checkout<'_> {
     ///
     /// Never re-sent once it may have reached RohoPay (no idempotency key is documented for
     /// checkout): a timeout or 5xx after sending is an [`payout_core::ErrorKind::Ambiguous`]
-    /// error. No money moves until the cardholder completes 3-D Secure, so start a new
-    /// checkout only after confirming the previous one is not `successful`. RohoPay allows
-    /// 30 checkouts per minute per IP ([`crate::rate_limits::checkout`]).
+    /// error. No money moves until the cardholder completes 3-D Secure on the one-time
+    /// `payment_url`, which a lost answer never delivered: RohoPay documents that an
+    /// abandoned session stays `pending`, expires and charges nothing. So after an ambiguous
+    /// checkout, starting a new one for the same order is safe (there is no reference to
+    /// look the lost one up by). RohoPay allows 30 checkouts per minute per IP
+    /// ([`crate::rate_limits::checkout`]).
     pub async fn create(&self, req: &CheckoutRequest) -> Result<CheckoutSession> {
         req.validate_at(self.client.now())?;
         let http = Request::post("checkout.create", "/api/v1/checkout")

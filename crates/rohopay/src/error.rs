@@ -189,24 +189,57 @@ pub(crate) fn scrub_text(text: &str, secrets: &[&str]) -> String {
     out
 }
 
-/// Masks `secrets` in the message, body snippet and request id of an error, for calls whose
-/// request carried data the provider might echo back (card number, expiry, CVV).
+/// Masks `secrets` in the code, message, body snippet and request id of an error, for calls
+/// whose request carried data the provider might echo back (card number, expiry, CVV). The
+/// JSON-escaped form of each secret (`08\/29`, as PHP's `json_encode` writes a slash) is
+/// masked too: a body kept as a snippet is raw JSON.
 pub(crate) fn scrub_error(e: Error, secrets: &[&str]) -> Error {
-    let leaks = |t: &str| secrets.iter().any(|s| s.len() >= 3 && t.contains(s));
+    let escaped: Vec<String> = secrets
+        .iter()
+        .filter(|s| s.contains('/'))
+        .map(|s| s.replace('/', "\\/"))
+        .collect();
+    let all: Vec<&str> = escaped
+        .iter()
+        .map(String::as_str)
+        .chain(secrets.iter().copied())
+        .collect();
     let mut e = e;
-    if leaks(e.message()) {
-        let m = scrub_text(e.message(), secrets);
+    if let Some(code) = e.provider_code().and_then(|t| scrub_cut(t, &all)) {
+        e = e.with_code(code);
+    }
+    if let Some(m) = scrub_cut(e.message(), &all) {
         e = e.with_message(m);
     }
-    if let Some(snippet) = e.body_snippet().filter(|t| leaks(t)) {
-        let s = scrub_text(snippet, secrets);
+    if let Some(s) = e.body_snippet().and_then(|t| scrub_cut(t, &all)) {
         e = e.with_body_snippet(Some(s));
     }
-    if let Some(id) = e.request_id().filter(|t| leaks(t)) {
-        let id = scrub_text(id, secrets);
+    if let Some(id) = e.request_id().and_then(|t| scrub_cut(t, &all)) {
         e = e.with_request_id(Some(id));
     }
     e
+}
+
+/// [`scrub_text`], plus the tail of a text the transport truncated (`…`) when it ends inside
+/// a secret (`"cvv":"94…`): the full-value match cannot see a cut secret. `None` when
+/// nothing changed.
+fn scrub_cut(text: &str, secrets: &[&str]) -> Option<String> {
+    let mut out = scrub_text(text, secrets);
+    if let Some(body) = out.strip_suffix('…') {
+        let cut = secrets
+            .iter()
+            .filter(|s| s.len() >= 3)
+            .filter_map(|s| {
+                (1..s.len())
+                    .rev()
+                    .find(|&n| s.is_char_boundary(n) && body.ends_with(&s[..n]))
+            })
+            .max();
+        if let Some(n) = cut {
+            out = format!("{}[REDACTED]…", &body[..body.len() - n]);
+        }
+    }
+    (out != text).then_some(out)
 }
 
 /// Unwraps `{"success": true, "data": T, "message"?}` from a 2xx response.
@@ -221,13 +254,15 @@ pub(crate) fn unwrap_data<T: DeserializeOwned>(
     if let Some(env) = read_envelope(resp.body())
         && env.success == Some(false)
     {
-        let code = env.code.as_deref().map(ErrorCode::from);
-        // The transport's snippet masks the API key and card-number-like digit runs.
+        // The transport's scrub masks the API key and card-number-like digit runs (the
+        // decoder that does this for non-2xx answers does not run on a 2xx).
+        let env_code = env.code.map(|c| transport.scrub(c.as_bytes(), 128));
+        let code = env_code.as_deref().map(ErrorCode::from);
         let message = env
             .message
             .map(|m| transport.snippet(m.as_bytes()))
             .unwrap_or_else(|| "RohoPay answered success: false".to_string());
-        let mut e = Error::provider(PROVIDER, env.code.clone(), message)
+        let mut e = Error::provider(PROVIDER, env_code.clone(), message)
             .with_status(resp.status())
             .with_request_id(
                 env.reference

@@ -2,9 +2,11 @@
 //!
 //! Both carry an `Idempotency-Key` header, which RohoPay requires and deduplicates on for
 //! 24 hours: a repeat with the same key returns the first result instead of charging or
-//! paying twice. The key is made once per call (or given by you with
-//! `idempotency_key(...)`), sent on every retry, and returned on the result and on the
-//! error. Store it with your order.
+//! paying twice. The key is made when the request value is built (or given by you with
+//! `idempotency_key(...)`), so sending the same [`CollectRequest`] or [`DisburseRequest`]
+//! again after an error is answered with the first result, never a second charge or
+//! payout. It is sent on every retry and returned on the result and on the error. Store it
+//! with your order; build a new request value only for a new payment.
 
 use payout_core::{Error, IdempotencyKey, Request, Result};
 use serde::Serialize;
@@ -38,7 +40,7 @@ pub struct CollectRequest {
     description: Option<String>,
     callback_url: Option<String>,
     payment_method: Option<PaymentMethod>,
-    idempotency_key: Option<IdempotencyKey>,
+    idempotency_key: IdempotencyKey,
 }
 
 #[derive(Serialize)]
@@ -65,7 +67,7 @@ impl CollectRequest {
             description: None,
             callback_url: None,
             payment_method: None,
-            idempotency_key: None,
+            idempotency_key: IdempotencyKey::generate(),
         }
     }
     /// Shown in the dashboard; at most 255 characters.
@@ -85,11 +87,16 @@ impl CollectRequest {
         self
     }
     /// Your key for this collection (one per business event, e.g. derived from your order
-    /// id). Without it a fresh UUID is made for the call. Reusing a key with different
-    /// parameters is refused with HTTP 409.
+    /// id, so a restart of your process reuses it). Without it, [`CollectRequest::new`] made
+    /// a fresh UUID that stays with this value: sending the same request again reuses it.
+    /// Reusing a key with different parameters is refused with HTTP 409.
     pub fn idempotency_key(mut self, key: IdempotencyKey) -> Self {
-        self.idempotency_key = Some(key);
+        self.idempotency_key = key;
         self
+    }
+    /// The key this collection is sent with, on every attempt and every repeat of this value.
+    pub fn get_idempotency_key(&self) -> &IdempotencyKey {
+        &self.idempotency_key
     }
     /// Checks the request as [`MobileMoney::collect`] does before sending.
     pub fn validate(&self) -> Result<()> {
@@ -134,7 +141,7 @@ pub struct DisburseRequest {
     currency: Currency,
     description: Option<String>,
     callback_url: Option<String>,
-    idempotency_key: Option<IdempotencyKey>,
+    idempotency_key: IdempotencyKey,
 }
 
 impl DisburseRequest {
@@ -147,7 +154,7 @@ impl DisburseRequest {
             currency,
             description: None,
             callback_url: None,
-            idempotency_key: None,
+            idempotency_key: IdempotencyKey::generate(),
         }
     }
     /// Appears in the provider's records; at most 255 characters.
@@ -160,11 +167,17 @@ impl DisburseRequest {
         self.callback_url = Some(url.into());
         self
     }
-    /// Your key for this payout (one per business event). Without it a fresh UUID is made
-    /// for the call. Reusing a key with different parameters is refused with HTTP 409.
+    /// Your key for this payout (one per business event, e.g. derived from your order id, so
+    /// a restart of your process reuses it). Without it, [`DisburseRequest::new`] made a
+    /// fresh UUID that stays with this value: sending the same request again reuses it.
+    /// Reusing a key with different parameters is refused with HTTP 409.
     pub fn idempotency_key(mut self, key: IdempotencyKey) -> Self {
-        self.idempotency_key = Some(key);
+        self.idempotency_key = key;
         self
+    }
+    /// The key this payout is sent with, on every attempt and every repeat of this value.
+    pub fn get_idempotency_key(&self) -> &IdempotencyKey {
+        &self.idempotency_key
     }
     /// Checks the request as [`MobileMoney::disburse`] does before sending.
     pub fn validate(&self) -> Result<()> {
@@ -218,9 +231,10 @@ pub struct MobileMoney<'a> {
 }
 
 impl MobileMoney<'_> {
-    /// `POST /api/v1/collect` with an `Idempotency-Key`. Retried on 5xx, timeouts and dropped
-    /// connections with the same key, which RohoPay deduplicates, so the payer is prompted
-    /// (and charged) at most once.
+    /// `POST /api/v1/collect` with the request's `Idempotency-Key`. Retried on 5xx, timeouts
+    /// and dropped connections with the same key, which RohoPay deduplicates, so the payer is
+    /// prompted (and charged) at most once; calling it again with the same `req` after an
+    /// error reuses that key too.
     pub async fn collect(&self, req: &CollectRequest) -> Result<Initiated> {
         req.validate()?;
         self.send(
@@ -232,7 +246,8 @@ impl MobileMoney<'_> {
         .await
     }
 
-    /// `POST /api/v1/disburse` with an `Idempotency-Key`. Retried only with the same key, so
+    /// `POST /api/v1/disburse` with the request's `Idempotency-Key`. Retried only with the
+    /// same key, and calling it again with the same `req` after an error reuses that key, so
     /// the payee is paid at most once.
     pub async fn disburse(&self, req: &DisburseRequest) -> Result<Initiated> {
         req.validate()?;
@@ -250,9 +265,9 @@ impl MobileMoney<'_> {
         operation: &'static str,
         path: &'static str,
         body: &MobileMoneyBody<'_>,
-        key: &Option<IdempotencyKey>,
+        key: &IdempotencyKey,
     ) -> Result<Initiated> {
-        let key = key.clone().unwrap_or_else(IdempotencyKey::generate);
+        let key = key.clone();
         let req = Request::post(operation, path)
             .json(body)
             .map_err(|e| Error::invalid_input(PROVIDER, "body", "could not be serialized").with_source(e))?

@@ -99,16 +99,18 @@ impl From<crate::Environment> for TransactionEnvironment {
 /// `GET /api/v1/transactions/{reference}`, the list, `/collect`, `/disburse` and webhooks.
 ///
 /// Every field is optional: RohoPay's responses have been seen with other field names than
-/// documented (`reference`, `transaction_id`, `commission`, `provider_fee`), which are
-/// accepted as aliases. Amounts are in the currency's smallest unit, exact.
+/// documented (`reference`, `transaction_id`, `commission`, `provider_fee`, `phone`), which
+/// are accepted as fallbacks, also when both names are present (the documented one wins).
+/// Amounts are in the currency's smallest unit, exact.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(from = "TransactionWire")]
 #[non_exhaustive]
 pub struct Transaction {
     /// RohoPay's internal id (`01j2k3m4…`; `transaction_id` in some responses).
-    #[serde(default, alias = "transaction_id", skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// The `RHP-<year>-<code>` reference: store it, look transactions up by it.
-    #[serde(default, alias = "reference", skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub internal_reference: Option<String>,
     /// The upstream provider's reference (also accepted by the lookup).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -129,7 +131,7 @@ pub struct Transaction {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_status: Option<String>,
     /// The payer's or payee's phone number.
-    #[serde(default, alias = "phone", skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_number: Option<String>,
     /// The amount, in the currency's smallest unit.
     #[serde(
@@ -144,7 +146,6 @@ pub struct Transaction {
     /// RohoPay's commission, in the smallest unit.
     #[serde(
         default,
-        alias = "commission",
         with = "payout_core::money::option_decimal",
         skip_serializing_if = "Option::is_none"
     )]
@@ -159,7 +160,6 @@ pub struct Transaction {
     /// The upstream provider's fee, in the smallest unit.
     #[serde(
         default,
-        alias = "provider_fee",
         with = "payout_core::money::option_decimal",
         skip_serializing_if = "Option::is_none"
     )]
@@ -196,6 +196,80 @@ pub struct Transaction {
     /// ISO-8601 time of the last change, as sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
+}
+
+/// How a transaction arrives: the documented names and the other names seen in the wild as
+/// separate fields, so a body carrying both (`internal_reference` and `reference`) decodes
+/// instead of failing with a duplicate-field error (which on `/collect` would turn an
+/// accepted payment into a "may have succeeded" decode error).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct TransactionWire {
+    id: Option<String>,
+    transaction_id: Option<String>,
+    internal_reference: Option<String>,
+    reference: Option<String>,
+    provider_reference: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<TransactionType>,
+    status: Option<TransactionStatus>,
+    payment_method: Option<PaymentMethod>,
+    provider: Option<UpstreamProvider>,
+    provider_status: Option<String>,
+    phone_number: Option<String>,
+    phone: Option<String>,
+    #[serde(with = "payout_core::money::option_decimal")]
+    amount: Option<Decimal>,
+    currency: Option<Currency>,
+    #[serde(with = "payout_core::money::option_decimal")]
+    commission_amount: Option<Decimal>,
+    #[serde(with = "payout_core::money::option_decimal")]
+    commission: Option<Decimal>,
+    #[serde(with = "payout_core::money::option_decimal")]
+    commission_rate: Option<Decimal>,
+    #[serde(with = "payout_core::money::option_decimal")]
+    provider_fee_amount: Option<Decimal>,
+    #[serde(with = "payout_core::money::option_decimal")]
+    provider_fee: Option<Decimal>,
+    #[serde(with = "payout_core::money::option_decimal")]
+    provider_fee_rate: Option<Decimal>,
+    #[serde(with = "payout_core::money::option_decimal")]
+    net_amount: Option<Decimal>,
+    description: Option<String>,
+    callback_url: Option<String>,
+    failover_reason: Option<String>,
+    environment: Option<TransactionEnvironment>,
+    created_at: Option<String>,
+    updated_at: Option<String>,
+}
+
+impl From<TransactionWire> for Transaction {
+    fn from(w: TransactionWire) -> Self {
+        Transaction {
+            id: w.id.or(w.transaction_id),
+            internal_reference: w.internal_reference.or(w.reference),
+            provider_reference: w.provider_reference,
+            kind: w.kind,
+            status: w.status,
+            payment_method: w.payment_method,
+            provider: w.provider,
+            provider_status: w.provider_status,
+            phone_number: w.phone_number.or(w.phone),
+            amount: w.amount,
+            currency: w.currency,
+            commission_amount: w.commission_amount.or(w.commission),
+            commission_rate: w.commission_rate,
+            provider_fee_amount: w.provider_fee_amount.or(w.provider_fee),
+            provider_fee_rate: w.provider_fee_rate,
+            net_amount: w.net_amount,
+            description: w.description,
+            callback_url: w.callback_url,
+            failover_reason: w.failover_reason,
+            environment: w.environment,
+            created_at: w.created_at,
+            updated_at: w.updated_at,
+        }
+    }
 }
 
 impl Transaction {

@@ -164,8 +164,16 @@ pub fn verify_signature<'b, 's>(
     let signature = signature.trim();
     let digest = match timestamped(signature) {
         Some((t, v)) => {
-            let signed_at = UNIX_EPOCH + Duration::from_secs(t);
-            check_timestamp(signed_at, clock.now(), TIMESTAMP_TOLERANCE)?;
+            // `t` comes from the request: `UNIX_EPOCH + t` would panic on overflow.
+            let now = clock.now();
+            let signed_at = UNIX_EPOCH.checked_add(Duration::from_secs(t)).ok_or_else(|| {
+                WebhookError::TimestampOutsideTolerance {
+                    age_secs: t
+                        .saturating_sub(now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)),
+                    tolerance_secs: TIMESTAMP_TOLERANCE.as_secs(),
+                }
+            })?;
+            check_timestamp(signed_at, now, TIMESTAMP_TOLERANCE)?;
             v
         }
         None => signature,

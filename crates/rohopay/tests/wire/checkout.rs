@@ -596,3 +596,43 @@ async fn checkout_rate_limit_preset_refuses_the_31st_call_in_a_minute() {
     assert_eq!(err.attempts(), 0);
     m.assert_calls_async(30).await;
 }
+
+/// The checkout answer with both `transaction_id` and `id` (and `reference`) decodes: a
+/// duplicate-field error here would hide the one-time `payment_url` behind a "may have
+/// succeeded" decode error.
+#[tokio::test]
+async fn checkout_response_with_id_and_transaction_id_decodes() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/v1/checkout");
+            then.status(200).json_body(json!({
+                "success": true,
+                "data": {
+                    "transaction_id": "01j5m6n7p8q9r0s1t2u3vwxy",
+                    "id": "01j5m6n7p8q9r0s1t2u3vwxy",
+                    "internal_reference": "RHP-2024-CARD001",
+                    "reference": "RHP-2024-CARD001",
+                    "payment_url": "https://payments.rohopay.com/3ds/abc123xyz",
+                    "status": "pending"
+                }
+            }));
+        })
+        .await;
+    let session = client(&server)
+        .checkout()
+        .create(&excerpt_checkout())
+        .await
+        .unwrap();
+    assert_eq!(
+        session.transaction_id.as_deref(),
+        Some("01j5m6n7p8q9r0s1t2u3vwxy")
+    );
+    assert_eq!(session.internal_reference.as_deref(), Some("RHP-2024-CARD001"));
+    assert_eq!(session.payment_url, "https://payments.rohopay.com/3ds/abc123xyz");
+    // Only `id` (older shape) still works; no payment_url is still an error.
+    let only_id: rohopay::CheckoutSession =
+        serde_json::from_value(json!({"id": "01jx", "payment_url": "https://p.example/3ds"})).unwrap();
+    assert_eq!(only_id.transaction_id.as_deref(), Some("01jx"));
+    assert!(serde_json::from_value::<rohopay::CheckoutSession>(json!({"id": "01jx"})).is_err());
+}

@@ -217,3 +217,86 @@ async fn no_card_data_or_key_in_logs_debug_or_errors() {
     );
     assert_clean(&logs, "TRACE logs");
 }
+
+/// Echoes in forms the plain scrub misses: the expiry JSON-escaped (`08\/29`, what PHP's
+/// `json_encode` writes) in a body kept as a snippet, and card data inside the error code.
+#[tokio::test]
+async fn escaped_expiry_and_card_data_in_the_code_are_scrubbed() {
+    let mut shown = String::new();
+    let escaped = MockServer::start_async().await;
+    escaped
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/v1/checkout");
+            then.status(400)
+                .header("content-type", "application/json")
+                .body(format!(
+                    r#"{{"success":false,"errors":{{"card_expiry":"{}","card_cvv":"{CVV}"}}}}"#,
+                    EXPIRY.replace('/', "\\/")
+                ));
+        })
+        .await;
+    let err = client(&escaped).checkout().create(&checkout()).await.unwrap_err();
+    // Raw, not through `Debug` (which would double the backslash and hide the match).
+    shown.push_str(err.body_snippet().unwrap());
+    shown.push_str(&show(&err));
+
+    let coded = MockServer::start_async().await;
+    coded
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/v1/checkout");
+            then.status(400).json_body(json!({
+                "success": false,
+                "error": {"code": format!("BAD_CARD_{CARD}_{CVV}_{EXPIRY}"), "message": "bad card"}
+            }));
+        })
+        .await;
+    let err = client(&coded).checkout().create(&checkout()).await.unwrap_err();
+    shown.push_str(&show(&err));
+    shown.push_str(&format!(" {:?}", err.provider_code()));
+    let coded200 = MockServer::start_async().await;
+    coded200
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/v1/checkout");
+            then.status(200).json_body(json!({
+                "success": false,
+                "error": {"code": format!("BAD_CARD_{CARD}_{CVV}_{EXPIRY}_{LIVE_KEY}"), "message": "bad card"}
+            }));
+        })
+        .await;
+    let err = client(&coded200)
+        .checkout()
+        .create(&checkout())
+        .await
+        .unwrap_err();
+    shown.push_str(&show(&err));
+    shown.push_str(&format!(" {:?}", err.provider_code()));
+
+    assert_no_secret(&shown, &[("card expiry, JSON-escaped", "08\\/29")], "errors");
+    assert_clean(&shown, "errors");
+    assert!(!shown.contains(&format!("_{CVV}_")), "{shown}");
+}
+
+/// The transport truncates a kept body to 240 characters before this crate scrubs card
+/// data, so a CVV or expiry cut in half by the truncation must still be masked.
+#[tokio::test]
+async fn card_data_cut_by_the_snippet_truncation_is_masked() {
+    for (secret, label) in [(CVV, "CVV"), (EXPIRY, "expiry")] {
+        let server = MockServer::start_async().await;
+        // 238 characters, then the secret: the 240-character snippet ends inside it.
+        let body = format!("{}{secret} and more text after it", "a".repeat(238));
+        server
+            .mock_async(|when, then| {
+                when.method(POST).path("/api/v1/checkout");
+                then.status(400).header("content-type", "text/plain").body(body);
+            })
+            .await;
+        let err = client(&server).checkout().create(&checkout()).await.unwrap_err();
+        let snippet = err.body_snippet().unwrap();
+        assert!(snippet.ends_with('…'), "{snippet}");
+        assert!(
+            !snippet.contains(&format!("a{}", &secret[..2])),
+            "{label}: the first two characters survived the cut: {snippet}"
+        );
+        assert!(snippet.starts_with("aaaa"), "{snippet}");
+    }
+}

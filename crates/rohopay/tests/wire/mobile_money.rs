@@ -480,3 +480,43 @@ async fn collect_sandbox_may_answer_final_status_and_3p_field_names() {
     assert_eq!(tx.amount, Some(50_000.into()));
     assert!(tx.is_successful());
 }
+
+/// Repeating the same request value after a retryable error (what `is_retryable()` invites)
+/// must send the same `Idempotency-Key`, or RohoPay would see a new payment and pay twice.
+#[tokio::test]
+async fn repeating_a_request_value_reuses_its_idempotency_key() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/v1/disburse");
+            then.status(503)
+                .json_body(error_body("PROVIDER_LINE_DOWN", "Provider network unavailable"));
+        })
+        .await;
+    let c = rohopay::Client::builder()
+        .api_key(LIVE_KEY)
+        .base_url(server.base_url())
+        .retry_policy(rohopay::RetryPolicy::none())
+        .build()
+        .unwrap();
+    // No key given: one is made with the request value, not per call.
+    let req = DisburseRequest::new("256701234567", 25_000, Currency::Ugx);
+    let first = c.mobile_money().disburse(&req).await.unwrap_err();
+    assert!(first.is_retryable(), "{first}");
+    let second = c.mobile_money().disburse(&req).await.unwrap_err();
+    let k1 = first.idempotency_key().unwrap().clone();
+    let k2 = second.idempotency_key().unwrap().clone();
+    assert_eq!(k1, k2, "a repeat of the same request must carry the same key");
+    assert_eq!(req.get_idempotency_key(), &k1);
+    m.assert_calls_async(2).await;
+    let collect = CollectRequest::new("256712345678", 50_000, Currency::Ugx);
+    assert_eq!(
+        collect.get_idempotency_key(),
+        collect.clone().get_idempotency_key()
+    );
+    // Two request values are two payments: two keys.
+    assert_ne!(
+        DisburseRequest::new("256701234567", 25_000, Currency::Ugx).get_idempotency_key(),
+        req.get_idempotency_key()
+    );
+}

@@ -797,6 +797,24 @@ async fn disburse_retries_exhausted_then_resent_with_the_key_pays_once() {
     assert_eq!(sandbox.balance_live(), 100_000 - 20_200);
 }
 
+#[tokio::test]
+async fn disburse_repeated_as_is_after_retries_ran_out_pays_once() {
+    let sandbox = Sandbox::start().await.unwrap();
+    sandbox.set_balance_live(100_000);
+    sandbox
+        .server()
+        .fail_next_on("POST", "/api/v1/disburse", 3, Fault::DropAfterProcessing);
+    let live = sandbox.live_client();
+    let req = DisburseRequest::new(PHONE, 20_000, Currency::Ugx);
+    let e = live.mobile_money().disburse(&req).await.unwrap_err();
+    assert!(e.is_retryable(), "{e}");
+    // The natural retry: the same request value, sent again as is.
+    let paid = live.mobile_money().disburse(&req).await.unwrap();
+    assert_eq!(Some(&paid.idempotency_key), e.idempotency_key());
+    assert_eq!(sandbox.transactions_created(), 1);
+    assert_eq!(sandbox.balance_live(), 100_000 - 20_200);
+}
+
 // ----- Test helpers for users -----
 
 #[test]

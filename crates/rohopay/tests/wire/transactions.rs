@@ -334,3 +334,46 @@ async fn wait_until_final_polls_until_the_status_is_final() {
     let tx = call.await.unwrap().unwrap();
     assert_eq!(tx.status, Some(TransactionStatus::Failed));
 }
+
+/// A body carrying both a documented name and the alternative seen in the wild
+/// (`internal_reference` and `reference`, ...) decodes, the documented one winning, instead
+/// of failing with serde's duplicate-field error.
+#[tokio::test]
+async fn documented_and_alternative_names_together_decode() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/api/v1/transactions/RHP-2024-ABC123");
+            then.status(200).json_body(json!({
+                "success": true,
+                "data": {
+                    "id": "01jdocumented",
+                    "transaction_id": "01jalias",
+                    "internal_reference": "RHP-2024-ABC123",
+                    "reference": "RHP-2024-ABC123",
+                    "status": "successful",
+                    "commission_amount": 500,
+                    "commission": 500,
+                    "provider_fee_amount": 250,
+                    "provider_fee": 250,
+                    "phone_number": "256712345678",
+                    "phone": "256712345678",
+                    "amount": 50000
+                }
+            }));
+        })
+        .await;
+    let tx = client(&server)
+        .transactions()
+        .get("RHP-2024-ABC123")
+        .await
+        .unwrap();
+    assert_eq!(tx.id.as_deref(), Some("01jdocumented"));
+    assert_eq!(tx.internal_reference.as_deref(), Some("RHP-2024-ABC123"));
+    assert_eq!(tx.commission_amount, Some(Decimal::from(500)));
+    assert_eq!(tx.provider_fee_amount, Some(Decimal::from(250)));
+    assert_eq!(tx.phone_number.as_deref(), Some("256712345678"));
+    // And a transaction still round-trips through its documented names.
+    let back: Transaction = serde_json::from_value(serde_json::to_value(&tx).unwrap()).unwrap();
+    assert_eq!(back, tx);
+}

@@ -229,3 +229,36 @@ fn bodies_that_are_neither_shape_are_refused() {
     let err = verified_parse(r#"{"event":"deposit.successful","amount":"lots"}"#).unwrap_err();
     assert!(matches!(err, WebhookError::InvalidBody(_)), "{err}");
 }
+
+/// The `t=` value is attacker-controlled: an absurd timestamp is refused, never a panic
+/// (`UNIX_EPOCH + u64::MAX seconds` overflows `SystemTime`).
+#[test]
+fn absurd_timestamps_are_refused_without_panicking() {
+    let s = secret();
+    let clock = FixedClock(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    let hex = SIGNATURE.trim_start_matches("sha256=");
+    for t in [u64::MAX, u64::MAX / 2, i64::MAX as u64, 1u64 << 62] {
+        let sig = format!("t={t},v={hex}");
+        let result =
+            std::panic::catch_unwind(|| webhook::verify_signature(&sig, BODY, [&s], &clock).map(|_| ()));
+        let err = result.unwrap_or_else(|_| panic!("t={t} panicked")).unwrap_err();
+        assert!(
+            matches!(err, WebhookError::TimestampOutsideTolerance { .. }),
+            "{t}: {err}"
+        );
+    }
+}
+
+/// A verified webhook carrying both `internal_reference` and `reference` (the dashboard
+/// sample's name) parses; refusing it would make RohoPay retry the delivery forever.
+#[test]
+fn flat_shape_with_both_reference_names_parses() {
+    let event = verified_parse(
+        r#"{"event":"deposit.successful","internal_reference":"RHP-2024-ABC123","reference":"RHP-2024-ABC123",
+            "id":"01jx","transaction_id":"01jx","status":"successful","amount":50000,"currency":"UGX"}"#,
+    )
+    .unwrap();
+    let tx = event.transaction.unwrap();
+    assert_eq!(tx.internal_reference.as_deref(), Some("RHP-2024-ABC123"));
+    assert_eq!(tx.id.as_deref(), Some("01jx"));
+}
