@@ -18,7 +18,11 @@ pub struct Balance {
     pub available: Decimal,
     /// The same in minor units, when the provider sends it (ASSUMPTION: the API's
     /// `amount_minor` convention; absent from the examples).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::balance::minor_units::deserialize"
+    )]
     pub available_minor: Option<i64>,
     /// When it last changed (ISO 8601, UTC).
     #[serde(default)]
@@ -166,6 +170,61 @@ impl BalanceApi<'_> {
     }
 }
 
+/// `amount_minor`-style fields: integer minor units. Read leniently because where the
+/// provider uses them is an ASSUMPTION: a JSON integer, an integer in a string (`"8750"`, as
+/// APIs that fear 53-bit floats send it) or `null`. A fraction is refused rather than
+/// rounded: minor units have none.
+pub(crate) mod minor_units {
+    use std::fmt;
+
+    use serde::Deserializer;
+    use serde::de::{self, Visitor};
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Option<i64>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an integer amount in minor units (number or string) or null")
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_any(V)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Some(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                i64::try_from(v)
+                    .map(Some)
+                    .map_err(|_| E::custom("minor units out of range"))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                if v.is_finite() && v.fract() == 0.0 && v.abs() < 9.0e15 {
+                    Ok(Some(v as i64))
+                } else {
+                    Err(E::custom("minor units must be a whole number"))
+                }
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                let t = v.trim();
+                if t.is_empty() {
+                    return Ok(None);
+                }
+                t.parse::<i64>()
+                    .map(Some)
+                    .map_err(|_| E::custom("minor units must be a whole number"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,8 +247,25 @@ mod tests {
         let e = b.ensure_covers("EUR", Decimal::new(1250, 2)).unwrap_err();
         assert_eq!(e.provider_code(), Some("insufficient_balance"));
         assert_eq!(e.status(), None);
+        assert!(!e.was_sent(), "decided before sending");
+        assert_eq!(e.attempts(), 0);
         assert!(!e.is_retryable());
         assert!(e.message().contains("nothing was sent"), "{e}");
+    }
+
+    #[test]
+    fn minor_units_are_read_as_number_or_string() {
+        let read = |v: &str| {
+            serde_json::from_str::<Balance>(&format!(
+                r#"{{"currency_code":"USD","available":"87.50","available_minor":{v}}}"#
+            ))
+            .map(|b| b.available_minor)
+        };
+        assert_eq!(read("8750").unwrap(), Some(8750));
+        assert_eq!(read(r#""8750""#).unwrap(), Some(8750));
+        assert_eq!(read("null").unwrap(), None);
+        assert!(read("87.5").is_err());
+        assert!(read(r#""87.50""#).is_err());
     }
 
     #[test]

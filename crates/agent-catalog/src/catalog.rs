@@ -97,6 +97,10 @@ fn default_true() -> bool {
     true
 }
 
+fn null_as_true<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+    Ok(Option::<bool>::deserialize(d)?.unwrap_or(true))
+}
+
 /// A product (`GET /agent/{agent_id}/products/{productId}`).
 ///
 /// Prices arrive as JSON numbers in the provider's examples although the API's convention is
@@ -142,8 +146,9 @@ pub struct Product {
     /// A description.
     #[serde(default)]
     pub description: Option<String>,
-    /// False when the product cannot be ordered now.
-    #[serde(default = "default_true")]
+    /// False when the product cannot be ordered now (`null` or absent reads as `true`; the
+    /// provider still refuses an order for an inactive product).
+    #[serde(default = "default_true", deserialize_with = "null_as_true")]
     pub is_active: bool,
     /// Fields this version does not model.
     #[serde(flatten)]
@@ -245,13 +250,48 @@ impl ProductCategories<'_> {
     /// `GET /agent/{agent_id}/product-categories`: every category.
     ///
     /// ASSUMPTION: the response shape is not published; a bare array and a page object
-    /// (`{items, ...}`) are both accepted.
+    /// (`{items, page, pageSize, total}`) are both accepted. The first request carries no
+    /// query; when the answer is a page object that says more pages follow, they are fetched
+    /// with `page` (and the `pageSize` the server echoed) up to
+    /// [`ProductCategories::MAX_PAGES`], so no category is silently dropped.
     pub async fn list(&self) -> Result<Vec<ProductCategory>> {
-        let req = Request::get("product_categories.list", "/agent/{agent_id}/product-categories")
-            .path(self.client.path("/product-categories"));
-        let body: ListBody<ProductCategory> = self.client.transport.send(req).await?.json()?;
-        Ok(body.items)
+        let mut all = Vec::new();
+        let mut page: Option<u32> = None;
+        let mut size: Option<u32> = None;
+        for _ in 0..Self::MAX_PAGES {
+            let req = Request::get("product_categories.list", "/agent/{agent_id}/product-categories")
+                .path(self.client.path("/product-categories"))
+                .query_opt("page", page)
+                .query_opt("pageSize", page.and(size));
+            let body: ListBody<ProductCategory> = self.client.transport.send(req).await?.json()?;
+            let current = page.unwrap_or(1);
+            size = body.page_size.filter(|s| *s > 0).or(size);
+            let next = body.next_page(current, size);
+            all.extend(body.items);
+            match next {
+                Some(n) if n > current => page = Some(n),
+                Some(_) => {
+                    return Err(Error::new(
+                        payout_core::ErrorKind::Provider,
+                        PROVIDER,
+                        "product-categories pagination did not advance; stopped to avoid an endless loop",
+                    ));
+                }
+                None => return Ok(all),
+            }
+        }
+        Err(Error::new(
+            payout_core::ErrorKind::Provider,
+            PROVIDER,
+            format!(
+                "product-categories has more than {} pages; stopped to avoid an endless loop",
+                Self::MAX_PAGES
+            ),
+        ))
     }
+
+    /// The most pages [`ProductCategories::list`] follows.
+    pub const MAX_PAGES: u32 = 100;
 }
 
 /// `client.products()`.

@@ -46,7 +46,11 @@ pub struct Deposit {
     pub amount: Decimal,
     /// The amount in minor units, when the provider sends it (ASSUMPTION: the API's
     /// `amount_minor` convention; absent from the examples).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::balance::minor_units::deserialize"
+    )]
     pub amount_minor: Option<i64>,
     /// How it was made.
     #[serde(default)]

@@ -38,9 +38,15 @@ payout_core::open_enum! {
 }
 
 impl ErrorCode {
-    /// The provider code carried by `err`, if any.
+    /// The provider code carried by `err`, if any. Known codes match in any letter case
+    /// (`INSUFFICIENT_BALANCE` is [`ErrorCode::InsufficientBalance`]); unknown ones are kept
+    /// as sent.
     pub fn of(err: &Error) -> Option<ErrorCode> {
-        err.provider_code().map(ErrorCode::from)
+        err.provider_code()
+            .map(|c| match ErrorCode::from(c.to_ascii_lowercase().as_str()) {
+                ErrorCode::Unknown(_) => ErrorCode::from(c),
+                known => known,
+            })
     }
 }
 
@@ -71,6 +77,8 @@ pub(crate) fn insufficient_balance_precheck(message: String) -> Error {
         message,
     )
     .with_retryable(false)
+    // `Error::provider` assumes a provider answered; this one was decided locally.
+    .with_sent(false)
 }
 
 fn as_text(v: &Value) -> Option<String> {
@@ -81,9 +89,46 @@ fn as_text(v: &Value) -> Option<String> {
     }
 }
 
+/// A snake_case token such as `insufficient_balance` (a code), as opposed to a sentence.
+fn as_code_token(v: &Value) -> Option<String> {
+    as_text(v).filter(|s| !s.contains(char::is_whitespace))
+}
+
+/// True when `text` names the insufficient-balance condition in any spelling:
+/// `insufficient_balance`, `Insufficient balance`, `INSUFFICIENT-BALANCE`, ...
+fn mentions_insufficient_balance(text: &str) -> bool {
+    let normalized: String = text
+        .chars()
+        .map(|c| {
+            if c.is_whitespace() || c == '-' {
+                '_'
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect();
+    normalized.contains("insufficient_balance")
+}
+
 /// Decodes an error response. Never panics: HTML pages, empty and truncated bodies give an
 /// empty [`ErrorInfo`] and the transport reports the status and a redacted snippet.
-pub(crate) fn decode_error(_status: u16, _headers: &HeaderMap, body: &[u8]) -> ErrorInfo {
+///
+/// A 400 whose body names the insufficient-balance condition only in prose (`{"detail":
+/// "Insufficient balance"}`, `{"error": "Insufficient balance"}`) still gets the code
+/// `insufficient_balance`: the excerpt documents exactly that condition on HTTP 400, and the
+/// caller must be able to tell it apart from every other refusal.
+pub(crate) fn decode_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ErrorInfo {
+    let mut info = decode_body(headers, body);
+    if status == 400
+        && info.code.is_none()
+        && info.message.as_deref().is_some_and(mentions_insufficient_balance)
+    {
+        info.code = Some(ErrorCode::InsufficientBalance.as_str().to_string());
+    }
+    info
+}
+
+fn decode_body(_headers: &HeaderMap, body: &[u8]) -> ErrorInfo {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
         return ErrorInfo::default();
     };
@@ -115,6 +160,27 @@ pub(crate) fn decode_error(_status: u16, _headers: &HeaderMap, body: &[u8]) -> E
     }
     if info.code.is_none() {
         info.code = obj.get("code").and_then(as_text);
+    }
+    // FastAPI's `HTTPException(detail=...)`: `{"detail": "insufficient_balance"}` or
+    // `{"detail": {"code": ..., "message": ...}}`.
+    match obj.get("detail") {
+        Some(Value::Object(d)) => {
+            if info.code.is_none() {
+                info.code = d
+                    .get("code")
+                    .and_then(as_text)
+                    .or_else(|| d.get("error").and_then(as_code_token))
+                    .or_else(|| d.get("type").and_then(as_text));
+            }
+            if info.message.is_none() {
+                info.message = d
+                    .get("message")
+                    .and_then(as_text)
+                    .or_else(|| d.get("msg").and_then(as_text));
+            }
+        }
+        Some(d @ Value::String(_)) if info.code.is_none() => info.code = as_code_token(d),
+        _ => {}
     }
     if info.message.is_none() {
         info.message = obj
@@ -191,6 +257,34 @@ mod tests {
     }
 
     #[test]
+    fn insufficient_balance_is_recognised_in_every_plausible_shape() {
+        for body in [
+            r#"{"detail":"insufficient_balance"}"#,
+            r#"{"detail":{"code":"insufficient_balance","message":"Balance too low"}}"#,
+            r#"{"detail":{"error":"insufficient_balance"}}"#,
+            r#"{"detail":"Insufficient balance"}"#,
+            r#"{"error":"Insufficient balance for this order"}"#,
+            r#"{"message":"insufficient_balance"}"#,
+            r#"{"error":{"message":"Insufficient balance"}}"#,
+        ] {
+            let i = d(body);
+            assert_eq!(i.code.as_deref(), Some("insufficient_balance"), "{body}");
+        }
+        // Only on the documented 400: a 500 that mentions it is not relabelled.
+        let i = decode_error(500, &HeaderMap::new(), br#"{"message":"insufficient balance"}"#);
+        assert_eq!(i.code, None);
+        // A code the provider sent wins over prose.
+        let i = d(r#"{"code":"limit_exceeded","message":"insufficient balance for the limit"}"#);
+        assert_eq!(i.code.as_deref(), Some("limit_exceeded"));
+        // A detail sentence stays a message.
+        let i = d(r#"{"detail":"Product is not active"}"#);
+        assert_eq!(
+            (i.code, i.message.as_deref()),
+            (None, Some("Product is not active"))
+        );
+    }
+
+    #[test]
     fn never_panics_on_garbage() {
         for body in [
             "",
@@ -203,6 +297,14 @@ mod tests {
             let i = d(body);
             assert!(i.code.is_none(), "{body}");
         }
+    }
+
+    #[test]
+    fn known_codes_match_in_any_case() {
+        let e = Error::provider("agent-catalog", Some("INSUFFICIENT_BALANCE".into()), "m");
+        assert!(e.is_insufficient_balance());
+        let e = Error::provider("agent-catalog", Some("Agent_Suspended".into()), "m");
+        assert_eq!(e.error_code(), Some(ErrorCode::Unknown("Agent_Suspended".into())));
     }
 
     #[test]

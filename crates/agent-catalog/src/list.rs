@@ -73,6 +73,37 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for ListBody<T> {
     }
 }
 
+impl<T> ListBody<T> {
+    /// True when the body says anything about paging (`page`, `pageSize` or `total`). A bare
+    /// array, or an object with only `items`, is not paginated: it is the whole list. (A
+    /// server that ignores `page` would otherwise hand back the same array for page 2, 3, ...
+    /// and a stream would never end.)
+    pub(crate) fn is_paged(&self) -> bool {
+        self.page.is_some() || self.page_size.is_some() || self.total.is_some()
+    }
+
+    /// The next 1-based page after this one, `None` on the last page or when the body is not
+    /// paginated at all.
+    pub(crate) fn next_page(&self, requested_page: u32, requested_size: Option<u32>) -> Option<u32> {
+        if !self.is_paged() {
+            return None;
+        }
+        let page = self.page.filter(|p| *p > 0).unwrap_or(requested_page);
+        let received = self.items.len();
+        let size = self.page_size.filter(|s| *s > 0).or_else(|| {
+            // Not echoed: the size we asked for, unless the server plainly used a smaller
+            // one (a short page that the total says is not the last). Counting with the
+            // larger size would skip whole pages; with the smaller one at worst one extra,
+            // empty page is asked for.
+            requested_size.map(|asked| match u32::try_from(received) {
+                Ok(got) if got > 0 && got < asked && self.total.is_some() => got,
+                _ => asked,
+            })
+        });
+        next_page(page, size, received, self.total)
+    }
+}
+
 /// Page-number pagination settings shared by every list filter.
 pub(crate) fn check_paging(page: Option<u32>, page_size: Option<u32>) -> Result<()> {
     if page == Some(0) {
@@ -127,9 +158,7 @@ pub(crate) fn into_page<T: DeserializeOwned>(
     requested_size: Option<u32>,
 ) -> Result<Page<T, u32>> {
     let body: ListBody<T> = resp.json()?;
-    let page = body.page.filter(|p| *p > 0).unwrap_or(requested_page);
-    let size = body.page_size.filter(|s| *s > 0).or(requested_size);
-    let next = next_page(page, size, body.items.len(), body.total);
+    let next = body.next_page(requested_page, requested_size);
     Ok(Page {
         next,
         total: body.total,
@@ -157,6 +186,52 @@ mod tests {
         // Nothing known: ask, an empty page ends it.
         assert_eq!(next_page(4, None, 3, None), Some(5));
         assert_eq!(next_page(4, None, 0, None), None);
+    }
+
+    fn body(items: usize, page: Option<u32>, page_size: Option<u32>, total: Option<u64>) -> ListBody<u32> {
+        ListBody {
+            items: vec![0; items],
+            page,
+            page_size,
+            total,
+        }
+    }
+
+    #[test]
+    fn a_server_that_caps_the_page_size_silently_is_walked_completely() {
+        // Asked for 100 a page; the server sends 50 and echoes `page` and `total` only.
+        // Counting 100 a page would jump from item 150 to the end and skip 100 items.
+        let mut seen = 0u64;
+        let mut page = 1;
+        loop {
+            let got = 50.min(250 - (page as usize - 1) * 50);
+            seen += got as u64;
+            match body(got, Some(page), None, Some(250)).next_page(page, Some(100)) {
+                Some(n) => page = n,
+                None => break,
+            }
+        }
+        assert_eq!((seen, page), (250, 5));
+        // An echoed size is trusted.
+        assert_eq!(
+            body(50, Some(1), Some(50), Some(250)).next_page(1, Some(100)),
+            Some(2)
+        );
+        // A real short last page costs at most one extra request, whose empty answer ends
+        // the walk; with the size echoed, none.
+        assert_eq!(body(20, Some(3), None, Some(120)).next_page(3, Some(50)), Some(4));
+        assert_eq!(body(0, Some(4), None, Some(120)).next_page(4, Some(50)), None);
+        assert_eq!(
+            body(20, Some(3), Some(50), Some(120)).next_page(3, Some(50)),
+            None
+        );
+    }
+
+    #[test]
+    fn a_body_without_paging_fields_is_the_whole_list() {
+        assert_eq!(body(3, None, None, None).next_page(1, None), None);
+        assert_eq!(body(50, None, None, None).next_page(1, Some(50)), None);
+        assert_eq!(body(50, Some(1), None, None).next_page(1, Some(50)), Some(2));
     }
 
     #[test]

@@ -165,8 +165,8 @@ pub struct Order {
     /// The agent charge, when reported (ASSUMPTION, as `plexy_margin`).
     #[serde(default, with = "payout_core::money::option_decimal")]
     pub agent_charge: Option<Decimal>,
-    /// True for a test order.
-    #[serde(default)]
+    /// True for a test order (`null` or absent reads as `false`).
+    #[serde(default, deserialize_with = "null_as_false")]
     pub is_test: bool,
     /// The product's region.
     #[serde(default)]
@@ -186,6 +186,13 @@ pub struct Order {
     /// Fields this version does not model.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `is_test: null` is `false`. The create response is the one body that must decode: an
+/// order that exists but cannot be read is an error the caller can only resolve by asking
+/// again, and a flag the provider leaves `null` must not be the reason.
+fn null_as_false<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+    Ok(Option::<bool>::deserialize(d)?.unwrap_or(false))
 }
 
 impl Order {
@@ -664,8 +671,11 @@ impl Orders<'_> {
             .transport
             .send(request)
             .await
+            .map_err(|e| explain_unknown_outcome(e, &key))
             .inspect_err(report_insufficient_balance)?;
-        let mut order: Order = resp.json()?;
+        let mut order: Order = resp
+            .json()
+            .map_err(|e| without_order_content(self.client, resp.body(), e))?;
         if order.idempotency_key.is_none() {
             order.idempotency_key = Some(key);
         }
@@ -679,6 +689,9 @@ impl Orders<'_> {
     ///
     /// The pre-check compares against [`CreateOrder::minimum_cost`], which excludes the
     /// provider's margin; the provider's own `insufficient_balance` stays the final word.
+    /// When the cost or the currency cannot be known (a product without `price` or
+    /// `currency_code` and no top-up or `currency_code` on the request) the balance is not
+    /// checked: the order is sent and a `WARN` event says the pre-check was skipped.
     pub async fn create_checked(&self, req: &CreateOrder, catalog: &Catalog) -> Result<Order> {
         let product = catalog.product(req.product_id).ok_or_else(|| {
             Error::invalid_input(
@@ -695,6 +708,12 @@ impl Orders<'_> {
                 .ensure_covers(currency, cost)
                 .map_err(|e| e.with_idempotency_key(Some(req.idempotency_key.clone())))
                 .inspect_err(report_insufficient_balance)?;
+        } else {
+            tracing::warn!(
+                product_id = %req.product_id,
+                idempotency_key = req.idempotency_key.as_str(),
+                "balance pre-check skipped: the product has no price or currency; the provider decides"
+            );
         }
         self.create(req).await
     }
@@ -710,7 +729,9 @@ impl Orders<'_> {
             self.client
                 .path(&format!("/orders/{}", payout_core::encode_path_segment(&id.0))),
         );
-        self.client.transport.send(req).await?.json()
+        let resp = self.client.transport.send(req).await?;
+        resp.json()
+            .map_err(|e| without_order_content(self.client, resp.body(), e))
     }
 
     /// `GET /agent/{agent_id}/orders`: one page of orders (`page.next` is the next page
@@ -739,6 +760,10 @@ impl Orders<'_> {
     /// provider recommends (there are no webhooks), and returns it. Check
     /// [`Order::is_completed`] and deliver [`Order::order_content`].
     ///
+    /// A transient failure of one look (a timeout, a 5xx, a 429 that outlasted the client's
+    /// own retries) does not end the wait: polling goes on until the deadline. Any other
+    /// error (401, 404, ...) is returned at once.
+    ///
     /// Past `options`' timeout the error is [`payout_core::ErrorKind::Timeout`]; the order
     /// still exists: look at it again later, never re-create it.
     pub async fn wait_until_final(&self, id: impl Into<OrderId>, options: PollOptions) -> Result<Order> {
@@ -748,11 +773,20 @@ impl Orders<'_> {
         let mut interval = options.initial_interval;
         let mut looks: u32 = 0;
         loop {
-            let order = self.get(&id).await?;
+            let seen = match self.get(&id).await {
+                Ok(order) => {
+                    if order.is_final() {
+                        return Ok(order);
+                    }
+                    format!("still {}", order.status)
+                }
+                Err(e) if e.is_retryable() => {
+                    tracing::warn!(order_id = %id, kind = %e.kind(), status = e.status(), "order look failed; polling on");
+                    format!("not readable ({})", e.kind())
+                }
+                Err(e) => return Err(e),
+            };
             looks = looks.saturating_add(1);
-            if order.is_final() {
-                return Ok(order);
-            }
             let next_look = Instant::now().checked_add(interval);
             if let (Some(deadline), Some(next_look)) = (deadline, next_look)
                 && next_look > deadline
@@ -761,18 +795,40 @@ impl Orders<'_> {
                     ErrorKind::Timeout,
                     PROVIDER,
                     format!(
-                        "order {id} is still {} after {looks} looks; it was created, so look it up later instead of creating it again",
-                        order.status
+                        "order {id} is {seen} after {looks} looks; it was created, so look it up later instead of creating it again"
                     ),
                 ));
             }
-            tracing::debug!(order_id = %id, status = %order.status, looks, "order not final yet");
+            tracing::debug!(order_id = %id, looks, "order not final yet");
             tokio::time::sleep(interval).await;
             interval = interval
                 .saturating_mul(2)
                 .min(options.max_interval.max(options.initial_interval));
         }
     }
+}
+
+/// After retries ran out on a failure that came after the request was sent (a timeout, a
+/// dropped connection, a 5xx), the order may exist. The transport reports that as a plain,
+/// retryable error (`may_have_succeeded()` is false because the key makes a repeat safe);
+/// say what "retry" must mean here, so nobody builds a fresh `CreateOrder` with a new key
+/// and pays twice.
+fn explain_unknown_outcome(e: Error, key: &IdempotencyKey) -> Error {
+    let unknown = e.was_sent()
+        && e.is_retryable()
+        && match e.kind() {
+            ErrorKind::Transport | ErrorKind::Timeout => true,
+            ErrorKind::Provider => e.status().is_some_and(|s| s >= 500),
+            _ => false,
+        };
+    if !unknown {
+        return e;
+    }
+    let message = format!(
+        "{}; the order may have been created: retry only with the same CreateOrder (Idempotency-Key `{key}`), never a new one",
+        e.message()
+    );
+    e.with_message(message)
 }
 
 /// The excerpt asks to expose `insufficient_balance` to finance and operations: one `WARN`
@@ -798,4 +854,44 @@ async fn list_orders(client: &Client, filter: &OrderFilter) -> Result<Page<Order
         .query_opt("product_id", filter.product_id);
     let resp = client.transport.send(req).await?;
     into_page(&resp, filter.page.unwrap_or(1), filter.page_size)
+        .map_err(|e| without_order_content(client, resp.body(), e))
+}
+
+/// A decode error about an order body keeps a snippet for diagnosis, but never the
+/// `order_content`: a delivered voucher code is money, and error `Debug` output ends up in
+/// logs. A body that does not parse cannot be redacted field by field, so its snippet is
+/// withheld.
+fn without_order_content(client: &Client, body: &[u8], e: Error) -> Error {
+    if e.body_snippet().is_none() {
+        return e;
+    }
+    let snippet = match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(mut v) => {
+            redact_order_content(&mut v);
+            serde_json::to_vec(&v).ok().map(|b| client.transport.snippet(&b))
+        }
+        Err(_) => None,
+    };
+    let snippet = snippet.unwrap_or_else(|| {
+        "(withheld: the body did not parse, and an order body may hold a voucher code)".to_string()
+    });
+    e.with_body_snippet(Some(snippet))
+}
+
+fn redact_order_content(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                if k == "order_content" {
+                    if !x.is_null() {
+                        *x = serde_json::Value::String("[REDACTED]".into());
+                    }
+                } else {
+                    redact_order_content(x);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_order_content),
+        _ => {}
+    }
 }

@@ -313,3 +313,54 @@ fn catalog_from_parts_works_offline() {
         Some(&ProductTypeCode::DirectTopUp)
     );
 }
+
+/// A products endpoint that answers a bare array (no `page`, `pageSize` or `total`) is not
+/// paginated: the array is the whole list. Before the fix the stream asked for page 2, 3, ...
+/// forever (the server ignores `page` and repeats the array), so `sync_catalog` sent
+/// thousands of requests and filled the snapshot with duplicates.
+#[tokio::test]
+async fn a_bare_array_product_list_is_the_whole_list() {
+    let server = MockServer::start_async().await;
+    let mocks = mock_catalog(&server, json!([voucher_json(), product_json()])).await;
+    let c = client(&server);
+    let catalog = c.sync_catalog().await.unwrap();
+    mocks[2].assert_calls_async(1).await;
+    assert_eq!(catalog.products().len(), 2);
+    assert!(!catalog.is_truncated());
+    let page = c.products().list(&ProductFilter::new()).await.unwrap();
+    assert_eq!(page.next, None);
+}
+
+/// Categories answered as a page object are followed to the last page (the shape of this
+/// endpoint is not published; a paged answer must not silently drop categories).
+#[tokio::test]
+async fn paged_product_categories_are_all_fetched() {
+    let server = MockServer::start_async().await;
+    let first = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path(p("/product-categories"))
+                .query_param_missing("page");
+            then.status(200).json_body(json!({
+                "items": [{"id": 7, "name": "Gift cards"}, {"id": 8, "name": "Games"}],
+                "page": 1, "pageSize": 2, "total": 3
+            }));
+        })
+        .await;
+    let second = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path(p("/product-categories"))
+                .query_param("page", "2")
+                .query_param("pageSize", "2");
+            then.status(200).json_body(json!({
+                "items": [{"id": 9, "name": "Mobile"}], "page": 2, "pageSize": 2, "total": 3
+            }));
+        })
+        .await;
+    let cats = client(&server).product_categories().list().await.unwrap();
+    first.assert_calls_async(1).await;
+    second.assert_calls_async(1).await;
+    let ids: Vec<i64> = cats.iter().map(|c| c.id.0).collect();
+    assert_eq!(ids, vec![7, 8, 9]);
+}

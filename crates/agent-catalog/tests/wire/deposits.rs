@@ -83,6 +83,12 @@ async fn deposits_stream_and_collect_all() {
         serde_json::from_value(json!({"id": 1, "amount": "2.50", "amount_minor": 250, "status": "posted"}))
             .unwrap();
     assert_eq!(amount_minor.amount_minor, Some(250));
+    // Minor units in a string (common where 53-bit floats are feared) must not make the whole
+    // deposit page undecodable and stop reconciliation.
+    let as_string: agent_catalog::Deposit =
+        serde_json::from_value(json!({"id": 2, "amount": "2.50", "amount_minor": "250", "status": "posted"}))
+            .unwrap();
+    assert_eq!(as_string.amount_minor, Some(250));
 }
 
 #[tokio::test]

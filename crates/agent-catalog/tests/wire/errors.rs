@@ -155,3 +155,32 @@ async fn circuit_breaker_opens_after_repeated_failures_and_probes_after_cool_dow
     assert_eq!(breaker.state(), CircuitState::Closed);
     wait_calls(&up, 1).await;
 }
+
+/// FastAPI-style 400 bodies (the decoder already expects `detail`) must still be recognised
+/// as `insufficient_balance`, or the caller cannot tell "fund the account" from any other
+/// refusal. Before the fix `{"detail": "insufficient_balance"}` had no code at all.
+#[tokio::test]
+async fn insufficient_balance_in_a_detail_body_is_recognised() {
+    for body in [
+        json!({"detail": "insufficient_balance"}),
+        json!({"detail": {"code": "insufficient_balance", "message": "Balance too low"}}),
+        json!({"detail": "Insufficient balance"}),
+    ] {
+        let server = MockServer::start_async().await;
+        let m = server
+            .mock_async(|when, then| {
+                when.method(POST).path(p("/orders"));
+                then.status(400).json_body(body.clone());
+            })
+            .await;
+        let err = client(&server)
+            .orders()
+            .create(&agent_catalog::CreateOrder::new(101))
+            .await
+            .unwrap_err();
+        m.assert_calls_async(1).await;
+        use agent_catalog::ErrorExt;
+        assert!(err.is_insufficient_balance(), "{body}: {err}");
+        assert!(!err.is_retryable());
+    }
+}

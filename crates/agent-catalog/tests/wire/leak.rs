@@ -68,3 +68,51 @@ async fn no_secret_reaches_logs_debug_or_errors() {
     assert!(format!("{:?}", done.order_content).contains("voucher_code"));
     let _ = json!({});
 }
+
+/// An order body that fails to decode must not carry the delivered voucher into the error's
+/// body snippet (printed by `Debug`, which is what ends up in logs).
+#[tokio::test]
+async fn an_undecodable_order_does_not_leak_its_voucher() {
+    let server = MockServer::start_async().await;
+    let mut bad = completed_order_json();
+    bad["charged_amount"] = json!("twelve fifty");
+    let bad_page = json!({"items": [bad.clone()], "page": 1, "pageSize": 50, "total": 1});
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path(p("/orders/o-1"));
+            then.status(200).json_body(bad.clone());
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path(p("/orders"));
+            then.status(200).json_body(bad_page);
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path(p("/orders"));
+            // Truncated: cannot be parsed, so cannot be redacted field by field.
+            then.status(201).body(format!(
+                r#"{{"id":"o-1","status":"completed","order_content":{{"voucher_code":"{VOUCHER}""#
+            ));
+        })
+        .await;
+    let c = client(&server);
+    let secrets = [("voucher", VOUCHER)];
+    let e1 = c.orders().get("o-1").await.unwrap_err();
+    let e2 = c
+        .orders()
+        .list(&agent_catalog::OrderFilter::new())
+        .await
+        .unwrap_err();
+    let e3 = c.orders().create(&CreateOrder::new(101)).await.unwrap_err();
+    for e in [&e1, &e2, &e3] {
+        assert_eq!(e.kind(), agent_catalog::ErrorKind::Decode);
+        assert_no_secret(&format!("{e:?} {e}"), &secrets, "a decode error");
+    }
+    assert!(e3.may_have_succeeded());
+    // What is left is still useful for diagnosis.
+    let snippet = e1.body_snippet().unwrap();
+    assert!(snippet.contains("twelve fifty"), "{snippet}");
+}

@@ -157,6 +157,55 @@ async fn dropped_connection_on_create_is_resent_only_with_the_same_key() {
     }
     assert_eq!(err.idempotency_key().map(|k| k.as_str()), Some("order-1001"));
     assert_ne!(err.kind(), ErrorKind::Ambiguous, "the key makes a repeat safe");
+    // The order may exist: the error must say that "retry" means the same key, not a new
+    // CreateOrder (which would be a second purchase).
+    let shown = err.to_string();
+    assert!(
+        shown.contains("may have been created")
+            && shown.contains("same CreateOrder")
+            && shown.contains("order-1001"),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn create_that_keeps_failing_with_5xx_says_to_retry_with_the_same_key() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.method(POST).path(p("/orders"));
+            then.status(503).body("<html>maintenance</html>");
+        })
+        .await;
+    let err = client(&server)
+        .orders()
+        .create(&documented_request())
+        .await
+        .unwrap_err();
+    m.assert_calls_async(3).await;
+    assert_eq!(err.status(), Some(503));
+    assert!(err.is_retryable());
+    assert!(
+        err.to_string()
+            .contains("same CreateOrder (Idempotency-Key `order-1001`)"),
+        "{err}"
+    );
+
+    // A 4xx refusal is definitive: no such hint.
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path(p("/orders"));
+            then.status(422)
+                .json_body(json!({"error": "invalid_product", "message": "no such product"}));
+        })
+        .await;
+    let err = client(&server)
+        .orders()
+        .create(&documented_request())
+        .await
+        .unwrap_err();
+    assert!(!err.to_string().contains("may have been created"), "{err}");
 }
 
 #[tokio::test]
@@ -252,6 +301,7 @@ async fn create_checked_refuses_an_order_the_balance_cannot_cover() {
         .unwrap_err();
     assert!(err.is_insufficient_balance(), "{err}");
     assert_eq!(err.status(), None, "decided before sending");
+    assert!(!err.was_sent(), "nothing reached the provider");
     assert_eq!(err.idempotency_key(), Some(req.get_idempotency_key()));
     bal.assert_calls_async(1).await;
     create.assert_calls_async(0).await;
@@ -572,4 +622,114 @@ async fn idempotency_conflict_409_is_reported_not_retried() {
     );
     assert!(!err.is_retryable());
     assert_eq!(err.idempotency_key().unwrap().as_str(), "order-1001");
+}
+
+/// The create response must decode whenever the order exists: a `null` flag would otherwise
+/// turn a successful purchase into a "may have succeeded" error on every replay.
+#[tokio::test]
+async fn a_created_order_with_null_flags_still_decodes() {
+    let server = MockServer::start_async().await;
+    let mut body = created_order_json("order-1001");
+    body["is_test"] = json!(null);
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path(p("/orders"));
+            then.status(201).json_body(body);
+        })
+        .await;
+    let order = client(&server)
+        .orders()
+        .create(&documented_request())
+        .await
+        .unwrap();
+    assert!(!order.is_test);
+    let mut product = product_json();
+    product["is_active"] = json!(null);
+    let product: agent_catalog::Product = serde_json::from_value(product).unwrap();
+    assert!(product.is_active);
+}
+
+/// One look failing with a 5xx (after the client's own retries) must not end the wait:
+/// the order exists and is still being delivered.
+#[tokio::test]
+async fn wait_until_final_polls_through_a_transient_outage() {
+    let server = MockServer::start_async().await;
+    let down = server
+        .mock_async(|when, then| {
+            when.method(GET).path(p("/orders/o-7"));
+            then.status(503).body("<html>maintenance</html>");
+        })
+        .await;
+    let c = client(&server);
+    let opts = PollOptions::new()
+        .initial_interval(Duration::from_millis(10))
+        .max_interval(Duration::from_millis(20))
+        .timeout(Duration::from_secs(10));
+    let call = tokio::spawn(async move { c.orders().wait_until_final("o-7", opts).await });
+    // 3 attempts per look (1 + 2 retries): wait for a second look to be under way.
+    wait_calls(&down, 4).await;
+    down.delete_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path(p("/orders/o-7"));
+            then.status(200).json_body(completed_order_json());
+        })
+        .await;
+    let order = call.await.unwrap().unwrap();
+    assert!(order.is_completed());
+
+    // A definitive error still ends the wait at once.
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.method(GET).path(p("/orders/nope"));
+            then.status(404).json_body(json!({"message": "Order not found"}));
+        })
+        .await;
+    let err = client(&server)
+        .orders()
+        .wait_until_final("nope", opts)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    m.assert_calls_async(1).await;
+}
+
+/// A pre-check that cannot run (no price, no currency) must not pass silently for one that
+/// did: the caller is told, then the provider decides.
+#[tokio::test]
+async fn create_checked_says_when_the_balance_cannot_be_checked() {
+    let capture = payout_core::test_util::LogCapture::start();
+    let server = MockServer::start_async().await;
+    let bal = server
+        .mock_async(|when, then| {
+            when.method(GET).path(p("/balance"));
+            then.status(200).json_body(balance_json());
+        })
+        .await;
+    let create = server
+        .mock_async(|when, then| {
+            when.method(POST).path(p("/orders"));
+            then.status(201).json_body(created_order_json("k"));
+        })
+        .await;
+    let unpriced: agent_catalog::Product =
+        serde_json::from_value(json!({"id": 777, "product_type_id": 1, "is_active": true})).unwrap();
+    let catalog = Catalog::from_parts(
+        serde_json::from_value(types_json()).unwrap(),
+        vec![],
+        vec![unpriced],
+    );
+    client(&server)
+        .orders()
+        .create_checked(&CreateOrder::new(777), &catalog)
+        .await
+        .unwrap();
+    bal.assert_calls_async(0).await;
+    create.assert_calls_async(1).await;
+    let logs = capture.contents();
+    assert!(
+        logs.contains("WARN") && logs.contains("balance pre-check skipped"),
+        "{logs}"
+    );
 }
