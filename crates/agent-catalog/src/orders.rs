@@ -809,26 +809,16 @@ impl Orders<'_> {
 }
 
 /// After retries ran out on a failure that came after the request was sent (a timeout, a
-/// dropped connection, a 5xx), the order may exist. The transport reports that as a plain,
-/// retryable error (`may_have_succeeded()` is false because the key makes a repeat safe);
-/// say what "retry" must mean here, so nobody builds a fresh `CreateOrder` with a new key
-/// and pays twice.
+/// dropped connection, a 5xx), the order may exist; the transport marks that as
+/// `may_have_succeeded()` while keeping it retryable with the same key. Say what "retry" must
+/// mean here, so nobody builds a fresh `CreateOrder` with a new key and pays twice.
 fn explain_unknown_outcome(e: Error, key: &IdempotencyKey) -> Error {
-    let unknown = e.was_sent()
-        && e.is_retryable()
-        && match e.kind() {
-            ErrorKind::Transport | ErrorKind::Timeout => true,
-            ErrorKind::Provider => e.status().is_some_and(|s| s >= 500),
-            _ => false,
-        };
-    if !unknown {
+    if !(e.may_have_succeeded() && e.is_retryable()) {
         return e;
     }
-    let message = format!(
-        "{}; the order may have been created: retry only with the same CreateOrder (Idempotency-Key `{key}`), never a new one",
-        e.message()
-    );
-    e.with_message(message)
+    e.with_advice(format!(
+        "the order may have been created: retry only with the same CreateOrder (Idempotency-Key `{key}`), never a new one"
+    ))
 }
 
 /// The excerpt asks to expose `insufficient_balance` to finance and operations: one `WARN`

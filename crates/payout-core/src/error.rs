@@ -112,6 +112,7 @@ struct Inner {
     retryable: bool,
     attempts: u32,
     sent: bool,
+    advice: Option<String>,
     source: Option<Box<dyn StdError + Send + Sync + 'static>>,
 }
 
@@ -149,6 +150,7 @@ impl Error {
                         | ErrorKind::CircuitOpen
                         | ErrorKind::Transport
                 ),
+                advice: None,
                 source: None,
             }),
         }
@@ -243,7 +245,23 @@ impl Error {
     }
     /// Marks whether the caller may safely repeat the call as is.
     pub fn with_retryable(mut self, retryable: bool) -> Self {
-        self.inner.retryable = retryable && self.inner.kind != ErrorKind::Ambiguous;
+        let undecodable_success = self.inner.kind == ErrorKind::Decode && self.inner.may_have_succeeded;
+        self.inner.retryable = retryable && self.inner.kind != ErrorKind::Ambiguous && !undecodable_success;
+        self
+    }
+    /// Marks that the operation may have taken effect. For a call protected by an idempotency
+    /// key this goes with [`Error::is_retryable`]: repeating it *with the same key* is safe.
+    pub fn with_may_have_succeeded(mut self, may: bool) -> Self {
+        self.inner.may_have_succeeded = may || self.inner.kind == ErrorKind::Ambiguous;
+        if may {
+            self.inner.sent = true;
+        }
+        self
+    }
+    /// Replaces the default recovery advice at the end of the `Display` text, for providers
+    /// where the generic "look it up" does not apply (a checkout with nothing to look up by).
+    pub fn with_advice(mut self, advice: impl Into<String>) -> Self {
+        self.inner.advice = Some(advice.into());
         self
     }
     /// Records whether any attempt may have reached the provider.
@@ -312,15 +330,18 @@ impl Error {
         self.inner.body_snippet.as_deref()
     }
     /// True when the operation may have taken effect despite the error: an
-    /// [`ErrorKind::Ambiguous`] failure, or a 2xx response that did not decode.
+    /// [`ErrorKind::Ambiguous`] failure, a 2xx response that did not decode, or a
+    /// key-protected call whose last attempts failed after they may have been processed
+    /// (then [`Error::is_retryable`] is true too: repeat it only with the same key).
     pub fn may_have_succeeded(&self) -> bool {
         self.inner.may_have_succeeded
     }
     /// True when repeating the same call is safe and may succeed: the request provably
-    /// never arrived, or it is idempotent (or key-protected) and failed transiently.
-    /// Never true for [`ErrorKind::Ambiguous`] or a 2xx [`ErrorKind::Decode`].
+    /// never arrived, or it is idempotent, or it is key-protected and is repeated **with the
+    /// same key** (see [`Error::idempotency_key`]). Never true for [`ErrorKind::Ambiguous`] or
+    /// a 2xx [`ErrorKind::Decode`].
     pub fn is_retryable(&self) -> bool {
-        self.inner.retryable && !self.inner.may_have_succeeded
+        self.inner.retryable
     }
     /// How many HTTP attempts were made (0 when nothing was sent).
     pub fn attempts(&self) -> u32 {
@@ -373,13 +394,19 @@ impl fmt::Display for Error {
         if !parts.is_empty() {
             write!(f, " ({})", parts.join(", "))?;
         }
-        if i.may_have_succeeded {
-            match &i.idempotency_key {
-                Some(k) => write!(
+        if let Some(advice) = &i.advice {
+            write!(f, "; {advice}")?;
+        } else if i.may_have_succeeded {
+            match (&i.idempotency_key, i.retryable) {
+                (Some(k), true) => write!(
+                    f,
+                    "; the operation may have succeeded: repeat it only with the same key `{k}`, which the provider deduplicates"
+                )?,
+                (Some(k), false) => write!(
                     f,
                     "; the operation may have succeeded: look it up by `{k}` before retrying"
                 )?,
-                None => f.write_str("; the operation may have succeeded: look it up before retrying")?,
+                (None, _) => f.write_str("; the operation may have succeeded: look it up before retrying")?,
             }
         }
         Ok(())
@@ -518,6 +545,23 @@ mod tests {
         assert!(!e.is_retryable());
         let e = Error::decode("x", Some(502), "html page");
         assert!(!e.may_have_succeeded());
+    }
+
+    #[test]
+    fn key_protected_may_have_succeeded_stays_retryable_with_the_same_key() {
+        let e = Error::new(ErrorKind::Timeout, "agent-catalog", "timed out")
+            .with_idempotency_key(IdempotencyKey::new("k-9").ok())
+            .with_may_have_succeeded(true);
+        assert!(e.is_retryable());
+        assert!(e.may_have_succeeded());
+        assert!(
+            e.to_string().contains("repeat it only with the same key `k-9`"),
+            "{e}"
+        );
+        let e = Error::new(ErrorKind::Ambiguous, "rohopay", "lost").with_advice("start a new checkout");
+        assert!(e.to_string().ends_with("; start a new checkout"), "{e}");
+        let e = Error::decode("x", Some(200), "bad").with_retryable(true);
+        assert!(!e.is_retryable(), "an undecodable success is never retryable");
     }
 
     #[test]

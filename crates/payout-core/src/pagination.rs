@@ -30,14 +30,20 @@ impl<T, C> Page<T, C> {
     }
 }
 
-/// The next offset for limit/offset APIs: `None` when this page was short or the total is
-/// reached.
+/// The next offset for limit/offset APIs.
+///
+/// When the provider reports a `total`, it decides: the walk goes on until `total` items were
+/// seen, even if a page came back shorter than `limit` (a server that silently caps the page
+/// size must not truncate the list). Without a total, a short or empty page ends the list, so
+/// never ask for more than the provider's documented maximum.
 pub fn next_offset(offset: u64, limit: u64, received: usize, total: Option<u64>) -> Option<u64> {
     let next = offset + received as u64;
-    if received == 0 || (received as u64) < limit || total.is_some_and(|t| next >= t) {
-        None
-    } else {
-        Some(next)
+    if received == 0 {
+        return None;
+    }
+    match total {
+        Some(t) => (next < t).then_some(next),
+        None => ((received as u64) >= limit).then_some(next),
     }
 }
 
@@ -147,6 +153,12 @@ mod tests {
         assert_eq!(next_offset(0, 100, 40, None), None);
         assert_eq!(next_offset(100, 100, 100, Some(200)), None);
         assert_eq!(next_offset(0, 100, 0, None), None);
+        assert_eq!(
+            next_offset(0, 100, 50, Some(250)),
+            Some(50),
+            "a silent cap does not truncate"
+        );
+        assert_eq!(next_offset(200, 100, 50, Some(250)), None);
         assert_eq!(next_page(1, 20, 20, None), Some(2));
         assert_eq!(next_page(1, 20, 5, None), None);
         assert_eq!(next_page(1, 20, 20, Some(40)), Some(2), "1-based: page 2 exists");

@@ -225,14 +225,37 @@ impl Transport {
     /// Truncates `text` to `max` characters and masks the credential and long digit runs:
     /// for anything the provider sent that ends up in an error (it may echo what it got).
     pub fn scrub(&self, text: &[u8], max: usize) -> String {
+        self.scrub_with(text, max, &[])
+    }
+
+    /// Like [`Transport::scrub`], also masking `extra` secrets (a request's own, see
+    /// [`Request::redact`]), each in plain and JSON-escaped form, before truncating.
+    pub fn scrub_with(&self, text: &[u8], max: usize, extra: &[SecretString]) -> String {
         let guard = self
             .inner
             .credential
             .read()
             .unwrap_or_else(PoisonError::into_inner);
-        let secret = guard.as_ref().map(|s| s.expose_secret());
-        let secrets: Vec<&str> = secret.into_iter().collect();
-        redact_snippet(text, max, &secrets)
+        let mut forms: Vec<String> = Vec::new();
+        for secret in guard.iter().chain(extra.iter()) {
+            let plain = secret.expose_secret();
+            // The provider may echo it JSON-escaped (`\"`, `\/` as PHP writes slashes).
+            let json = serde_json::to_string(plain).unwrap_or_default();
+            let json = json
+                .get(1..json.len().saturating_sub(1))
+                .unwrap_or("")
+                .to_string();
+            let slashes = json.replace('/', "\\/");
+            for form in [plain.to_string(), json, slashes] {
+                if !form.is_empty() && !forms.contains(&form) {
+                    forms.push(form);
+                }
+            }
+        }
+        // Longest first, so a form that contains another is masked whole.
+        forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+        let refs: Vec<&str> = forms.iter().map(String::as_str).collect();
+        redact_snippet(text, max, &refs)
     }
 
     /// Sends `req`, retrying as [`crate::retry::decide`] allows, and returns the first 2xx
@@ -260,10 +283,20 @@ impl Transport {
         let key = req.idempotency.clone();
         // `sent`: whether any attempt may have reached the provider (only a connect failure
         // proves one did not).
-        let err_ctx = |e: Error, attempts: u32, sent: bool| {
-            e.with_idempotency_key(key.clone())
+        // `processed`: whether any attempt may have been processed (a timeout, a broken
+        // connection or a 5xx after sending). For a key-protected call that means the operation
+        // may have succeeded, while repeating it with the same key stays safe.
+        let protected = req.safety == Safety::KeyProtected;
+        let err_ctx = |e: Error, attempts: u32, sent: bool, processed: bool| {
+            let e = e
+                .with_idempotency_key(key.clone())
                 .with_attempts(attempts)
-                .with_sent(sent)
+                .with_sent(sent);
+            if protected && processed {
+                e.with_may_have_succeeded(true)
+            } else {
+                e
+            }
         };
 
         if req.safety == Safety::KeyProtected && key.is_none() {
@@ -292,6 +325,7 @@ impl Transport {
                 .with_retryable(true),
                 0,
                 false,
+                false,
             ));
         }
 
@@ -302,6 +336,7 @@ impl Transport {
 
         let mut attempt: u32 = 0;
         let mut sent = false;
+        let mut processed = false;
         loop {
             let now = Instant::now();
             let left = deadline.saturating_duration_since(now);
@@ -319,6 +354,7 @@ impl Transport {
                             .with_retryable(true),
                             attempt,
                             sent,
+                            processed,
                         ));
                     }
                 }
@@ -327,7 +363,7 @@ impl Transport {
             if left.is_zero() {
                 let e = Error::new(ErrorKind::Timeout, provider, "deadline reached before sending")
                     .with_retryable(true);
-                return Err(err_ctx(e, attempt, sent));
+                return Err(err_ctx(e, attempt, sent, processed));
             }
             attempt += 1;
             let mut rb = inner
@@ -371,7 +407,7 @@ impl Transport {
                 Err(_elapsed) => (Outcome::TimedOut, None, None),
                 Ok(Err(BodyError::TooLarge(status))) => {
                     let e = Error::decode(provider, Some(status), "response body larger than 16 MiB");
-                    return Err(err_ctx(e, attempt, true));
+                    return Err(err_ctx(e, attempt, true, processed));
                 }
                 Ok(Err(BodyError::Http(e))) => (classify(&e), None, Some(e.without_url())),
                 Ok(Ok((status, headers, body))) => {
@@ -387,6 +423,15 @@ impl Transport {
                 }
             };
             sent |= outcome != Outcome::NotSent;
+            processed |= matches!(
+                outcome,
+                Outcome::TimedOut
+                    | Outcome::Interrupted
+                    | Outcome::Status {
+                        status: 500 | 502 | 503 | 504,
+                        ..
+                    }
+            );
             let request_id = response.as_ref().and_then(|(_, h, _)| self.request_id(h));
             tracing::debug!(
                 attempt,
@@ -416,6 +461,7 @@ impl Transport {
                         request_id,
                         idempotency_key: key,
                         attempts: attempt,
+                        redact: req.redact.clone(),
                     });
                 }
                 let decision = decide(
@@ -433,8 +479,16 @@ impl Transport {
                         continue;
                     }
                     Decision::Stop(stop) => {
-                        let e = self.status_error(req.safety, &stop, status, &headers, &body, &outcome);
-                        let e = err_ctx(e.with_request_id(request_id), attempt, sent);
+                        let e = self.status_error(
+                            &req.redact,
+                            req.safety,
+                            &stop,
+                            status,
+                            &headers,
+                            &body,
+                            &outcome,
+                        );
+                        let e = err_ctx(e.with_request_id(request_id), attempt, sent, processed);
                         log_stop(&e);
                         return Err(e);
                     }
@@ -465,7 +519,7 @@ impl Transport {
                         Some(s) => e.with_source(s),
                         None => e,
                     };
-                    let e = err_ctx(e, attempt, sent);
+                    let e = err_ctx(e, attempt, sent, processed);
                     log_stop(&e);
                     return Err(e);
                 }
@@ -514,7 +568,8 @@ impl Transport {
                     ErrorKind::Auth,
                     provider,
                     "no credential configured for an endpoint that needs one; nothing was sent",
-                ));
+                )
+                .with_sent(false));
             }
         };
         let bad = || {
@@ -562,8 +617,10 @@ impl Transport {
             .map(|s| s.chars().take(128).collect())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn status_error(
         &self,
+        redact: &[SecretString],
         safety: Safety,
         stop: &Stop,
         status: u16,
@@ -590,13 +647,13 @@ impl Transport {
             .unwrap_or("error");
         let mut message = info
             .message
-            .map(|m| self.scrub(m.as_bytes(), 500))
+            .map(|m| self.scrub_with(m.as_bytes(), 500, redact))
             .unwrap_or_else(|| format!("HTTP {status} {reason}"));
         if kind == ErrorKind::Ambiguous {
             message = format!("{message}; the {status} came after the request was sent");
         }
         let snippet = if info.code.is_none() && !body.is_empty() {
-            Some(self.snippet(body))
+            Some(self.scrub_with(body, SNIPPET_LEN, redact))
         } else {
             None
         };
@@ -611,7 +668,7 @@ impl Transport {
             .with_body_snippet(snippet)
             .with_retryable(retryable);
         if let Some(c) = info.code {
-            e = e.with_code(c);
+            e = e.with_code(self.scrub_with(c.as_bytes(), 120, redact));
         }
         if let Some(k) = info.kind {
             e = e.with_kind(k);
@@ -779,6 +836,7 @@ pub struct Request {
     idempotency_header: Option<HeaderName>,
     auth: Option<AuthScheme>,
     headers: Vec<(HeaderName, HeaderValue)>,
+    redact: Vec<SecretString>,
 }
 
 impl std::fmt::Debug for Request {
@@ -820,6 +878,7 @@ impl Request {
             idempotency_header: None,
             auth: None,
             headers: Vec::new(),
+            redact: Vec::new(),
         }
     }
     /// A GET request.
@@ -892,6 +951,16 @@ impl Request {
         self.auth = Some(scheme);
         self
     }
+    /// Masks `secret` (a password, card number or code the body carries) wherever the
+    /// provider might echo it back: this call's error messages, codes and body snippets, in
+    /// plain and JSON-escaped form, before anything is truncated. The client's own credential
+    /// is always masked; use this for the secrets of the request itself.
+    pub fn redact(mut self, secret: &SecretString) -> Self {
+        if !secret.expose_secret().is_empty() {
+            self.redact.push(secret.clone());
+        }
+        self
+    }
     /// Adds a header (never a secret: header values here are not redacted).
     pub fn header(mut self, name: &'static str, value: &'static str) -> Self {
         self.headers
@@ -921,6 +990,7 @@ pub struct Response {
     request_id: Option<String>,
     idempotency_key: Option<IdempotencyKey>,
     attempts: u32,
+    redact: Vec<SecretString>,
 }
 
 impl std::fmt::Debug for Response {
@@ -940,7 +1010,7 @@ impl Response {
     /// status, the JSON path of the offending field and a redacted snippet, and is marked
     /// "may have succeeded" (never retried).
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        decode_json(&self.transport, self.status, &self.body).map_err(|e| {
+        decode_json_with(&self.transport, self.status, &self.body, &self.redact).map_err(|e| {
             e.with_request_id(self.request_id.clone())
                 .with_idempotency_key(self.idempotency_key.clone())
         })
@@ -973,7 +1043,11 @@ impl Response {
     /// by a field rather than the status.
     pub fn decode_error(&self, message: impl Into<String>) -> Error {
         Error::decode(self.transport.provider(), Some(self.status), message)
-            .with_body_snippet(Some(self.transport.snippet(&self.body)))
+            .with_body_snippet(Some(self.transport.scrub_with(
+                &self.body,
+                SNIPPET_LEN,
+                &self.redact,
+            )))
             .with_request_id(self.request_id.clone())
             .with_idempotency_key(self.idempotency_key.clone())
     }
@@ -982,12 +1056,21 @@ impl Response {
 /// Decodes `body` as `T`, producing a [`ErrorKind::Decode`] error with the JSON path,
 /// the status and a redacted snippet on failure.
 pub fn decode_json<T: DeserializeOwned>(transport: &Transport, status: u16, body: &[u8]) -> Result<T> {
+    decode_json_with(transport, status, body, &[])
+}
+
+fn decode_json_with<T: DeserializeOwned>(
+    transport: &Transport,
+    status: u16,
+    body: &[u8],
+    redact: &[SecretString],
+) -> Result<T> {
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         // serde_json messages can quote the offending value; scrub them like a body.
-        let msg = transport.scrub(inner.to_string().as_bytes(), 200);
+        let msg = transport.scrub_with(inner.to_string().as_bytes(), 200, redact);
         let what = std::any::type_name::<T>()
             .rsplit("::")
             .next()
@@ -998,7 +1081,7 @@ pub fn decode_json<T: DeserializeOwned>(transport: &Transport, status: u16, body
             format!("could not decode {what} at `{path}`: {msg}")
         };
         Error::decode(transport.provider(), Some(status), message)
-            .with_body_snippet(Some(transport.snippet(body)))
+            .with_body_snippet(Some(transport.scrub_with(body, SNIPPET_LEN, redact)))
     })
 }
 

@@ -195,6 +195,17 @@ impl Clock for FixedClock {
     }
 }
 
+/// The instant `secs` seconds after the Unix epoch, or `None` if it does not fit (a hostile
+/// header such as `t=18446744073709551615` must be refused, not overflow into a panic).
+pub fn unix_seconds(secs: u64) -> Option<SystemTime> {
+    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs))
+}
+
+/// The instant `millis` milliseconds after the Unix epoch, or `None` if it does not fit.
+pub fn unix_millis(millis: u64) -> Option<SystemTime> {
+    SystemTime::UNIX_EPOCH.checked_add(Duration::from_millis(millis))
+}
+
 /// Checks that `signed_at` is within `tolerance` of `now`, in either direction.
 pub fn check_timestamp(
     signed_at: SystemTime,
@@ -318,6 +329,9 @@ mod tests {
         assert!(check_timestamp(now - Duration::from_secs(301), now, tol).is_err());
         assert!(check_timestamp(now + Duration::from_secs(301), now, tol).is_err());
         assert_eq!(FixedClock(now).now(), now);
+        assert_eq!(unix_seconds(1_000_000), Some(now));
+        assert_eq!(unix_millis(1_000_000_000), Some(now));
+        assert_eq!(unix_seconds(u64::MAX), None);
     }
 
     #[test]

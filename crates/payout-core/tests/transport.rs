@@ -571,3 +571,99 @@ async fn the_key_never_reaches_logs_debug_or_errors() {
         "the error snippet",
     );
 }
+
+#[tokio::test]
+async fn key_protected_call_that_keeps_failing_may_have_succeeded_but_stays_retryable() {
+    let server = MockServer::start_async().await;
+    let key = IdempotencyKey::new("order-77").unwrap();
+    let m = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/orders")
+                .header("idempotency-key", "order-77");
+            then.status(503)
+                .json_body(json!({"code": "DOWN", "message": "try later"}));
+        })
+        .await;
+    let e = transport(&server.base_url())
+        .send(
+            Request::post("orders.create", "/orders")
+                .json(&json!({"a": 1}))
+                .unwrap()
+                .idempotency_header("idempotency-key", key),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Provider);
+    assert!(
+        e.may_have_succeeded(),
+        "a 503 after sending may hide a processed order"
+    );
+    assert!(e.is_retryable(), "repeating with the same key is safe");
+    assert!(
+        e.to_string()
+            .contains("repeat it only with the same key `order-77`"),
+        "{e}"
+    );
+    m.assert_calls_async(3).await;
+}
+
+#[tokio::test]
+async fn request_secrets_echoed_by_the_provider_are_masked_in_every_form() {
+    let secret = "hunter2/pa\"ss";
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.path("/login");
+            // Echoed decoded in the message and JSON-escaped (with PHP's `\/`) in the body.
+            then.status(400)
+                .body(r#"{"message":"wrong password hunter2/pa\"ss","echo":"hunter2\/pa\"ss"}"#);
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.path("/login-ok");
+            then.status(200)
+                .body(r#"{"token": 5, "echo": "hunter2\/pa\"ss"}"#);
+        })
+        .await;
+    let t = transport(&server.base_url());
+    let pw = SecretString::from(secret);
+    let e = t
+        .send(
+            Request::post("login", "/login")
+                .json(&json!({"password": secret}))
+                .unwrap()
+                .redact(&pw),
+        )
+        .await
+        .unwrap_err();
+    let seen = format!("{e} {e:?}");
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Token {
+        token: String,
+    }
+    let d = t
+        .send(
+            Request::post("login", "/login-ok")
+                .json(&json!({"password": secret}))
+                .unwrap()
+                .redact(&pw),
+        )
+        .await
+        .unwrap()
+        .json::<Token>()
+        .unwrap_err();
+    let seen = format!("{seen} {d} {d:?}");
+    assert!(seen.contains("[REDACTED]"), "{seen}");
+    assert_no_secret(
+        &seen,
+        &[
+            ("password", "hunter2/pa\"ss"),
+            ("password, JSON-escaped", r#"hunter2/pa\"ss"#),
+            ("password, slash-escaped", r#"hunter2\/pa\"ss"#),
+        ],
+        "errors",
+    );
+}
