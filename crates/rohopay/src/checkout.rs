@@ -17,7 +17,7 @@
 
 use std::time::SystemTime;
 
-use payout_core::{AuthScheme, Decimal, Error, Request, Result, SecretString};
+use payout_core::{AuthScheme, Decimal, Error, ErrorKind, Request, Result, SecretString};
 use secrecy::ExposeSecret;
 use secrecy::zeroize::Zeroize;
 use serde::{Deserialize, Serialize};
@@ -404,7 +404,11 @@ impl Checkout<'_> {
         let http = Request::post("checkout.create", "/api/v1/checkout")
             .json(&req.body())
             .map_err(|e| Error::invalid_input(PROVIDER, "body", "could not be serialized").with_source(e))?
-            .auth(AuthScheme::JsonBodyField(API_KEY_FIELD));
+            .auth(AuthScheme::JsonBodyField(API_KEY_FIELD))
+            // Masked by the transport before any truncation, in plain and JSON-escaped form.
+            .redact(&req.card.number)
+            .redact(&req.card.expiry)
+            .redact(&req.card.cvv);
         let card = &req.card;
         let secrets = [
             card.number.expose_secret(),
@@ -417,9 +421,18 @@ impl Checkout<'_> {
             .send(http)
             .await
             .and_then(|resp| unwrap_data(transport, &resp));
-        result
-            .map(|(session, _)| session)
-            .map_err(|e| scrub_error(e, &secrets))
+        result.map(|(session, _)| session).map_err(|e| {
+            let e = scrub_error(e, &secrets);
+            if e.kind() == ErrorKind::Ambiguous {
+                // Nothing to look up by, and nothing charged without 3-D Secure on a
+                // payment_url the caller never got: the generic advice would mislead.
+                e.with_advice(
+                    "no card is charged until 3-D Secure is completed on the payment_url, which this answer never delivered: starting a new checkout for the order is safe",
+                )
+            } else {
+                e
+            }
+        })
     }
 
     /// Fetches `GET /api/v1/transactions/{reference}` for the reference you stored from

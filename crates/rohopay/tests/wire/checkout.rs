@@ -347,6 +347,11 @@ async fn checkout_503_provider_line_down_is_ambiguous_and_not_resent() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Ambiguous);
+    assert!(
+        err.to_string()
+            .ends_with("starting a new checkout for the order is safe"),
+        "checkout advice, not the generic lookup: {err}"
+    );
     assert_eq!(err.status(), Some(503));
     assert_eq!(err.rohopay_code(), Some(ErrorCode::ProviderLineDown));
     assert!(err.may_have_succeeded());
