@@ -15,7 +15,7 @@ use payout_core::{AuthScheme, Error, ExposeSecret, Request, Result, Safety, Secr
 use serde::{Deserialize, Serialize};
 
 use crate::PROVIDER;
-use crate::client::{AuthMode, Client, json_body, scrub_error};
+use crate::client::{AuthMode, Client, json_body};
 
 /// The handler for the `/auth` endpoints; see [`Client::auth`].
 #[derive(Debug, Clone, Copy)]
@@ -218,12 +218,9 @@ impl Auth<'_> {
         let request = json_body(
             Request::post("auth.register", "/auth/register").auth(AuthScheme::None),
             req,
-        )?;
-        let resp = self
-            .client
-            .send(request)
-            .await
-            .map_err(|e| scrub_error(e, &[&req.password]))?;
+        )?
+        .redact(&req.password);
+        let resp = self.client.send(request).await?;
         let token: AuthToken = decode_secret(&resp)?;
         self.adopt(&token);
         Ok(token)
@@ -238,12 +235,9 @@ impl Auth<'_> {
                 .auth(AuthScheme::None)
                 .safety(Safety::Idempotent),
             req,
-        )?;
-        let resp = self
-            .client
-            .send(request)
-            .await
-            .map_err(|e| scrub_error(e, &[&req.password]))?;
+        )?
+        .redact(&req.password);
+        let resp = self.client.send(request).await?;
         let token: AuthToken = decode_secret(&resp)?;
         self.adopt(&token);
         Ok(token)

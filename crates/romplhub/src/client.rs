@@ -296,35 +296,10 @@ pub(crate) fn json_body<B: serde::Serialize + ?Sized>(req: Request, body: &B) ->
         .map_err(|e| Error::invalid_input(PROVIDER, "body", "could not be serialized as JSON").with_source(e))
 }
 
-/// Masks the request's own secrets (an account password, a backup code, WLID tokens, a 2FA
-/// code) in an error's message and body snippet. The transport only knows the client's
-/// credential; a provider that echoes the request body in an error page or a `detail` text
-/// would otherwise put an account password into a log line or a `Debug` of the error.
-pub(crate) fn scrub_error(e: Error, secrets: &[&SecretString]) -> Error {
-    let secrets: Vec<&str> = secrets
-        .iter()
-        .map(|s| s.expose_secret())
-        // Very short values would mask unrelated text; the transport uses the same floor.
-        .filter(|s| s.len() >= 4)
-        .collect();
-    if secrets.is_empty() {
-        return e;
-    }
-    let mask = |text: &str| -> Option<String> {
-        secrets.iter().any(|s| text.contains(s)).then(|| {
-            secrets
-                .iter()
-                .fold(text.to_string(), |t, s| t.replace(s, "[REDACTED]"))
-        })
-    };
-    let message = mask(e.message());
-    let snippet = e.body_snippet().and_then(mask);
-    let e = match message {
-        Some(m) => e.with_message(m),
-        None => e,
-    };
-    match snippet {
-        Some(s) => e.with_body_snippet(Some(s)),
-        None => e,
-    }
+/// Hands the request's own secrets (an account password, a backup code, WLID tokens, a 2FA
+/// code) to the transport, which masks them wherever RomplHub might echo them back: error
+/// messages, codes and body snippets, in plain and JSON-escaped form, before truncation. The
+/// transport already masks the client's credential.
+pub(crate) fn redact_all(req: Request, secrets: &[&SecretString]) -> Request {
+    secrets.iter().fold(req, |r, s| r.redact(s))
 }

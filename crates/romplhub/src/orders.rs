@@ -41,7 +41,7 @@ use payout_core::{Error, ErrorKind, ExposeSecret, Page, Request, Result, SecretS
 use serde::{Deserialize, Serialize};
 
 use crate::PROVIDER;
-use crate::client::{Client, json_body, scrub_error};
+use crate::client::{Client, json_body, redact_all};
 use crate::packs::Totals;
 use crate::products::{Product, ProductId};
 use crate::serde_util::string_id;
@@ -561,12 +561,11 @@ impl Orders<'_> {
     pub async fn create(&self, req: &CreateOrder) -> Result<Order> {
         req.validate()?;
         // POST defaults to Safety::Unprotected: nothing here deduplicates a repeat.
-        let request = json_body(Request::post("orders.create", "/orders"), req)?;
-        self.client
-            .send(request)
-            .await
-            .and_then(|r| r.json())
-            .map_err(|e| scrub_error(e, &req.secrets()))
+        let request = redact_all(
+            json_body(Request::post("orders.create", "/orders"), req)?,
+            &req.secrets(),
+        );
+        self.client.send(request).await?.json()
     }
 
     /// `GET /orders/{order_uid}`: the order's current state.
@@ -644,16 +643,13 @@ impl Orders<'_> {
         let request = json_body(
             Request::post("orders.submit_2fa", "/orders/{order_uid}/2fa").path(path),
             &TwoFactorBody { code: &code },
-        )?;
-        let resp = self
-            .client
-            .send(request)
-            .await
-            .map_err(|e| scrub_error(e, &[&code]))?;
+        )?
+        .redact(&code);
+        let resp = self.client.send(request).await?;
         if resp.body().iter().all(u8::is_ascii_whitespace) {
             return Ok(TwoFactorSubmitted::default());
         }
-        let mut ack: TwoFactorSubmitted = resp.json().map_err(|e| scrub_error(e, &[&code]))?;
+        let mut ack: TwoFactorSubmitted = resp.json()?;
         // An answer that echoes the code must not carry it into a `Debug` of the result.
         ack.extra
             .retain(|_, v| v.as_str().is_none_or(|s| s.trim() != code.expose_secret()));

@@ -16,7 +16,7 @@ use payout_core::{Error, Request, Result, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::PROVIDER;
-use crate::client::{Client, json_body, scrub_error};
+use crate::client::{Client, json_body, redact_all};
 use crate::orders::{
     Order, WLID_FEE_TOKENS, WlidTokens, account_secrets, find_product, overflow, redact_url,
     validate_account, validate_webhook_url,
@@ -345,14 +345,12 @@ impl Packs<'_> {
     pub async fn order(&self, id: impl Into<PackId>, req: &OrderPack) -> Result<Vec<Order>> {
         req.validate()?;
         let path = pack_path(&id.into(), "/order")?;
-        let request = json_body(Request::post("packs.order", "/packs/{id}/order").path(path), req)?;
         let secrets = account_secrets(&req.password, req.backup_code.as_ref(), req.wlid_tokens.as_ref());
-        let orders: OrderArray = self
-            .client
-            .send(request)
-            .await
-            .and_then(|r| r.json())
-            .map_err(|e| scrub_error(e, &secrets))?;
+        let request = redact_all(
+            json_body(Request::post("packs.order", "/packs/{id}/order").path(path), req)?,
+            &secrets,
+        );
+        let orders: OrderArray = self.client.send(request).await?.json()?;
         Ok(match orders {
             OrderArray::Bare(o) | OrderArray::Wrapped { orders: o } => o,
         })
