@@ -114,6 +114,7 @@ struct Inner {
     sent: bool,
     advice: Option<String>,
     source: Option<Box<dyn StdError + Send + Sync + 'static>>,
+    last_state: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl Error {
@@ -152,6 +153,7 @@ impl Error {
                 ),
                 advice: None,
                 source: None,
+                last_state: None,
             }),
         }
     }
@@ -284,6 +286,19 @@ impl Error {
     pub fn with_boxed_source(mut self, source: Box<dyn StdError + Send + Sync + 'static>) -> Self {
         self.inner.source = Some(source);
         self
+    }
+
+    /// Attaches the last state a poll saw before its deadline (see
+    /// [`crate::poll::wait_until`]); read it back with [`Error::last_state`].
+    pub fn with_last_state<T: std::any::Any + Send + Sync>(mut self, state: T) -> Self {
+        self.inner.last_state = Some(Box::new(state));
+        self
+    }
+
+    /// The last state a poll saw before it timed out, if this error came from a
+    /// `wait_until_final` and the state has type `T` (the resource's model, e.g. an order).
+    pub fn last_state<T: std::any::Any>(&self) -> Option<&T> {
+        self.inner.last_state.as_ref()?.downcast_ref::<T>()
     }
 
     // ----- accessors -----

@@ -14,6 +14,10 @@
 //! * [`webhook`]: HMAC-SHA256, constant-time comparison, timestamp tolerance, key rotation.
 //! * [`pagination`]: offset, page and cursor APIs as a `Stream`, and a capped `collect_all`.
 //! * [`money`]: exact `Decimal` from JSON strings or numbers, and minor units.
+//! * The call protocol: [`Endpoint`] (a request as a value) and [`ApiClient::send`],
+//!   [`reconcile`] (settling an unknown outcome by the request's own key), [`poll`] (one
+//!   `wait_until_final` loop), [`envelope`] (the `{success, ...}` envelope), [`id!`] and the
+//!   [`contract`] traits every provider crate implements.
 //!
 //! Application code rarely uses this crate directly: each provider crate re-exports what
 //! its users need (`rocheap::Error` is `payout_core::Error`).
@@ -22,13 +26,20 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod contract;
+pub mod endpoint;
+pub mod envelope;
 pub mod error;
+#[doc(hidden)]
+pub mod id;
 pub mod idempotency;
 pub mod limit;
 pub mod money;
 mod open_enum;
 pub mod options;
 pub mod pagination;
+pub mod poll;
+pub mod reconcile;
 pub mod retry;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
@@ -38,11 +49,15 @@ pub mod test_util;
 pub mod transport;
 pub mod webhook;
 
+pub use contract::{ProviderErrorCode, WebhookVerifier};
+pub use endpoint::{ApiClient, Endpoint, EndpointMeta, HttpMethod};
 pub use error::{Error, ErrorKind, Result};
 pub use idempotency::IdempotencyKey;
 pub use limit::{CircuitBreaker, CircuitState, RateLimiter};
 pub use options::ClientOptions;
 pub use pagination::{Page, collect_all, paginate};
+pub use poll::{OnLookupError, Poll, PollOptions};
+pub use reconcile::{Found, Keyed, Reconcile, ReconcilePolicy};
 pub use retry::{RetryPolicy, Safety};
 pub use transport::{
     AuthScheme, ErrorDecoder, ErrorInfo, RawApi, Request, Response, Transport, TransportConfig, decode_json,

@@ -182,7 +182,7 @@ pub fn decide(
             200..=399 => return Decision::Stop(Stop::Final),
             // The provider refused the request unprocessed; safe for every kind of call.
             429 => *retry_after,
-            500 | 502 | 503 | 504 => {
+            s if is_transient_status(s) => {
                 if safety == Safety::Unprotected {
                     // A 5xx says nothing about whether the work was done before it failed.
                     return Decision::Stop(Stop::Ambiguous);
@@ -211,6 +211,16 @@ pub fn decide(
         });
     }
     Decision::Retry(delay)
+}
+
+/// The statuses that say "the provider failed transiently and may have done the work":
+/// 500, 502, 503 and 504. Defined once; the retry table, the transport and every reconcile
+/// read it from here.
+pub const TRANSIENT_STATUSES: [u16; 4] = [500, 502, 503, 504];
+
+/// True for a status in [`TRANSIENT_STATUSES`].
+pub const fn is_transient_status(status: u16) -> bool {
+    matches!(status, 500 | 502 | 503 | 504)
 }
 
 /// A source of jitter: random by default, seedable for deterministic tests.

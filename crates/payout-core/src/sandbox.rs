@@ -416,6 +416,26 @@ pub struct Delivery {
     pub label: String,
     /// The HTTP status the receiver answered, or `None` if it could not be reached.
     pub status: Option<u16>,
+    /// The headers sent (signature and timestamp included), so a test can verify the delivery.
+    pub headers: Vec<(String, String)>,
+    /// The raw body sent, byte for byte.
+    pub body: Bytes,
+}
+
+impl Delivery {
+    /// The headers as a `HeaderMap`, ready for a crate's `webhook::Verifier::verify`.
+    pub fn header_map(&self) -> reqwest::header::HeaderMap {
+        let mut map = reqwest::header::HeaderMap::new();
+        for (k, v) in &self.headers {
+            if let (Ok(k), Ok(v)) = (
+                reqwest::header::HeaderName::from_bytes(k.as_bytes()),
+                reqwest::header::HeaderValue::from_str(v),
+            ) {
+                map.append(k, v);
+            }
+        }
+        map
+    }
 }
 
 /// Delivers signed webhooks from a sandbox to a URL the test gives, and keeps a log.
@@ -441,12 +461,13 @@ impl WebhookSender {
         headers: &[(&str, String)],
         body: Vec<u8>,
     ) -> Option<u16> {
+        let body = Bytes::from(body);
         let mut req = self
             .client
             .post(url)
             .header("content-type", "application/json")
             .timeout(Duration::from_secs(5))
-            .body(body);
+            .body(body.clone());
         for (k, v) in headers {
             req = req.header(*k, v);
         }
@@ -455,6 +476,8 @@ impl WebhookSender {
             url: url.to_string(),
             label: label.to_string(),
             status,
+            headers: headers.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            body,
         });
         status
     }

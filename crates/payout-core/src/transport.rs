@@ -1015,6 +1015,19 @@ impl Response {
                 .with_idempotency_key(self.idempotency_key.clone())
         })
     }
+    /// Decodes the body with a `serde` seed (for envelope fields picked without an
+    /// intermediate `Value`); a failure is a decode error like [`Response::json`]'s.
+    pub fn json_seeded<'de, S: serde::de::DeserializeSeed<'de>>(&'de self, seed: S) -> Result<S::Value> {
+        let mut de = serde_json::Deserializer::from_slice(&self.body);
+        seed.deserialize(&mut de)
+            .and_then(|v| de.end().map(|()| v))
+            .map_err(|e| {
+                let msg = self
+                    .transport
+                    .scrub_with(e.to_string().as_bytes(), 200, &self.redact);
+                self.decode_error(format!("could not decode the response: {msg}"))
+            })
+    }
     /// The HTTP status.
     pub fn status(&self) -> u16 {
         self.status
@@ -1038,6 +1051,14 @@ impl Response {
     /// How many attempts it took.
     pub fn attempts(&self) -> u32 {
         self.attempts
+    }
+    /// The transport that produced this response.
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+    /// The secrets of the request itself (see [`Request::redact`]), masked in errors.
+    pub fn redactions(&self) -> &[SecretString] {
+        &self.redact
     }
     /// A decode error for this response, for provider crates whose envelope decides success
     /// by a field rather than the status.
@@ -1065,24 +1086,46 @@ fn decode_json_with<T: DeserializeOwned>(
     body: &[u8],
     redact: &[SecretString],
 ) -> Result<T> {
+    // The fast path allocates only what `T` needs; `serde_path_to_error` (which allocates for
+    // every key) runs again only to explain a failure: the body is already in memory.
+    match serde_json::from_slice(body) {
+        Ok(v) => Ok(v),
+        Err(_) => Err(explain_decode_failure::<T>(transport, status, body, redact)),
+    }
+}
+
+#[cold]
+fn explain_decode_failure<T: DeserializeOwned>(
+    transport: &Transport,
+    status: u16,
+    body: &[u8],
+    redact: &[SecretString],
+) -> Error {
     let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        // serde_json messages can quote the offending value; scrub them like a body.
-        let msg = transport.scrub_with(inner.to_string().as_bytes(), 200, redact);
-        let what = std::any::type_name::<T>()
-            .rsplit("::")
-            .next()
-            .unwrap_or("response");
-        let message = if path == "." || path.is_empty() {
-            format!("could not decode {what}: {msg}")
-        } else {
-            format!("could not decode {what} at `{path}`: {msg}")
-        };
-        Error::decode(transport.provider(), Some(status), message)
-            .with_body_snippet(Some(transport.scrub_with(body, SNIPPET_LEN, redact)))
-    })
+    let (path, msg) = match serde_path_to_error::deserialize::<_, T>(de) {
+        Err(e) => {
+            let path = e.path().to_string();
+            (path, e.into_inner().to_string())
+        }
+        // Cannot happen (the same input failed a moment ago); say so rather than panic.
+        Ok(_) => (String::new(), "the body did not decode".to_string()),
+    };
+    // serde_json messages can quote the offending value; scrub them like a body.
+    let msg = transport.scrub_with(msg.as_bytes(), 200, redact);
+    let what = std::any::type_name::<T>()
+        .rsplit("::")
+        .next()
+        .unwrap_or("response");
+    let message = if path == "." || path.is_empty() {
+        format!("could not decode {what}: {msg}")
+    } else {
+        format!("could not decode {what} at `{path}`: {msg}")
+    };
+    Error::decode(transport.provider(), Some(status), message).with_body_snippet(Some(transport.scrub_with(
+        body,
+        SNIPPET_LEN,
+        redact,
+    )))
 }
 
 /// Reads an environment variable for `from_env` constructors: `Ok(None)` when unset or

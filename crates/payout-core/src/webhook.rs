@@ -108,10 +108,52 @@ pub fn from_hex(s: &str) -> Option<Vec<u8>> {
     s.chunks(2).map(|p| Some(val(p[0])? << 4 | val(p[1])?)).collect()
 }
 
-/// Strips a `sha256=` prefix (as in `x-rohopay-signature: sha256=<hex>`), if present.
-pub fn strip_sha256_prefix(sig: &str) -> &str {
-    let sig = sig.trim();
-    sig.strip_prefix("sha256=").unwrap_or(sig)
+/// Strips the documented `prefix` (as `sha256=` in `x-rohopay-signature: sha256=<hex>`)
+/// from a signature header. The prefix must be there exactly as documented: a signature
+/// without it, with another case, or with surrounding spaces is [`WebhookError::MalformedHeader`].
+pub fn strip_documented_prefix<'s>(
+    signature: &'s str,
+    prefix: &str,
+    header: &'static str,
+) -> Result<&'s str, WebhookError> {
+    signature
+        .strip_prefix(prefix)
+        .ok_or(WebhookError::MalformedHeader {
+            header,
+            reason: "the signature does not start with the documented prefix",
+        })
+}
+
+/// Decodes a signature that must be exactly 64 **lowercase** hex characters, the form every
+/// provider we support sends. Anything else (uppercase, a prefix, spaces, another length) is
+/// [`WebhookError::MalformedHeader`]: accepting other spellings of a valid MAC makes the
+/// signature malleable, which breaks replay protection keyed on the signature.
+pub fn strict_hex_digest(signature: &str, header: &'static str) -> Result<[u8; 32], WebhookError> {
+    let bytes = signature.as_bytes();
+    if bytes.len() != 64 {
+        return Err(WebhookError::MalformedHeader {
+            header,
+            reason: "expected exactly 64 lowercase hex characters (an HMAC-SHA256 digest)",
+        });
+    }
+    let val = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    let mut out = [0u8; 32];
+    for (i, pair) in bytes.chunks_exact(2).enumerate() {
+        match (val(pair[0]), val(pair[1])) {
+            (Some(h), Some(l)) => out[i] = h << 4 | l,
+            _ => {
+                return Err(WebhookError::MalformedHeader {
+                    header,
+                    reason: "expected lowercase hex characters only (0-9, a-f)",
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// True if `expected` equals HMAC-SHA256(`secret`, `parts`) for **any** of `secrets`.
@@ -133,8 +175,9 @@ pub fn any_secret_matches<'a>(
     matched
 }
 
-/// Verifies a hex signature (optionally `sha256=`-prefixed) over `parts` against any of
-/// `secrets`. `header` names the header in errors; `hint` says which secret signs.
+/// Verifies a signature of exactly 64 lowercase hex characters (see [`strict_hex_digest`];
+/// strip a documented prefix first with [`strip_documented_prefix`]) over `parts` against any
+/// of `secrets`. `header` names the header in errors; `hint` says which secret signs.
 pub fn verify_hex_signature<'a>(
     secrets: impl IntoIterator<Item = &'a SecretString>,
     parts: &[&[u8]],
@@ -142,17 +185,7 @@ pub fn verify_hex_signature<'a>(
     header: &'static str,
     hint: &'static str,
 ) -> Result<(), WebhookError> {
-    let hex = strip_sha256_prefix(signature);
-    let expected = from_hex(hex).ok_or(WebhookError::MalformedHeader {
-        header,
-        reason: "expected a hex-encoded HMAC-SHA256 digest",
-    })?;
-    if expected.len() != 32 {
-        return Err(WebhookError::MalformedHeader {
-            header,
-            reason: "expected 64 hex characters (an HMAC-SHA256 digest)",
-        });
-    }
+    let expected = strict_hex_digest(signature, header)?;
     let mut any = false;
     let mut matched = false;
     for s in secrets {
@@ -300,7 +333,24 @@ mod tests {
         let sig = to_hex(&hmac_sha256(b"new", &[b"body"]));
         let secrets = [old.clone(), new.clone()];
         assert!(verify_hex_signature(&secrets, &[b"body"], &sig, "sig", "h").is_ok());
-        assert!(verify_hex_signature(&secrets, &[b"body"], &format!("sha256={sig}"), "sig", "h").is_ok());
+        // Strict: only the exact lowercase form verifies; other spellings of the same MAC are
+        // malformed, not "valid" (a malleable signature defeats replay protection).
+        for bad in [
+            format!("sha256={sig}"),
+            sig.to_uppercase(),
+            format!(" {sig}"),
+            format!("{sig} "),
+        ] {
+            assert!(matches!(
+                verify_hex_signature(&secrets, &[b"body"], &bad, "sig", "h"),
+                Err(WebhookError::MalformedHeader { .. })
+            ));
+        }
+        let prefixed = format!("sha256={sig}");
+        let stripped = strip_documented_prefix(&prefixed, "sha256=", "sig").unwrap();
+        assert!(verify_hex_signature(&secrets, &[b"body"], stripped, "sig", "h").is_ok());
+        assert!(strip_documented_prefix(&sig, "sha256=", "sig").is_err());
+        assert!(strip_documented_prefix(&format!("SHA256={sig}"), "sha256=", "sig").is_err());
         assert_eq!(
             verify_hex_signature([&old], &[b"body"], &sig, "sig", "h"),
             Err(WebhookError::SignatureMismatch { hint: "h" })

@@ -1,0 +1,37 @@
+//! The traits that hold every provider crate to one public shape (see
+//! `docs/api-conventions.md`): typed error codes and webhook verification.
+
+use crate::error::Error;
+
+/// A provider's error codes as an open enum, reached the same way in every crate:
+/// `P::ErrorCode::of(&err)`.
+pub trait ProviderErrorCode: Sized + for<'a> From<&'a str> {
+    /// The provider name errors of this crate carry (`"rocheap"`).
+    const PROVIDER: &'static str;
+
+    /// The typed code of `err`, if it came from this provider and carries a code.
+    fn of(err: &Error) -> Option<Self> {
+        if err.provider_name() != Self::PROVIDER {
+            return None;
+        }
+        err.provider_code().map(Self::from)
+    }
+}
+
+/// A webhook verifier: bytes and headers in, a verified (not yet parsed) delivery out.
+///
+/// Every signing provider's `webhook::Verifier` implements it, so a receiver (the `axum`
+/// feature, or your own framework) can be written once for all of them.
+pub trait WebhookVerifier: Send + Sync {
+    /// What a successful verification yields (keeps the raw body; `parse()` it next).
+    type Verified;
+    /// Why a delivery was refused.
+    type Error: std::error::Error + Send + Sync + 'static;
+    /// Checks the signature (and timestamp where the scheme has one) over the raw body.
+    /// Never parses the body beyond what the signature scheme needs.
+    fn verify(
+        &self,
+        headers: &reqwest::header::HeaderMap,
+        body: &[u8],
+    ) -> Result<Self::Verified, Self::Error>;
+}
