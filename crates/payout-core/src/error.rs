@@ -486,6 +486,10 @@ pub fn redact_snippet(body: &[u8], max: usize, secrets: &[&str]) -> String {
     for s in secrets {
         if s.len() >= 4 {
             text = text.replace(s, "[REDACTED]");
+        } else if s.len() == 3 {
+            // A 3-character secret (a CVV) is masked only where it stands as a whole token
+            // (`"cvv":"123"`, `cvv=123&`), so unrelated longer numbers are not mangled.
+            text = replace_whole_token(&text, s);
         }
     }
     let mut out = String::with_capacity(text.len().min(max + 8));
@@ -521,9 +525,43 @@ pub fn redact_snippet(body: &[u8], max: usize, secrets: &[&str]) -> String {
     }
 }
 
+/// Replaces every occurrence of `needle` that is not adjacent to an ASCII letter or digit.
+fn replace_whole_token(text: &str, needle: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (i, _) in text.match_indices(needle) {
+        if i < last {
+            continue;
+        }
+        let end = i + needle.len();
+        let before = i.checked_sub(1).and_then(|j| bytes.get(j));
+        let after = bytes.get(end);
+        let word = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric());
+        if !word(before) && !word(after) {
+            out.push_str(&text[last..i]);
+            out.push_str("[REDACTED]");
+            last = end;
+        }
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn three_character_secrets_are_masked_as_whole_tokens_only() {
+        let out = redact_snippet(br#"{"cvv":"123","n":"91234","x":"cvv=123&a=1"}"#, 500, &["123"]);
+        assert_eq!(
+            out,
+            r#"{"cvv":"[REDACTED]","n":"91234","x":"cvv=[REDACTED]&a=1"}"#
+        );
+        let out = redact_snippet(br#"{"cvv":123}"#, 500, &["123"]);
+        assert_eq!(out, r#"{"cvv":[REDACTED]}"#);
+    }
 
     #[test]
     fn display_reads_like_a_sentence() {
