@@ -13,7 +13,9 @@
 
 use std::time::Duration;
 
-use rocheap::{Client, CreateOrder, Decimal, ErrorKind, Order, PollOptions};
+use rocheap::{
+    Client, CreateOrder, Decimal, ErrorCode, ErrorKind, Keyed, Order, PollOptions, ProviderErrorCode,
+};
 
 type BoxError = Box<dyn std::error::Error>;
 
@@ -32,25 +34,25 @@ async fn flow(
         pong.message.as_deref().unwrap_or("ok")
     );
 
-    // The excerpt: check the balance at least every 10 minutes and alert when it runs low.
+    // ROCheap's "Getting Started" page: check the balance at least every 10 minutes and
+    // alert when it runs low.
     let balance = client.balance().await?;
     println!("-> GET /balance               <- {}", balance.amount);
     if balance.is_below(Decimal::from(5)) {
         println!("   warning: balance is low; top up before payouts fail with INSUFFICIENT_BALANCE");
     }
 
-    // Keep your own id: it is how an order is found again after a network failure.
-    let order = match client
-        .orders()
-        .create(CreateOrder::new(robux, user, universe, place).custom_order_id(my_id))
-        .await
-    {
+    // Keep your own id: it is how an order is found again after a network failure. It exists
+    // before sending (`req.key()`): store it with your payout first.
+    let req = CreateOrder::new(robux, user, universe, place).custom_order_id(my_id)?;
+    println!("   custom_order_id {} (stored before sending)", req.key());
+    let order = match client.orders().create(&req).await {
         Ok(order) => order,
         Err(e) if e.kind() == ErrorKind::Ambiguous => {
             return Err(format!("outcome unknown, do not pay again; look up `{my_id}` later: {e}").into());
         }
         Err(e) => {
-            if rocheap::error::error_code(&e).is_some_and(|c| c.is_user_error()) {
+            if ErrorCode::of(&e).is_some_and(|c| c.is_user_error()) {
                 println!("   tell the user to fix their game pass");
             }
             return Err(e.into());
@@ -69,7 +71,7 @@ async fn flow(
         .orders()
         .wait_until_final(
             &order.order_id,
-            PollOptions::default()
+            &PollOptions::default()
                 .interval(Duration::from_millis(200))
                 .max_interval(Duration::from_secs(10))
                 .timeout(Duration::from_secs(300)),
@@ -92,11 +94,11 @@ async fn flow(
 #[cfg(feature = "sandbox")]
 async fn offline() -> Result<(), BoxError> {
     use rocheap::sandbox::{Fault, Sandbox, WebhookInbox};
-    use rocheap::{SecretString, webhook};
+    use rocheap::webhook::{Callback, Verifier};
 
     let sandbox = Sandbox::start().await?;
     let inbox = WebhookInbox::start().await?;
-    sandbox.set_callback_url(inbox.url());
+    sandbox.set_webhook_url(inbox.url());
     sandbox.auto_advance(Duration::from_millis(100));
     println!(
         "sandbox ROCheap at {} (no network, no credentials)",
@@ -107,23 +109,23 @@ async fn offline() -> Result<(), BoxError> {
     flow(&client, 1, 4284924817, 3927852479, 10, "quickstart-1").await?;
 
     // Your callback handler: verify the raw body with your API key, then parse.
-    let key = SecretString::from(sandbox.api_key().to_string());
+    let verifier = Verifier::new(sandbox.api_key());
     for cb in inbox.wait_for(2, Duration::from_secs(5)).await {
-        let order = webhook::verify(&cb.headers, &cb.body, &key)?.parse()?;
-        println!(
-            "<= callback {:<10} signature verified (rocheap-api-signature)",
-            order.status.code.as_str()
-        );
+        match verifier.verify(&cb.headers, &cb.body)?.parse()? {
+            Callback::Order(order) => println!(
+                "<= callback {:<10} signature verified (rocheap-api-signature)",
+                order.status.code.as_str()
+            ),
+            other => println!("<= callback verified but not readable as an order: {other:?}"),
+        }
     }
 
     // The promise that matters most: a lost response never pays twice.
     sandbox
         .server()
         .fail_next_on("POST", "/create_order", 1, Fault::DropAfterProcessing);
-    let order = client
-        .orders()
-        .create(CreateOrder::new(10, 1, 4284924817, 3927852479).custom_order_id("quickstart-2"))
-        .await?;
+    let req = CreateOrder::new(10, 1, 4284924817, 3927852479).custom_order_id("quickstart-2")?;
+    let order = client.orders().create(&req).await?;
     println!(
         "!! fault: connection dropped after ROCheap processed create_order -> reconciled by custom_order_id ({}), sent {} time(s), {} orders in total",
         order.order_id,
@@ -156,7 +158,7 @@ async fn main() -> Result<(), BoxError> {
         )
         .await?;
         println!(
-            "callbacks arrive at the URL in your Business Settings: verify them with rocheap::webhook::verify"
+            "callbacks arrive at the URL in your Business Settings: verify them with rocheap::webhook::Verifier"
         );
         return Ok(());
     }

@@ -1,7 +1,27 @@
-//! `GET /ping` and `GET /balance`.
+//! `GET /ping` and `GET /balance` (ROCheap's "Getting Started" page).
 
-use payout_core::Decimal;
+use payout_core::{Decimal, Request, Response, Result};
 use serde::Deserialize;
+
+/// `GET /ping`: checks connectivity and that the API key is accepted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ping;
+
+impl Ping {
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        Ok(req)
+    }
+}
+
+/// `GET /balance`: your credit balance.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GetBalance;
+
+impl GetBalance {
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        Ok(req)
+    }
+}
 
 /// The answer to `GET /ping`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -14,7 +34,7 @@ pub struct Pong {
 
 /// Your ROCheap credit balance.
 ///
-/// The balance page of the docs could not be read; the field is taken from `balance`,
+/// ROCheap documents the endpoint but not its response shape; the field is taken from `balance`,
 /// `credits` or `amount`, whichever is present, and the whole body is kept in [`Balance::raw`]
 /// so nothing the provider sends is lost. The currency is the one orders' `cost` is charged in
 /// (not documented; USD is likely).
@@ -28,7 +48,7 @@ pub struct Balance {
 }
 
 impl Balance {
-    pub(crate) fn from_value(raw: serde_json::Value) -> Result<Self, String> {
+    pub(crate) fn from_value(raw: serde_json::Value) -> std::result::Result<Self, String> {
         let field = ["balance", "credits", "amount"]
             .iter()
             .find_map(|k| raw.get(*k).filter(|v| !v.is_null()))
@@ -51,4 +71,10 @@ impl Balance {
     pub fn is_below(&self, threshold: Decimal) -> bool {
         self.amount < threshold
     }
+}
+
+/// Decodes `GET /balance` through the envelope, then picks the amount (see [`Balance`]).
+pub(crate) fn decode_balance(resp: &Response) -> Result<Balance> {
+    let value: serde_json::Value = crate::api::decode(resp)?;
+    Balance::from_value(value).map_err(|m| resp.decode_error(m))
 }

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use payout_core::reqwest::header::HeaderName;
 use payout_core::{
-    AuthScheme, ClientOptions, Error, RawApi, Request, Result, SecretString, Transport, TransportConfig,
+    ApiClient, AuthScheme, ClientOptions, Endpoint, Error, RawApi, ReconcilePolicy, Result, SecretString,
+    Transport, TransportConfig,
 };
 
-use crate::account::{Balance, Pong};
-use crate::envelope;
+use crate::account::{Balance, GetBalance, Ping, Pong};
 use crate::orders::Orders;
 
 pub(crate) const PROVIDER: &str = "rocheap";
@@ -27,19 +27,14 @@ pub const API_KEY_HEADER: &str = "rocheap-api-key";
 /// let client = rocheap::Client::from_env()?; // ROCHEAP_API_KEY, optional ROCHEAP_BASE_URL
 /// client.ping().await?;
 /// println!("balance: {}", client.balance().await?.amount);
+/// // Any endpoint as a value, through the one generic `send`:
+/// let balance = client.send(&rocheap::GetBalance).await?;
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug)]
 pub struct Client {
     pub(crate) transport: Transport,
-    pub(crate) reconcile: Reconcile,
-}
-
-/// How `create_order` looks an order up by its `custom_order_id` after an ambiguous failure.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Reconcile {
-    pub(crate) lookups: u32,
-    pub(crate) spacing: Duration,
+    pub(crate) reconcile: ReconcilePolicy,
 }
 
 /// Builds a [`Client`]. Start with [`Client::builder`].
@@ -48,7 +43,7 @@ pub struct ClientBuilder {
     api_key: Option<SecretString>,
     base_url: Option<String>,
     options: ClientOptions,
-    reconcile: Reconcile,
+    reconcile: ReconcilePolicy,
 }
 
 impl Default for ClientBuilder {
@@ -57,7 +52,7 @@ impl Default for ClientBuilder {
             api_key: None,
             base_url: None,
             options: ClientOptions::default(),
-            reconcile: Reconcile {
+            reconcile: ReconcilePolicy {
                 lookups: 3,
                 spacing: Duration::from_secs(2),
             },
@@ -81,10 +76,11 @@ impl ClientBuilder {
     }
 
     /// After a `create_order` whose outcome is unknown, look the order up by its
-    /// `custom_order_id` up to `lookups` times, `spacing` apart, before reporting
-    /// [`ErrorKind::Ambiguous`](payout_core::ErrorKind::Ambiguous). Default: 3 lookups, 2 s apart.
-    pub fn reconcile(mut self, lookups: u32, spacing: Duration) -> Self {
-        self.reconcile = Reconcile { lookups, spacing };
+    /// `custom_order_id` `policy.lookups` times, `policy.spacing` apart, before reporting
+    /// [`ErrorKind::Ambiguous`](payout_core::ErrorKind::Ambiguous). Default: 3 lookups, 2 s
+    /// apart (a new order may take a moment to become visible).
+    pub fn reconcile_policy(mut self, policy: ReconcilePolicy) -> Self {
+        self.reconcile = policy;
         self
     }
 
@@ -107,7 +103,7 @@ impl ClientBuilder {
             credential: Some(key),
             auth: AuthScheme::Header(HeaderName::from_static(API_KEY_HEADER)),
             request_id_headers: &["cf-ray"],
-            error_decoder: Arc::new(envelope::decode_error),
+            error_decoder: Arc::new(crate::error::decode_error),
             options: self.options,
         })?;
         Ok(Client {
@@ -153,22 +149,36 @@ impl Client {
         Orders { client: self }
     }
 
-    /// `GET /ping`: checks connectivity and that the API key is accepted.
-    pub async fn ping(&self) -> Result<Pong> {
-        let resp = self.transport.send(Request::get("ping", "/ping")).await?;
-        envelope::decode(&resp)
+    /// Runs any request value of this crate and decodes its output; retries follow the
+    /// endpoint's declared safety. There is no reconciliation here: send a payout through
+    /// [`Orders::create`], which settles an unknown outcome by its `custom_order_id`.
+    ///
+    /// # Errors
+    /// As the endpoint documents.
+    pub async fn send<E: Endpoint>(&self, req: &E) -> Result<E::Output> {
+        payout_core::endpoint::send_via(&self.transport, req).await
     }
 
-    /// `GET /balance`: your credit balance. The excerpt advises checking it at least every
-    /// ten minutes and alerting when it runs low (see [`Balance::is_below`]).
+    /// `GET /ping`: checks connectivity and that the API key is accepted.
+    pub async fn ping(&self) -> Result<Pong> {
+        self.send(&Ping).await
+    }
+
+    /// `GET /balance`: your credit balance. ROCheap's "Getting Started" page advises checking
+    /// it at least every ten minutes and alerting when it runs low (see [`Balance::is_below`]).
     pub async fn balance(&self) -> Result<Balance> {
-        let resp = self.transport.send(Request::get("balance", "/balance")).await?;
-        let value: serde_json::Value = envelope::decode(&resp)?;
-        Balance::from_value(value).map_err(|m| resp.decode_error(m))
+        self.send(&GetBalance).await
     }
 
     /// Calls an endpoint this crate does not model yet, with the same auth, retries and tracing.
     pub fn raw(&self) -> RawApi {
         RawApi::new(self.transport.clone())
+    }
+}
+
+impl ApiClient for Client {
+    const PROVIDER: &'static str = PROVIDER;
+    fn transport(&self) -> &Transport {
+        &self.transport
     }
 }

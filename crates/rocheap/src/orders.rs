@@ -1,50 +1,30 @@
 //! Orders: `POST /create_order`, `GET /get_order_info/{order_id}`,
-//! `GET /get_order_info_by_custom_id/{custom_order_id}`, and a poller for orders that stay
-//! in `PROCESSING`.
+//! `GET /get_order_info_by_custom_id/{custom_order_id}` (ROCheap's "Create Order" and "Get
+//! Order Info" pages), and a poller for orders that stay in `PROCESSING`.
+//!
+//! Each endpoint is a request value ([`CreateOrder`], [`GetOrder`], [`GetOrderByCustomId`])
+//! that [`Client::send`] runs; [`Orders`] is the discoverable sugar on top.
 
-use std::fmt;
-use std::time::Duration;
+use std::future::Future;
 
-use payout_core::{Decimal, Error, ErrorKind, IdempotencyKey, Request, Result, encode_path_segment};
+use payout_core::poll::{Poll, wait_until};
+use payout_core::reconcile::send_reconciled;
+use payout_core::{
+    ApiClient, Decimal, Error, ErrorKind, IdempotencyKey, Keyed, PollOptions, Reconcile, Request, Result,
+    encode_path_segment,
+};
 use serde::{Deserialize, Serialize};
-use tokio::time::Instant;
 
 use crate::client::{Client, PROVIDER};
-use crate::envelope;
 use crate::error::ErrorCode;
 
-/// The longest `custom_order_id` ROCheap accepts.
+/// The longest `custom_order_id` ROCheap accepts (`String(255)` on its "Create Order" page).
 pub const CUSTOM_ORDER_ID_MAX: usize = 255;
 
-/// ROCheap's id for an order. Opaque: it looks like a UUID but the docs' examples contain
-/// non-hex letters, so it is never parsed as one.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct OrderId(pub String);
-
-impl OrderId {
-    /// The id as a string.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for OrderId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<&str> for OrderId {
-    fn from(s: &str) -> Self {
-        OrderId(s.to_string())
-    }
-}
-
-impl From<String> for OrderId {
-    fn from(s: String) -> Self {
-        OrderId(s)
-    }
+payout_core::id! {
+    /// ROCheap's id for an order. Opaque: it looks like a UUID but the examples on ROCheap's
+    /// "Get Order Info" page contain non-hex letters, so it is never parsed as one.
+    pub struct OrderId(String);
 }
 
 payout_core::open_enum! {
@@ -75,15 +55,16 @@ impl OrderStatus {
 pub struct Coded<C> {
     /// The machine-readable code.
     pub code: C,
-    /// ROCheap's human-readable message.
+    /// ROCheap's human-readable message (optional: only the code is acted upon).
     #[serde(default)]
     pub message: Option<String>,
 }
 
 /// An order, as returned by create, both lookups and the callback.
 ///
-/// Every field ROCheap does not guarantee is optional, and unknown fields are ignored, so a
-/// new field on their side never breaks decoding.
+/// `order_id` and `status` are required: a body without them is a decode error (never an
+/// order made of `None`s). Every other field is optional and unknown fields are ignored, so a
+/// new field on ROCheap's side never breaks decoding.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Order {
@@ -94,7 +75,7 @@ pub struct Order {
     /// Why the order failed (present when `status` is `FAILED`).
     #[serde(default)]
     pub failure_code: Option<Coded<ErrorCode>>,
-    /// Your own id, if you sent one (this crate always sends one).
+    /// Your own id (this crate always sends one).
     #[serde(default)]
     pub custom_order_id: Option<String>,
     /// What you were charged (currency not documented; USD is likely).
@@ -142,52 +123,74 @@ impl Order {
     }
 }
 
-/// A payout to create with [`Orders::create`].
+/// `POST /create_order`: a payout, created with [`Orders::create`] (or [`Client::send`]).
+///
+/// Its `custom_order_id` exists from construction: generated as `payout-rs-<uuid>` by
+/// [`CreateOrder::new`], or yours through [`CreateOrder::custom_order_id`]. Read it with
+/// [`Keyed::key`] and store it **before** sending: it is how the order is found again if the
+/// outcome of the call is unknown.
+///
+/// Serializes to exactly the documented request body (for a journal of payout intents).
 ///
 /// ```
-/// use rocheap::CreateOrder;
+/// use rocheap::{CreateOrder, Keyed};
 /// // 10 Robux game-pass price to user 1 via a pass in universe 4284924817, place 3927852479.
-/// let req = CreateOrder::new(10, 1, 4284924817, 3927852479).custom_order_id("inv-1001");
-/// assert!(req.validate().is_ok());
+/// let req = CreateOrder::new(10, 1, 4284924817, 3927852479).custom_order_id("inv-1001")?;
+/// assert_eq!(req.key(), "inv-1001");
+/// assert!(CreateOrder::new(10, 1, 2, 3).key().starts_with("payout-rs-"));
 /// assert_eq!(CreateOrder::new(0, 1, 2, 3).validate().unwrap_err().field(), Some("robux"));
+/// let bad = CreateOrder::new(10, 1, 2, 3).custom_order_id("inv 1001").unwrap_err();
+/// assert_eq!(bad.field(), Some("custom_order_id"));
+/// # Ok::<(), rocheap::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateOrder {
     robux: u64,
     roblox_user_id: u64,
     universe_id: u64,
     place_id: u64,
-    custom_order_id: Option<String>,
-}
-
-#[derive(Serialize)]
-struct CreateOrderBody<'a> {
-    robux: u64,
-    roblox_user_id: u64,
-    universe_id: u64,
-    place_id: u64,
-    custom_order_id: &'a str,
+    custom_order_id: String,
 }
 
 impl CreateOrder {
     /// A payout of a game pass priced `robux` to `roblox_user_id`, found in `universe_id` /
-    /// `place_id`. `robux` is the pass price: the receiver nets about 70 % of it after Roblox's fee.
+    /// `place_id`, with a generated `custom_order_id` (`payout-rs-<uuid>`). `robux` is the pass
+    /// price: the receiver nets about 70 % of it after Roblox's fee.
     pub fn new(robux: u64, roblox_user_id: u64, universe_id: u64, place_id: u64) -> Self {
         CreateOrder {
             robux,
             roblox_user_id,
             universe_id,
             place_id,
-            custom_order_id: None,
+            custom_order_id: format!("payout-rs-{}", IdempotencyKey::generate()),
         }
     }
 
-    /// Your own id for the order (at most 255 characters). Strongly recommended: it is how the
-    /// order is found again after a network failure. When you give none, one is generated
-    /// and returned on the order.
-    pub fn custom_order_id(mut self, id: impl Into<String>) -> Self {
-        self.custom_order_id = Some(id.into());
-        self
+    /// Uses your own id for the order instead of the generated one (unique per payout).
+    ///
+    /// ROCheap's "Create Order" page documents `custom_order_id` as `String(255)`. This crate
+    /// also requires printable ASCII without spaces, because the id is what an unknown outcome
+    /// is looked up by (in a URL path) and what errors carry as the key.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] naming `custom_order_id` if it is empty, longer than 255
+    /// characters, or contains whitespace, control or non-ASCII characters. It is never
+    /// silently replaced.
+    pub fn custom_order_id(mut self, id: impl Into<String>) -> Result<Self> {
+        let id = id.into();
+        check_custom_order_id(&id)?;
+        self.custom_order_id = id;
+        Ok(self)
+    }
+
+    /// The Robux amount (the game-pass price).
+    pub fn robux(&self) -> u64 {
+        self.robux
+    }
+
+    /// The receiver's Roblox user id.
+    pub fn roblox_user_id(&self) -> u64 {
+        self.roblox_user_id
     }
 
     /// Checks the documented rules without sending anything.
@@ -208,22 +211,18 @@ impl CreateOrder {
         if self.place_id == 0 {
             return bad("place_id", "must be a Roblox place id (non-zero)");
         }
-        if let Some(id) = &self.custom_order_id {
-            if id.is_empty() {
-                return bad(
-                    "custom_order_id",
-                    "must not be empty (omit it to have one generated)",
-                );
-            }
-            if id.chars().count() > CUSTOM_ORDER_ID_MAX {
-                return bad("custom_order_id", "must be at most 255 characters");
-            }
-        }
-        Ok(())
+        check_custom_order_id(&self.custom_order_id)
     }
-}
 
-impl CreateOrder {
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        self.validate()?;
+        let key = IdempotencyKey::new(self.custom_order_id.clone())
+            .map_err(|e| Error::invalid_input(PROVIDER, "custom_order_id", e.to_string()))?;
+        req.json(self)
+            .map(|r| r.idempotency_key(key))
+            .map_err(|e| Error::invalid_input(PROVIDER, "order", "could not be serialized").with_source(e))
+    }
+
     /// The first field in which `order` contradicts this request, if any. Fields the order
     /// does not carry are not held against it.
     fn mismatch(&self, order: &Order) -> Option<&'static str> {
@@ -242,41 +241,94 @@ impl CreateOrder {
     }
 }
 
-/// How [`Orders::wait_until_final`] polls.
-#[derive(Debug, Clone, Copy)]
-pub struct PollOptions {
-    interval: Duration,
-    max_interval: Duration,
-    timeout: Duration,
+fn check_custom_order_id(id: &str) -> Result<()> {
+    IdempotencyKey::check(id, CUSTOM_ORDER_ID_MAX).map_err(|e| {
+        Error::invalid_input(
+            PROVIDER,
+            "custom_order_id",
+            format!("{e} (1 to 255 printable ASCII characters, no spaces)"),
+        )
+    })
 }
 
-impl Default for PollOptions {
-    /// Every 30 s, backing off to every 10 min, for up to 24 h: ROCheap orders normally finish
-    /// quickly but can wait hours for stock.
-    fn default() -> Self {
-        PollOptions {
-            interval: Duration::from_secs(30),
-            max_interval: Duration::from_secs(600),
-            timeout: Duration::from_secs(24 * 3600),
+impl Keyed for CreateOrder {
+    const KEY_NAME: &'static str = "custom_order_id";
+    fn key(&self) -> &str {
+        &self.custom_order_id
+    }
+}
+
+impl Reconcile for CreateOrder {
+    /// `GET /get_order_info_by_custom_id/{custom_order_id}`.
+    fn lookup<C: ApiClient>(&self, client: &C) -> impl Future<Output = Result<Option<Order>>> + Send {
+        let req = GetOrderByCustomId::new(self.custom_order_id.clone());
+        async move { client.send(&req).await.map(Some) }
+    }
+
+    /// An order found under the custom id is the one this request creates only if its Robux
+    /// amount, receiver, universe and place agree: a `custom_order_id` reused from an earlier
+    /// payout must not make a payout that never happened look created.
+    fn matches(&self, found: &Order) -> std::result::Result<(), &'static str> {
+        match self.mismatch(found) {
+            None => Ok(()),
+            Some(field) => Err(field),
         }
     }
 }
 
-impl PollOptions {
-    /// The first wait between lookups; it grows by half each time up to `max_interval`.
-    pub fn interval(mut self, d: Duration) -> Self {
-        self.interval = d;
-        self
+/// `GET /get_order_info/{order_id}`: an order by ROCheap's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetOrder {
+    order_id: OrderId,
+}
+
+impl GetOrder {
+    /// The lookup of `order_id`.
+    pub fn new(order_id: impl Into<OrderId>) -> Self {
+        GetOrder {
+            order_id: order_id.into(),
+        }
     }
-    /// The longest wait between lookups.
-    pub fn max_interval(mut self, d: Duration) -> Self {
-        self.max_interval = d;
-        self
+
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        if self.order_id.as_str().is_empty() {
+            return Err(Error::invalid_input(PROVIDER, "order_id", "must not be empty"));
+        }
+        Ok(req.path(format!(
+            "/get_order_info/{}",
+            encode_path_segment(self.order_id.as_str())
+        )))
     }
-    /// How long to keep polling before giving up with [`ErrorKind::Timeout`].
-    pub fn timeout(mut self, d: Duration) -> Self {
-        self.timeout = d;
-        self
+}
+
+/// `GET /get_order_info_by_custom_id/{custom_order_id}`: an order by your own id (URL-encoded
+/// for you, so an id created elsewhere with spaces or slashes is found too).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetOrderByCustomId {
+    custom_order_id: String,
+}
+
+impl GetOrderByCustomId {
+    /// The lookup of `custom_order_id`.
+    pub fn new(custom_order_id: impl Into<String>) -> Self {
+        GetOrderByCustomId {
+            custom_order_id: custom_order_id.into(),
+        }
+    }
+
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        let id = &self.custom_order_id;
+        if id.is_empty() || id.chars().count() > CUSTOM_ORDER_ID_MAX || id.chars().any(char::is_control) {
+            return Err(Error::invalid_input(
+                PROVIDER,
+                "custom_order_id",
+                "must be 1 to 255 characters without control characters",
+            ));
+        }
+        Ok(req.path(format!(
+            "/get_order_info_by_custom_id/{}",
+            encode_path_segment(id)
+        )))
     }
 }
 
@@ -292,188 +344,73 @@ impl Orders<'_> {
     ///
     /// **Never sent twice.** ROCheap has no idempotency protection, so once the request may
     /// have left, it is not repeated. If the outcome is unknown (timeout, dropped connection,
-    /// 5xx), the order is looked up by its `custom_order_id` (generated if you gave none);
-    /// if found, it is returned. Only if it cannot be found does the call fail with
-    /// [`ErrorKind::Ambiguous`], carrying the custom id in
-    /// [`Error::idempotency_key`]: look it up again later before paying anew.
+    /// 5xx, a 2xx that does not decode), the order is looked up by its `custom_order_id`
+    /// ([`payout_core::reconcile::send_reconciled`]); if found and it matches the request, it
+    /// is returned. Otherwise the call fails with [`ErrorKind::Ambiguous`], carrying the
+    /// custom id in [`Error::idempotency_key`]: look it up again later before paying anew.
     ///
     /// # Errors
     /// [`ErrorKind::InvalidInput`] before sending; [`ErrorKind::Provider`] with
     /// [`ErrorCode::InsufficientBalance`] and friends when ROCheap refuses; `Ambiguous` as above.
-    pub async fn create(&self, order: CreateOrder) -> Result<Order> {
-        order.validate()?;
-        let custom_id = match &order.custom_order_id {
-            Some(id) => id.clone(),
-            None => format!("payout-rs-{}", IdempotencyKey::generate()),
-        };
-        let body = CreateOrderBody {
-            robux: order.robux,
-            roblox_user_id: order.roblox_user_id,
-            universe_id: order.universe_id,
-            place_id: order.place_id,
-            custom_order_id: &custom_id,
-        };
-        let key = IdempotencyKey::new(custom_id.clone()).ok();
-        let mut req = Request::post("create_order", "/create_order")
-            .json(&body)
-            .map_err(|e| Error::invalid_input(PROVIDER, "order", "could not be serialized").with_source(e))?;
-        if let Some(k) = key {
-            req = req.idempotency_key(k);
-        }
-        let result = match self.client.transport.send(req).await {
-            // A 2xx whose body does not decode (no `success`, a changed shape, a proxy page)
-            // "may have succeeded" just like a timeout: the order may exist, so it goes
-            // through the same reconciliation instead of reaching the caller as a bare
-            // decode error.
-            Ok(resp) => envelope::decode::<Order>(&resp),
-            Err(e) => Err(e),
-        };
-        match result {
+    pub async fn create(&self, req: &CreateOrder) -> Result<Order> {
+        match send_reconciled(self.client, req, &self.client.reconcile).await {
             Ok(mut created) => {
                 if created.custom_order_id.is_none() {
-                    created.custom_order_id = Some(custom_id);
+                    created.custom_order_id = Some(req.custom_order_id.clone());
                 }
                 Ok(created)
             }
-            Err(e) if e.kind() == ErrorKind::Ambiguous || e.may_have_succeeded() => {
-                self.reconcile(&order, &custom_id, e).await
+            // Another order exists under this custom id. ROCheap does not document refusing a
+            // repeated custom id, so ours may exist beside it: the outcome stays unknown.
+            Err(e) if e.kind() == ErrorKind::Provider && e.field().is_some() => {
+                Err(e.with_kind(ErrorKind::Ambiguous))
             }
             Err(e) => Err(e),
         }
-    }
-
-    /// Looks an ambiguous create up by its custom id; the original error (as
-    /// [`ErrorKind::Ambiguous`]) if it stays unknown.
-    ///
-    /// An order found under the custom id is only accepted if it is the one we tried to
-    /// create: a `custom_order_id` reused from an earlier payout would otherwise make a
-    /// payout that never happened look created (ROCheap does not document rejecting
-    /// duplicate custom ids).
-    async fn reconcile(&self, request: &CreateOrder, custom_id: &str, original: Error) -> Result<Order> {
-        let original = original.with_kind(ErrorKind::Ambiguous);
-        let policy = self.client.reconcile;
-        tracing::warn!(
-            custom_order_id = custom_id,
-            "create_order outcome unknown; looking the order up by custom id"
-        );
-        let mut last_lookup = None;
-        let mut mismatch: Option<&'static str> = None;
-        for i in 0..policy.lookups {
-            if i > 0 {
-                tokio::time::sleep(policy.spacing).await;
-            }
-            match self.get_by_custom_id(custom_id).await {
-                Ok(order) => match request.mismatch(&order) {
-                    None => {
-                        tracing::info!(custom_order_id = custom_id, "ambiguous create_order reconciled");
-                        return Ok(order);
-                    }
-                    Some(field) => {
-                        tracing::warn!(
-                            custom_order_id = custom_id,
-                            field,
-                            "the order found by custom id is not the one just created"
-                        );
-                        mismatch = Some(field);
-                        // Looking again will find the same order: stop here.
-                        break;
-                    }
-                },
-                // Not there yet, or the lookup failed too: try again.
-                Err(e) => last_lookup = Some(e),
-            }
-        }
-        let mismatch_why;
-        let why = match (&mismatch, &last_lookup) {
-            (Some(field), _) => {
-                mismatch_why = format!(
-                    "an order with that custom id exists but its `{field}` differs from this request, \
-                     so it is an earlier order: use a unique custom_order_id per payout"
-                );
-                mismatch_why.as_str()
-            }
-            (None, Some(e)) if e.kind() == ErrorKind::NotFound => {
-                "no order with that custom id was found yet"
-            }
-            (None, Some(_)) => "the lookup by custom id failed as well",
-            (None, None) => "no lookup was configured",
-        };
-        Err(original.with_message(format!(
-            "create_order outcome unknown ({why}); look it up by custom_order_id `{custom_id}` before creating it again"
-        )))
     }
 
     /// `GET /get_order_info/{order_id}`.
     ///
     /// # Errors
     /// [`ErrorKind::NotFound`] (code `ORDER_NOT_FOUND`) for an unknown id.
-    pub async fn get(&self, order_id: &OrderId) -> Result<Order> {
-        if order_id.0.is_empty() {
-            return Err(Error::invalid_input(PROVIDER, "order_id", "must not be empty"));
-        }
-        let req = Request::get("get_order_info", "/get_order_info/{order_id}")
-            .path(format!("/get_order_info/{}", encode_path_segment(&order_id.0)));
-        let resp = self.client.transport.send(req).await?;
-        envelope::decode(&resp)
+    pub async fn get(&self, order_id: impl Into<OrderId>) -> Result<Order> {
+        self.client.send(&GetOrder::new(order_id)).await
     }
 
     /// `GET /get_order_info_by_custom_id/{custom_order_id}` (the id is URL-encoded for you).
     ///
     /// # Errors
     /// [`ErrorKind::NotFound`] (code `ORDER_NOT_FOUND`) for an unknown id.
-    pub async fn get_by_custom_id(&self, custom_order_id: &str) -> Result<Order> {
-        if custom_order_id.is_empty() || custom_order_id.chars().count() > CUSTOM_ORDER_ID_MAX {
-            return Err(Error::invalid_input(
-                PROVIDER,
-                "custom_order_id",
-                "must be 1 to 255 characters",
-            ));
-        }
-        let req = Request::get(
-            "get_order_info_by_custom_id",
-            "/get_order_info_by_custom_id/{custom_order_id}",
-        )
-        .path(format!(
-            "/get_order_info_by_custom_id/{}",
-            encode_path_segment(custom_order_id)
-        ));
-        let resp = self.client.transport.send(req).await?;
-        envelope::decode(&resp)
+    pub async fn get_by_custom_id(&self, custom_order_id: impl Into<String>) -> Result<Order> {
+        self.client.send(&GetOrderByCustomId::new(custom_order_id)).await
     }
 
     /// Polls [`Orders::get`] until the order is `COMPLETED` or `FAILED`, for orders whose
-    /// callback did not come (the excerpt: orders can sit in `PROCESSING` for hours).
+    /// callback did not come (ROCheap's "Getting Started" page: orders can sit in
+    /// `PROCESSING` for hours until ROCheap has stock; give `options` a long timeout).
     ///
     /// # Errors
-    /// [`ErrorKind::Timeout`] if it is still not final after `options.timeout`; lookup
-    /// errors that are not retryable are returned at once.
-    pub async fn wait_until_final(&self, order_id: &OrderId, options: PollOptions) -> Result<Order> {
-        let deadline = Instant::now() + options.timeout;
-        let mut interval = options.interval;
-        loop {
-            match self.get(order_id).await {
-                Ok(order) if order.status.code.is_final() => return Ok(order),
-                Ok(order) => {
-                    tracing::debug!(order_id = %order_id, status = %order.status.code, "order not final yet");
+    /// [`ErrorKind::Timeout`] if it is still not final at the deadline, with the last order
+    /// seen in [`Error::last_state`] (`err.last_state::<Order>()`); lookup errors as
+    /// `options` says.
+    pub async fn wait_until_final(
+        &self,
+        order_id: impl Into<OrderId>,
+        options: &PollOptions,
+    ) -> Result<Order> {
+        let id = order_id.into();
+        wait_until(
+            PROVIDER,
+            options,
+            || self.get(&id),
+            |order: &Order| {
+                if order.status.code.is_final() {
+                    Poll::Final
+                } else {
+                    Poll::Pending
                 }
-                Err(e) if e.is_retryable() => {
-                    tracing::debug!(order_id = %order_id, error = %e, "lookup failed; polling on");
-                }
-                Err(e) => return Err(e),
-            }
-            let now = Instant::now();
-            if now + interval > deadline {
-                return Err(Error::new(
-                    ErrorKind::Timeout,
-                    PROVIDER,
-                    format!(
-                        "order {order_id} is still not final after {:?}; keep polling or wait for the callback",
-                        options.timeout
-                    ),
-                ));
-            }
-            tokio::time::sleep(interval).await;
-            interval = interval.mul_f64(1.5).min(options.max_interval);
-        }
+            },
+        )
+        .await
     }
 }

@@ -7,7 +7,7 @@
 //! use rocheap::{CreateOrder, OrderStatus};
 //! let sandbox = Sandbox::start().await.unwrap();
 //! let client = sandbox.client();
-//! let order = client.orders().create(CreateOrder::new(10, 1, 2, 3)).await.unwrap();
+//! let order = client.orders().create(&CreateOrder::new(10, 1, 2, 3)).await.unwrap();
 //! sandbox.advance().await; // CREATED -> PROCESSING
 //! sandbox.advance().await; // PROCESSING -> COMPLETED
 //! let done = client.orders().get(&order.order_id).await.unwrap();
@@ -26,6 +26,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use payout_core::Decimal;
+use payout_core::reqwest::header::HeaderMap as SignedHeaders;
 use payout_core::sandbox::axum::Router;
 use payout_core::sandbox::axum::extract::{Path, State};
 use payout_core::sandbox::axum::http::{HeaderMap, StatusCode};
@@ -33,12 +35,11 @@ use payout_core::sandbox::axum::response::Response;
 use payout_core::sandbox::axum::routing::{get, post};
 pub use payout_core::sandbox::{Delivery, Fault, RecordedRequest, SandboxServer, WebhookInbox};
 use payout_core::sandbox::{WebhookSender, json_response};
-use payout_core::{Decimal, SecretString};
 use serde_json::{Value, json};
 
 use crate::error::ErrorCode;
 use crate::orders::{Order, OrderId};
-use crate::{Client, RetryPolicy, webhook};
+use crate::{Client, ReconcilePolicy, RetryPolicy, webhook};
 
 /// The API key the sandbox accepts unless you choose another.
 pub const SANDBOX_API_KEY: &str = "rocheap_sandbox_key";
@@ -141,7 +142,10 @@ impl Sandbox {
             .api_key(self.shared.api_key.clone())
             .base_url(self.base_url())
             .retry_policy(RetryPolicy::default().base_delay(Duration::from_millis(20)))
-            .reconcile(3, Duration::from_millis(50))
+            .reconcile_policy(ReconcilePolicy {
+                lookups: 3,
+                spacing: Duration::from_millis(50),
+            })
             .build();
         match built {
             Ok(c) => c,
@@ -165,8 +169,9 @@ impl Sandbox {
         self.shared.lock().balance
     }
 
-    /// Sends a signed callback to `url` on every status change (ROCheap's Business Settings).
-    pub fn set_callback_url(&self, url: impl Into<String>) {
+    /// Sends a signed callback to `url` on every status change (the callback URL of ROCheap's
+    /// Business Settings page).
+    pub fn set_webhook_url(&self, url: impl Into<String>) {
         self.shared.lock().callback_url = Some(url.into());
     }
 
@@ -176,7 +181,8 @@ impl Sandbox {
     }
 
     /// The order as the sandbox holds it.
-    pub fn order(&self, id: &OrderId) -> Option<Order> {
+    pub fn order(&self, id: impl Into<OrderId>) -> Option<Order> {
+        let id = id.into();
         let v = self.shared.lock().orders.get(id.as_str()).cloned()?;
         serde_json::from_value(v).ok()
     }
@@ -187,8 +193,9 @@ impl Sandbox {
     }
 
     /// Moves every open order one step (`CREATED` → `PROCESSING` → `COMPLETED`, or `FAILED`
-    /// for users set up to fail), delivering callbacks. Returns the orders that changed.
-    pub async fn advance(&self) -> Vec<OrderId> {
+    /// for users set up to fail), delivering callbacks. Returns the ids of the orders that
+    /// changed.
+    pub async fn advance(&self) -> Vec<String> {
         advance(&self.shared).await
     }
 
@@ -199,7 +206,8 @@ impl Sandbox {
         });
     }
 
-    /// The callbacks delivered so far.
+    /// The callbacks delivered so far, each with its headers and raw body (verify them with
+    /// [`webhook::Verifier`]).
     pub fn deliveries(&self) -> Vec<Delivery> {
         self.shared.webhooks.deliveries()
     }
@@ -209,7 +217,7 @@ impl Sandbox {
 #[derive(Debug, Clone)]
 pub struct SignedCallback {
     /// The headers, including `rocheap-api-signature`.
-    pub headers: Vec<(String, String)>,
+    pub headers: SignedHeaders,
     /// The raw JSON body.
     pub body: Vec<u8>,
 }
@@ -219,23 +227,19 @@ pub struct SignedCallback {
 ///
 /// # Errors
 /// If the order cannot be serialized (it always can).
-pub fn signed_callback(order: &Order, api_key: &SecretString) -> Result<SignedCallback, String> {
+pub fn signed_callback(order: &Order, api_key: &str) -> Result<SignedCallback, String> {
     let mut v = serde_json::to_value(order).map_err(|e| e.to_string())?;
     if let Some(o) = v.as_object_mut() {
         o.insert("success".into(), Value::Bool(true));
     }
     let body = serde_json::to_vec(&v).map_err(|e| e.to_string())?;
-    let sig = webhook::sign(&body, api_key).map_err(|e| e.to_string())?;
     Ok(SignedCallback {
-        headers: vec![
-            (webhook::SIGNATURE_HEADER.to_string(), sig),
-            ("content-type".to_string(), "application/json".to_string()),
-        ],
+        headers: webhook::sign(api_key, &body, std::time::SystemTime::now()),
         body,
     })
 }
 
-async fn advance(shared: &Arc<Shared>) -> Vec<OrderId> {
+async fn advance(shared: &Arc<Shared>) -> Vec<String> {
     let mut changed = Vec::new();
     let mut callbacks = Vec::new();
     {
@@ -261,21 +265,18 @@ async fn advance(shared: &Arc<Shared>) -> Vec<OrderId> {
                 },
                 _ => continue,
             }
-            changed.push(OrderId(id));
+            changed.push(id);
             callbacks.push(o.clone());
         }
         d.balance += refund;
     }
     let url = shared.lock().callback_url.clone();
     if let Some(url) = url {
-        let key = SecretString::from(shared.api_key.clone());
         for body in callbacks {
             let Ok(bytes) = serde_json::to_vec(&body) else {
                 continue;
             };
-            let Ok(sig) = webhook::sign(&bytes, &key) else {
-                continue;
-            };
+            let sig = webhook::signature(&shared.api_key, &bytes);
             let label = format!(
                 "order {} {}",
                 body["order_id"].as_str().unwrap_or("?"),

@@ -1,6 +1,5 @@
 use httpmock::prelude::*;
-use rocheap::error::error_code;
-use rocheap::{CreateOrder, ErrorCode, ErrorKind, OrderId};
+use rocheap::{CreateOrder, ErrorCode, ErrorKind, OrderId, ProviderErrorCode};
 use serde_json::json;
 
 use crate::client;
@@ -17,12 +16,12 @@ async fn success_false_inside_http_200_is_an_error_with_the_code() {
         .await;
     let e = client(&server.base_url())
         .orders()
-        .get(&OrderId::from("nope"))
+        .get(OrderId::from("nope"))
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
     assert_eq!(e.status(), Some(200));
-    assert_eq!(error_code(&e), Some(ErrorCode::OrderNotFound));
+    assert_eq!(ErrorCode::of(&e), Some(ErrorCode::OrderNotFound));
     assert_eq!(
         e.to_string(),
         "rocheap: ORDER_NOT_FOUND: Order not found! (HTTP 200)"
@@ -41,7 +40,7 @@ async fn success_false_with_a_4xx_status_is_decoded_the_same_way() {
         .await;
     let e = client(&server.base_url())
         .orders()
-        .get(&OrderId::from("nope"))
+        .get(OrderId::from("nope"))
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
@@ -80,12 +79,12 @@ async fn rejected_create_reports_status_and_failure_code() {
         .await;
     let e = client(&server.base_url())
         .orders()
-        .create(CreateOrder::new(10, 1, 2, 3).custom_order_id("inv-2"))
+        .create(&CreateOrder::new(10, 1, 2, 3).custom_order_id("inv-2").unwrap())
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Provider);
-    assert_eq!(error_code(&e), Some(ErrorCode::InsufficientBalance));
-    assert!(error_code(&e).unwrap().is_integrator_error());
+    assert_eq!(ErrorCode::of(&e), Some(ErrorCode::InsufficientBalance));
+    assert!(ErrorCode::of(&e).unwrap().is_integrator_error());
     assert_eq!(e.message(), "Not enough balance");
     assert_eq!(e.idempotency_key().map(|k| k.as_str()), Some("inv-2"));
     assert!(!e.may_have_succeeded());
@@ -121,11 +120,7 @@ async fn undecodable_200_is_a_decode_error() {
                 .body(r#"{"success": true, "order_id": "o1", "status": {"code""#);
         })
         .await;
-    let e = client(&server.base_url())
-        .orders()
-        .get(&OrderId::from("o1"))
-        .await
-        .unwrap_err();
+    let e = client(&server.base_url()).orders().get("o1").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Decode);
     assert_eq!(e.status(), Some(200));
 
@@ -159,4 +154,51 @@ fn from_env_names_the_missing_variable() {
         let e = rocheap::Client::from_env().unwrap_err();
         assert!(e.to_string().contains("ROCHEAP_API_KEY"), "{e}");
     }
+}
+
+/// A success body of the wrong shape (the order wrapped in `data`, so the documented
+/// `order_id` and `status` are missing at the top level) is a Decode error that keeps the
+/// status, never an order made of `None`s.
+#[tokio::test]
+async fn order_body_of_the_wrong_shape_is_a_decode_error_keeping_the_status() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/get_order_info/o1");
+            then.status(200)
+                .json_body(json!({"success": true, "data": crate::order_json("COMPLETED")}));
+        })
+        .await;
+    let e = client(&server.base_url()).orders().get("o1").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Decode, "{e:?}");
+    assert_eq!(e.status(), Some(200));
+    assert!(e.message().contains("order_id"), "{}", e.message());
+
+    // The documented id present but of the wrong type: a decode error too.
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/get_order_info_by_custom_id/inv-1");
+            then.status(200)
+                .json_body(json!({"success": true, "order_id": {"id": "o1"}, "status": {"code": "CREATED"}}));
+        })
+        .await;
+    let e = client(&server.base_url())
+        .orders()
+        .get_by_custom_id("inv-1")
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Decode, "{e:?}");
+    assert_eq!(e.status(), Some(200));
+}
+
+#[test]
+fn error_code_of_reads_only_rocheap_errors() {
+    let ours = rocheap::Error::provider("rocheap", Some("ORDER_REFUNDED".into()), "refunded");
+    assert_eq!(ErrorCode::of(&ours), Some(ErrorCode::OrderRefunded));
+    assert!(ErrorCode::of(&ours).unwrap().is_user_error());
+    let theirs = rocheap::Error::provider("xrocket", Some("ORDER_REFUNDED".into()), "x");
+    assert_eq!(ErrorCode::of(&theirs), None);
+    let none = rocheap::Error::provider("rocheap", None, "no code");
+    assert_eq!(ErrorCode::of(&none), None);
 }

@@ -1,6 +1,6 @@
 use httpmock::prelude::*;
 use payout_core::test_util::{LogCapture, assert_no_secret};
-use rocheap::{CreateOrder, OrderId};
+use rocheap::CreateOrder;
 use serde_json::json;
 
 use crate::{KEY, client, order_json};
@@ -24,11 +24,11 @@ async fn the_api_key_never_reaches_logs_debug_or_errors() {
         })
         .await;
     let c = client(&server.base_url());
-    let req = CreateOrder::new(10, 1, 2, 3).custom_order_id("inv-leak");
+    let req = CreateOrder::new(10, 1, 2, 3).custom_order_id("inv-leak").unwrap();
     let mut seen = format!("{c:?} {req:?} {:?}", rocheap::Client::builder().api_key(KEY));
-    let order = c.orders().create(req).await.unwrap();
+    let order = c.orders().create(&req).await.unwrap();
     seen.push_str(&format!("{order:?}"));
-    let e = c.orders().get(&OrderId::from("bad")).await.unwrap_err();
+    let e = c.orders().get("bad").await.unwrap_err();
     seen.push_str(&format!("{e:?} {e}"));
     let logs = capture.contents();
     assert!(logs.contains("create_order"), "the capture saw the calls: {logs}");

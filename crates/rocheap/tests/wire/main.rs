@@ -12,7 +12,7 @@ mod sandbox;
 
 use std::time::Duration;
 
-use rocheap::{Client, RetryPolicy};
+use rocheap::{Client, ReconcilePolicy, RetryPolicy};
 
 pub(crate) const KEY: &str = "rk_live_9f8e7d6c5b4a_SECRET";
 
@@ -27,7 +27,10 @@ pub(crate) fn client(base: &str) -> Client {
                 .max_delay(Duration::from_millis(20))
                 .jitter_seed(3),
         )
-        .reconcile(2, Duration::from_millis(50))
+        .reconcile_policy(ReconcilePolicy {
+            lookups: 2,
+            spacing: Duration::from_millis(50),
+        })
         .build()
         .unwrap()
 }

@@ -3,7 +3,10 @@ use std::time::{Duration, Instant};
 
 use httpmock::prelude::*;
 use payout_core::test_util::{DropMode, DropServer};
-use rocheap::{CreateOrder, Decimal, ErrorCode, ErrorKind, OrderId, OrderStatus, PollOptions};
+use rocheap::{
+    Client, CreateOrder, Decimal, ErrorCode, ErrorKind, GetOrder, Keyed, Order, OrderId, OrderStatus,
+    PollOptions, ReconcilePolicy,
+};
 use serde_json::json;
 
 use crate::{KEY, client, order_json};
@@ -29,7 +32,11 @@ async fn create_order_sends_documented_body() {
         .await;
     let order = client(&server.base_url())
         .orders()
-        .create(CreateOrder::new(10, 1, 4284924817, 3927852479).custom_order_id("inv-1001"))
+        .create(
+            &CreateOrder::new(10, 1, 4284924817, 3927852479)
+                .custom_order_id("inv-1001")
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(order.status.code, OrderStatus::Created);
@@ -41,6 +48,8 @@ async fn create_order_sends_documented_body() {
     m.assert_calls_async(1).await;
 }
 
+/// The generated custom id exists from construction: readable (and storable) before
+/// sending, and exactly what goes on the wire.
 #[tokio::test]
 async fn create_order_generates_and_returns_a_custom_order_id() {
     let server = MockServer::start_async().await;
@@ -58,14 +67,23 @@ async fn create_order_generates_and_returns_a_custom_order_id() {
             then.status(200).json_body(body);
         })
         .await;
-    let order = client(&server.base_url())
-        .orders()
-        .create(CreateOrder::new(10, 1, 2, 3))
-        .await
-        .unwrap();
+    let req = CreateOrder::new(10, 1, 2, 3);
+    let key_before_sending = req.key().to_string();
+    assert!(
+        key_before_sending.starts_with("payout-rs-"),
+        "{key_before_sending}"
+    );
+    assert_eq!(key_before_sending.len(), "payout-rs-".len() + 36);
+    assert_ne!(
+        CreateOrder::new(10, 1, 2, 3).key(),
+        key_before_sending,
+        "unique per value"
+    );
+    let order = client(&server.base_url()).orders().create(&req).await.unwrap();
     let sent = seen.lock().unwrap().clone().expect("a custom_order_id was sent");
-    assert!(sent.starts_with("payout-rs-"), "{sent}");
+    assert_eq!(sent, key_before_sending);
     assert_eq!(order.custom_order_id.as_deref(), Some(sent.as_str()));
+    assert_eq!(req.key(), key_before_sending, "the value keeps its key");
 }
 
 #[tokio::test]
@@ -83,17 +101,9 @@ async fn create_order_validates_before_sending() {
         (CreateOrder::new(1, 0, 2, 3), "roblox_user_id"),
         (CreateOrder::new(1, 1, 0, 3), "universe_id"),
         (CreateOrder::new(1, 1, 2, 0), "place_id"),
-        (
-            CreateOrder::new(1, 1, 2, 3).custom_order_id("x".repeat(256)),
-            "custom_order_id",
-        ),
-        (
-            CreateOrder::new(1, 1, 2, 3).custom_order_id(""),
-            "custom_order_id",
-        ),
     ];
     for (req, field) in cases {
-        let e = c.orders().create(req).await.unwrap_err();
+        let e = c.orders().create(&req).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
         assert_eq!(e.field(), Some(field));
         assert!(e.to_string().contains("nothing was sent"));
@@ -101,10 +111,67 @@ async fn create_order_validates_before_sending() {
     assert!(
         CreateOrder::new(1, 1, 2, 3)
             .custom_order_id("x".repeat(255))
+            .unwrap()
             .validate()
             .is_ok()
     );
+    // A request value read back from a journal is checked again before sending.
+    let mut stored = serde_json::to_value(CreateOrder::new(1, 1, 2, 3)).unwrap();
+    stored["custom_order_id"] = json!("has space");
+    let from_journal: CreateOrder = serde_json::from_value(stored).unwrap();
+    let e = c.orders().create(&from_journal).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert_eq!(e.field(), Some("custom_order_id"));
     m.assert_calls_async(0).await;
+}
+
+/// ROCheap documents `custom_order_id` as String(255). An id the caller sets that is empty,
+/// too long, or has whitespace, control or non-ASCII characters is refused at construction,
+/// naming the field: never dropped, never replaced by a generated one.
+#[test]
+fn invalid_caller_custom_order_ids_are_refused_not_dropped() {
+    let too_long = "x".repeat(256);
+    for bad in [
+        "",
+        " ",
+        "inv 1001",
+        " inv-1",
+        "inv-1 ",
+        "inv\t1",
+        "inv\n1",
+        "inv\u{7f}1",
+        "inv\u{0}",
+        "заказ-1",
+        too_long.as_str(),
+    ] {
+        let e = CreateOrder::new(10, 1, 2, 3).custom_order_id(bad).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad:?}");
+        assert_eq!(e.field(), Some("custom_order_id"), "{bad:?}");
+        assert!(e.to_string().contains("nothing was sent"), "{e}");
+    }
+    for good in ["inv-1001", "a", "order/42?x=1", &"y".repeat(255)] {
+        let req = CreateOrder::new(10, 1, 2, 3).custom_order_id(good).unwrap();
+        assert_eq!(req.key(), good);
+    }
+}
+
+/// Request values of money-moving calls round-trip through serde (payout-journal stores
+/// them), and serialize to exactly the documented request body.
+#[test]
+fn create_order_serializes_as_the_documented_body() {
+    let req = CreateOrder::new(10, 1, 4284924817, 3927852479)
+        .custom_order_id("inv-1001")
+        .unwrap();
+    let v = serde_json::to_value(&req).unwrap();
+    assert_eq!(
+        v,
+        json!({"robux": 10, "roblox_user_id": 1, "universe_id": 4284924817u64, "place_id": 3927852479u64, "custom_order_id": "inv-1001"})
+    );
+    let back: CreateOrder = serde_json::from_value(v).unwrap();
+    assert_eq!(back, req);
+    let order: Order = serde_json::from_value(order_json("CREATED")).unwrap();
+    let again: Order = serde_json::from_value(serde_json::to_value(&order).unwrap()).unwrap();
+    assert_eq!(again, order);
 }
 
 #[tokio::test]
@@ -123,7 +190,7 @@ async fn get_order_info_reads_a_failed_order() {
         .await;
     let order = client(&server.base_url())
         .orders()
-        .get(&OrderId::from("cz577bf0-93c4-4e6d-9b3c-0c9d8b2a1f00"))
+        .get("cz577bf0-93c4-4e6d-9b3c-0c9d8b2a1f00")
         .await
         .unwrap();
     assert_eq!(order.status.code, OrderStatus::Failed);
@@ -167,7 +234,7 @@ async fn unknown_status_and_codes_decode_as_unknown() {
         .await;
     let order = client(&server.base_url())
         .orders()
-        .get(&"o1".into())
+        .get(OrderId::from("o1"))
         .await
         .unwrap();
     assert_eq!(order.status.code, OrderStatus::Unknown("ON_HOLD".into()));
@@ -180,14 +247,15 @@ async fn create_order_whose_connection_drops_after_sending_is_never_sent_twice()
     let srv = DropServer::start(DropMode::CloseAfterRequest);
     let e = client(&srv.base_url())
         .orders()
-        .create(CreateOrder::new(10, 1, 2, 3).custom_order_id("inv-drop"))
+        .create(&CreateOrder::new(10, 1, 2, 3).custom_order_id("inv-drop").unwrap())
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Ambiguous);
     assert!(e.may_have_succeeded());
     assert_eq!(e.idempotency_key().map(|k| k.as_str()), Some("inv-drop"));
     assert!(
-        e.message().contains("lookup by custom id failed"),
+        e.message()
+            .contains("looking it up by custom_order_id `inv-drop` failed too"),
         "{}",
         e.message()
     );
@@ -226,16 +294,23 @@ async fn create_order_timeout_is_reconciled_by_custom_id() {
             then.status(200).json_body(order_json("PROCESSING"));
         })
         .await;
-    let c = rocheap::Client::builder()
+    let c = Client::builder()
         .api_key(KEY)
         .base_url(server.base_url())
         .attempt_timeout(Duration::from_millis(200))
-        .reconcile(2, Duration::from_millis(10))
+        .reconcile_policy(ReconcilePolicy {
+            lookups: 2,
+            spacing: Duration::from_millis(10),
+        })
         .build()
         .unwrap();
     let order = c
         .orders()
-        .create(CreateOrder::new(10, 1, 4284924817, 3927852479).custom_order_id("inv-1001"))
+        .create(
+            &CreateOrder::new(10, 1, 4284924817, 3927852479)
+                .custom_order_id("inv-1001")
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(order.status.code, OrderStatus::Processing);
@@ -262,13 +337,14 @@ async fn create_order_500_not_found_afterwards_stays_ambiguous() {
         .await;
     let e = client(&server.base_url())
         .orders()
-        .create(CreateOrder::new(10, 1, 2, 3).custom_order_id("inv-500"))
+        .create(&CreateOrder::new(10, 1, 2, 3).custom_order_id("inv-500").unwrap())
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Ambiguous);
     assert_eq!(e.status(), Some(500));
     assert!(
-        e.message().contains("no order with that custom id was found yet"),
+        e.message()
+            .contains("no object with custom_order_id `inv-500` was found yet"),
         "{}",
         e.message()
     );
@@ -296,8 +372,8 @@ async fn wait_until_final_polls_a_processing_order_to_completion() {
     let poll = tokio::spawn(async move {
         c.orders()
             .wait_until_final(
-                &OrderId::from("o-9"),
-                PollOptions::default()
+                "o-9",
+                &PollOptions::default()
                     .interval(Duration::from_millis(100))
                     .timeout(Duration::from_secs(10)),
             )
@@ -314,6 +390,8 @@ async fn wait_until_final_polls_a_processing_order_to_completion() {
     completed.assert_calls_async(1).await;
 }
 
+/// At the deadline the poll is a Timeout carrying the last order seen, never `Ok` with an
+/// order that is still processing.
 #[tokio::test]
 async fn wait_until_final_gives_up_at_its_timeout() {
     let server = MockServer::start_async().await;
@@ -326,15 +404,18 @@ async fn wait_until_final_gives_up_at_its_timeout() {
     let e = client(&server.base_url())
         .orders()
         .wait_until_final(
-            &OrderId::from("o-stuck"),
-            PollOptions::default()
+            OrderId::from("o-stuck"),
+            &PollOptions::default()
                 .interval(Duration::from_millis(20))
                 .timeout(Duration::from_millis(200)),
         )
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout);
-    assert!(e.message().contains("still not final"));
+    assert!(e.message().contains("not final"), "{}", e.message());
+    let last = e.last_state::<Order>().expect("the last order seen is attached");
+    assert_eq!(last.status.code, OrderStatus::Processing);
+    assert_eq!(last.order_id.as_str(), "cz577bf0-93c4-4e6d-9b3c-0c9d8b2a1f00");
 }
 
 /// A `custom_order_id` reused from an earlier payout: the order found by it is a different
@@ -359,11 +440,16 @@ async fn create_order_reconciliation_rejects_an_earlier_order_with_the_same_cust
         .await;
     let e = client(&server.base_url())
         .orders()
-        .create(CreateOrder::new(25, 1, 4284924817, 3927852479).custom_order_id("inv-reused"))
+        .create(
+            &CreateOrder::new(25, 1, 4284924817, 3927852479)
+                .custom_order_id("inv-reused")
+                .unwrap(),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Ambiguous);
     assert!(e.may_have_succeeded());
+    assert_eq!(e.field(), Some("robux"));
     assert!(e.message().contains("`robux` differs"), "{}", e.message());
     create.assert_calls_async(1).await;
     lookup.assert_calls_async(1).await;
@@ -371,7 +457,11 @@ async fn create_order_reconciliation_rejects_an_earlier_order_with_the_same_cust
     // The same lookup for the matching request is accepted.
     let order = client(&server.base_url())
         .orders()
-        .create(CreateOrder::new(10, 1, 4284924817, 3927852479).custom_order_id("inv-reused"))
+        .create(
+            &CreateOrder::new(10, 1, 4284924817, 3927852479)
+                .custom_order_id("inv-reused")
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(order.status.code, OrderStatus::Completed);
@@ -396,7 +486,11 @@ async fn create_order_undecodable_2xx_is_reconciled_not_reported_as_decode() {
         .await;
     let order = client(&server.base_url())
         .orders()
-        .create(CreateOrder::new(10, 1, 4284924817, 3927852479).custom_order_id("inv-html"))
+        .create(
+            &CreateOrder::new(10, 1, 4284924817, 3927852479)
+                .custom_order_id("inv-html")
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(order.status.code, OrderStatus::Created);
@@ -413,7 +507,11 @@ async fn create_order_undecodable_2xx_is_reconciled_not_reported_as_decode() {
         .await;
     let e = client(&server.base_url())
         .orders()
-        .create(CreateOrder::new(10, 1, 4284924817, 3927852479).custom_order_id("inv-html"))
+        .create(
+            &CreateOrder::new(10, 1, 4284924817, 3927852479)
+                .custom_order_id("inv-html")
+                .unwrap(),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Ambiguous, "{e:?}");
@@ -421,4 +519,63 @@ async fn create_order_undecodable_2xx_is_reconciled_not_reported_as_decode() {
     assert_eq!(e.status(), Some(200));
     assert!(e.to_string().contains("inv-html"), "{e}");
     create.assert_calls_async(2).await;
+}
+
+/// The same undecodable 2xx on create, and an order under the custom id that is a different
+/// payout: ROCheap does not document refusing a repeated custom id, so ours may exist beside
+/// it; the outcome stays Ambiguous (never a plain refusal that invites a new payout).
+#[tokio::test]
+async fn create_order_undecodable_2xx_with_an_earlier_order_under_the_id_stays_ambiguous() {
+    let server = MockServer::start_async().await;
+    let create = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/create_order");
+            then.status(200).body("<html>Order queued</html>");
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/get_order_info_by_custom_id/inv-old");
+            then.status(200).json_body(order_json("COMPLETED"));
+        })
+        .await;
+    let e = client(&server.base_url())
+        .orders()
+        .create(
+            &CreateOrder::new(99, 1, 4284924817, 3927852479)
+                .custom_order_id("inv-old")
+                .unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Ambiguous, "{e:?}");
+    assert!(e.may_have_succeeded());
+    assert!(!e.is_retryable());
+    create.assert_calls_async(1).await;
+}
+
+/// Every endpoint is a value the one generic `send` runs (here the lookup by id), and the
+/// handler is sugar over it.
+#[tokio::test]
+async fn send_runs_a_request_value() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path("/get_order_info/o%2F1")
+                .header("rocheap-api-key", KEY);
+            then.status(200).json_body(order_json("COMPLETED"));
+        })
+        .await;
+    let c = client(&server.base_url());
+    let order = c.send(&GetOrder::new("o/1")).await.unwrap();
+    assert_eq!(order.status.code, OrderStatus::Completed);
+    let order = payout_core::ApiClient::send(&c, &GetOrder::new("o/1"))
+        .await
+        .unwrap();
+    assert_eq!(order.status.code, OrderStatus::Completed);
+    let e = c.send(&GetOrder::new("")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert_eq!(e.field(), Some("order_id"));
+    m.assert_calls_async(2).await;
 }

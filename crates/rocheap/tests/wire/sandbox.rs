@@ -5,41 +5,59 @@ use std::time::Duration;
 
 use payout_core::sandbox::{Fault, WebhookInbox};
 use rocheap::sandbox::{Sandbox, USER_WITH_WRONG_PASS_PRICE};
-use rocheap::{CreateOrder, Decimal, ErrorCode, ErrorKind, OrderStatus, SecretString, webhook};
+use rocheap::webhook::{Callback, Verifier};
+use rocheap::{CreateOrder, Decimal, ErrorCode, ErrorKind, Keyed, OrderStatus, ProviderErrorCode};
 
 #[tokio::test]
 async fn documented_flow_with_signed_callbacks() {
     let sandbox = Sandbox::start().await.unwrap();
     let inbox = WebhookInbox::start().await.unwrap();
-    sandbox.set_callback_url(inbox.url());
+    sandbox.set_webhook_url(inbox.url());
     let client = sandbox.client();
 
     assert_eq!(client.ping().await.unwrap().message.as_deref(), Some("pong"));
     let before = client.balance().await.unwrap().amount;
-    let order = client
-        .orders()
-        .create(CreateOrder::new(10, 1, 4284924817, 3927852479).custom_order_id("flow-1"))
-        .await
+    let req = CreateOrder::new(10, 1, 4284924817, 3927852479)
+        .custom_order_id("flow-1")
         .unwrap();
+    let order = client.orders().create(&req).await.unwrap();
     assert_eq!(order.status.code, OrderStatus::Created);
     assert_eq!(
         client.balance().await.unwrap().amount,
         before - Decimal::new(475, 4)
     );
 
-    sandbox.advance().await;
-    sandbox.advance().await;
+    assert_eq!(sandbox.advance().await, vec![order.order_id.to_string()]);
+    assert_eq!(sandbox.advance().await, vec![order.order_id.to_string()]);
+    assert!(sandbox.advance().await.is_empty(), "a final order does not move");
     let callbacks = inbox.wait_for(2, Duration::from_secs(5)).await;
     assert_eq!(callbacks.len(), 2);
-    let key = SecretString::from(sandbox.api_key().to_string());
+    let verifier = Verifier::new(sandbox.api_key());
     let last = callbacks.last().unwrap();
     let headers: Vec<(String, String)> = last.headers.clone();
-    let verified = webhook::verify(&headers, &last.body, &key)
-        .unwrap()
-        .parse()
-        .unwrap();
+    let Callback::Order(verified) = verifier.verify(&headers, &last.body).unwrap().parse().unwrap() else {
+        panic!("the callback is an order")
+    };
     assert_eq!(verified.status.code, OrderStatus::Completed);
     assert_eq!(verified.order_id, order.order_id);
+
+    // The sandbox's own record of what it delivered: headers and raw body, verifiable.
+    let deliveries = sandbox.deliveries();
+    assert_eq!(deliveries.len(), 2);
+    for d in &deliveries {
+        assert_eq!(d.status, Some(200));
+        assert_eq!(d.url, inbox.url());
+        let v = verifier.verify(&d.header_map(), &d.body).unwrap();
+        let Callback::Order(o) = v.parse().unwrap() else {
+            panic!("delivered an order")
+        };
+        assert_eq!(o.custom_order_id.as_deref(), Some(req.key()));
+    }
+    assert!(
+        Verifier::new("another key")
+            .verify(&deliveries[0].header_map(), &deliveries[0].body)
+            .is_err()
+    );
     assert_eq!(
         client
             .orders()
@@ -61,7 +79,7 @@ async fn response_lost_after_processing_is_reconciled_and_created_once() {
     let order = sandbox
         .client()
         .orders()
-        .create(CreateOrder::new(10, 1, 2, 3).custom_order_id("lost-1"))
+        .create(&CreateOrder::new(10, 1, 2, 3).custom_order_id("lost-1").unwrap())
         .await
         .unwrap();
     assert_eq!(order.custom_order_id.as_deref(), Some("lost-1"));
@@ -78,7 +96,7 @@ async fn request_lost_before_processing_is_ambiguous_and_never_resent() {
     let e = sandbox
         .client()
         .orders()
-        .create(CreateOrder::new(10, 1, 2, 3).custom_order_id("lost-2"))
+        .create(&CreateOrder::new(10, 1, 2, 3).custom_order_id("lost-2").unwrap())
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Ambiguous);
@@ -95,7 +113,7 @@ async fn a_502_page_on_create_is_not_retried_blindly() {
     let e = sandbox
         .client()
         .orders()
-        .create(CreateOrder::new(10, 1, 2, 3).custom_order_id("gw-1"))
+        .create(&CreateOrder::new(10, 1, 2, 3).custom_order_id("gw-1").unwrap())
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Ambiguous);
@@ -111,13 +129,14 @@ async fn user_caused_failure_refunds_and_insufficient_balance_refuses() {
     let client = sandbox.client();
     let order = client
         .orders()
-        .create(CreateOrder::new(100, USER_WITH_WRONG_PASS_PRICE, 2, 3))
+        .create(&CreateOrder::new(100, USER_WITH_WRONG_PASS_PRICE, 2, 3))
         .await
         .unwrap();
     assert_eq!(sandbox.balance(), Decimal::new(99525, 3));
     sandbox.advance().await;
     sandbox.advance().await;
     let failed = client.orders().get(&order.order_id).await.unwrap();
+    assert_eq!(sandbox.order(&order.order_id), Some(failed.clone()));
     assert_eq!(failed.status.code, OrderStatus::Failed);
     assert!(failed.is_user_error());
     assert_eq!(sandbox.balance(), Decimal::new(100, 0), "refunded");
@@ -125,13 +144,10 @@ async fn user_caused_failure_refunds_and_insufficient_balance_refuses() {
     sandbox.set_balance(Decimal::ZERO);
     let e = client
         .orders()
-        .create(CreateOrder::new(10, 1, 2, 3))
+        .create(&CreateOrder::new(10, 1, 2, 3))
         .await
         .unwrap_err();
-    assert_eq!(
-        rocheap::error::error_code(&e),
-        Some(ErrorCode::InsufficientBalance)
-    );
+    assert_eq!(ErrorCode::of(&e), Some(ErrorCode::InsufficientBalance));
     assert_eq!(sandbox.orders_created(), 1);
 }
 
@@ -154,12 +170,12 @@ fn signed_callback_builder_verifies_with_the_same_key() {
         "order_id": "o-1", "status": {"code": "COMPLETED", "message": "done"}, "cost": 0.0475
     }))
     .unwrap();
-    let key = SecretString::from("my_key");
-    let cb = rocheap::sandbox::signed_callback(&order, &key).unwrap();
-    let parsed = webhook::verify(&cb.headers, &cb.body, &key)
+    let cb = rocheap::sandbox::signed_callback(&order, "my_key").unwrap();
+    let parsed = Verifier::new("my_key")
+        .verify(&cb.headers, &cb.body)
         .unwrap()
         .parse()
         .unwrap();
-    assert_eq!(parsed.order_id, order.order_id);
-    assert!(webhook::verify(&cb.headers, &cb.body, &SecretString::from("other")).is_err());
+    assert_eq!(parsed.order().map(|o| &o.order_id), Some(&order.order_id));
+    assert!(Verifier::new("other").verify(&cb.headers, &cb.body).is_err());
 }
