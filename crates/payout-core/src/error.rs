@@ -271,6 +271,12 @@ impl Error {
         self.inner.sent = sent || self.inner.kind == ErrorKind::Ambiguous;
         self
     }
+    /// Names the provider of an error built before the provider was known (a request body
+    /// that failed to serialize).
+    pub(crate) fn with_provider(mut self, provider: &'static str) -> Self {
+        self.inner.provider = provider;
+        self
+    }
     /// Records how many attempts were made.
     pub fn with_attempts(mut self, attempts: u32) -> Self {
         self.inner.attempts = attempts;

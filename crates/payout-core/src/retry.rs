@@ -220,7 +220,21 @@ pub const TRANSIENT_STATUSES: [u16; 4] = [500, 502, 503, 504];
 
 /// True for a status in [`TRANSIENT_STATUSES`].
 pub const fn is_transient_status(status: u16) -> bool {
-    matches!(status, 500 | 502 | 503 | 504)
+    let mut i = 0;
+    while i < TRANSIENT_STATUSES.len() {
+        if TRANSIENT_STATUSES[i] == status {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// `now + timeout`, or a century from now when the sum would overflow (a `Duration::MAX`
+/// timeout means "no deadline", not a panic).
+pub(crate) fn deadline_after(now: tokio::time::Instant, timeout: Duration) -> tokio::time::Instant {
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400))
 }
 
 /// A source of jitter: random by default, seedable for deterministic tests.

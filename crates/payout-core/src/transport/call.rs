@@ -1,0 +1,504 @@
+//! The attempt loop: send, classify what happened, ask [`crate::retry::decide`] once, then
+//! retry or stop with an error that says whether the request was sent and may have been
+//! processed.
+
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use super::auth::AuthHeader;
+use super::errors::{log_stop, transport_error};
+use super::response::request_id_str;
+use super::{MAX_BODY, Request, Response, Transport};
+use crate::error::{Error, ErrorKind, Result};
+use crate::idempotency::IdempotencyKey;
+use crate::retry::{Decision, Outcome, RetryPolicy, Safety, decide, is_transient_status, parse_retry_after};
+
+/// The settings of one call: the client's, or a [`crate::RequestOptions`] override.
+pub(super) struct Settings<'a> {
+    pub(super) retry: &'a RetryPolicy,
+    pub(super) attempt_timeout: Duration,
+    pub(super) total_timeout: Duration,
+    pub(super) key: Option<IdempotencyKey>,
+}
+
+/// An HTTP answer, body read in full.
+pub(super) struct Answer {
+    pub(super) status: u16,
+    pub(super) headers: HeaderMap,
+    pub(super) body: Bytes,
+    pub(super) retry_after: Option<Duration>,
+}
+
+/// What one attempt ended with.
+struct Attempt {
+    outcome: Outcome,
+    answer: Option<Answer>,
+    source: Option<reqwest::Error>,
+}
+
+/// The URL of a call: parsed once; only a retry parses the text again (no clone per attempt).
+struct Target {
+    text: String,
+    first: Option<url::Url>,
+}
+
+/// One call in progress.
+struct Call<'a> {
+    transport: &'a Transport,
+    req: &'a Request,
+    key: Option<IdempotencyKey>,
+    /// The idempotency header's value, built once per call.
+    key_header: Option<HeaderValue>,
+    retry: &'a RetryPolicy,
+    attempt_timeout: Duration,
+    deadline: Instant,
+    attempt: u32,
+    /// Whether any attempt may have reached the provider (only a connect failure proves one
+    /// did not).
+    sent: bool,
+    /// Whether any attempt may have been processed (a timeout, a broken connection or a 5xx
+    /// after sending). For a key-protected call that means the operation may have succeeded,
+    /// while repeating it with the same key stays safe.
+    processed: bool,
+}
+
+impl Transport {
+    /// Runs one call: checks, then attempts until success or a stop.
+    pub(super) async fn run(&self, req: &Request, settings: Settings<'_>) -> Result<Response> {
+        let inner = &*self.inner;
+        let provider = inner.provider;
+        let opts = &inner.options;
+        let key_header = match (&req.idempotency_header, &settings.key) {
+            (Some(_), Some(k)) => HeaderValue::from_str(k.as_str()).ok(),
+            _ => None,
+        };
+        let mut call = Call {
+            transport: self,
+            req,
+            key: settings.key,
+            key_header,
+            retry: settings.retry,
+            attempt_timeout: settings.attempt_timeout,
+            deadline: crate::retry::deadline_after(Instant::now(), settings.total_timeout),
+            attempt: 0,
+            sent: false,
+            processed: false,
+        };
+        if req.safety == Safety::KeyProtected && call.key.is_none() {
+            return Err(Error::config(
+                provider,
+                format!(
+                    "operation `{}` is key-protected but no idempotency key was set",
+                    req.operation
+                ),
+            ));
+        }
+        // Whatever way this call ends (an error before any attempt, or the caller dropping the
+        // future), a half-open breaker's probe slot is handed back; `record` below reports
+        // the attempts themselves.
+        let _probe = ProbeGuard(opts.circuit_breaker.as_ref());
+        if let Some(b) = &opts.circuit_breaker
+            && let Err(wait) = b.check()
+        {
+            return Err(call.fail(
+                Error::new(
+                    ErrorKind::CircuitOpen,
+                    provider,
+                    "circuit breaker is open after repeated failures; nothing was sent",
+                )
+                .with_retry_after(Some(wait))
+                .with_retryable(true),
+            ));
+        }
+        let mut target = self.target(req)?;
+        let (auth, body) = self.prepare_auth(req)?;
+
+        loop {
+            call.wait_for_slot().await?;
+            call.attempt += 1;
+            let span = tracing::debug_span!(
+                "payout.attempt",
+                http.request.resend_count = call.attempt - 1,
+                http.response.status_code = tracing::field::Empty,
+                error.type = tracing::field::Empty,
+            );
+            let url = target.next(provider)?;
+            let attempt = call
+                .send_once(url, auth.as_ref(), body.as_ref())
+                .instrument(span.clone())
+                .await?;
+            call.note(&attempt, &span);
+            let Attempt {
+                outcome,
+                answer,
+                source,
+            } = attempt;
+            let answer = match answer {
+                Some(a) if (200..300).contains(&a.status) => return Ok(call.success(a)),
+                other => other,
+            };
+            // Asked once per attempt, whatever the attempt ended with.
+            let decision = decide(
+                call.retry,
+                req.safety,
+                &outcome,
+                call.attempt - 1,
+                call.retry.sample_jitter(),
+                Some(call.deadline.saturating_duration_since(Instant::now())),
+            );
+            let stop = match decision {
+                Decision::Retry(delay) => {
+                    tracing::info!(
+                        attempt = call.attempt,
+                        outcome = outcome_label(&outcome),
+                        delay_ms = delay.as_millis() as u64,
+                        "retrying"
+                    );
+                    tokio::time::sleep(delay).await;
+                    continue;
+                }
+                Decision::Stop(stop) => stop,
+            };
+            let e = match answer {
+                Some(a) => {
+                    let request_id = self.request_id(&a.headers);
+                    self.status_error(&req.redact, req.safety, &stop, &a)
+                        .with_request_id(request_id.as_ref().and_then(request_id_str).map(str::to_string))
+                }
+                None => {
+                    let e = transport_error(provider, req.safety, &stop, &outcome);
+                    match source {
+                        Some(s) => e.with_source(s),
+                        None => e,
+                    }
+                }
+            };
+            let e = call.fail(e);
+            log_stop(&e);
+            return Err(e);
+        }
+    }
+
+    /// The call's URL: base, path and query formatted into one string and parsed once.
+    fn target(&self, req: &Request) -> Result<Target> {
+        let base = &self.inner.base_url;
+        let path = &*req.path;
+        let mut s = String::with_capacity(base.len() + path.len() + 1 + req.query.len() * 16);
+        s.push_str(base);
+        if !path.starts_with('/') {
+            s.push('/');
+        }
+        s.push_str(path);
+        if !req.query.is_empty() {
+            let start = match s.find('?') {
+                Some(i) => i + 1,
+                None => {
+                    s.push('?');
+                    s.len()
+                }
+            };
+            let mut q = url::form_urlencoded::Serializer::for_suffix(s, start);
+            for (k, v) in &req.query {
+                q.append_pair(k, v);
+            }
+            s = q.finish();
+        }
+        let url = parse_url(self.inner.provider, &s)?;
+        Ok(Target {
+            text: s,
+            first: Some(url),
+        })
+    }
+
+    /// The first configured request id header present (no allocation: the value is a
+    /// reference-counted view).
+    pub(super) fn request_id(&self, headers: &HeaderMap) -> Option<HeaderValue> {
+        self.inner
+            .request_id_headers
+            .iter()
+            .chain(["x-request-id", "request-id"].iter())
+            .find_map(|h| headers.get(*h))
+            .cloned()
+    }
+}
+
+fn parse_url(provider: &'static str, s: &str) -> Result<url::Url> {
+    url::Url::parse(s)
+        .map_err(|e| Error::invalid_input(provider, "path", format!("does not form a valid URL: {e}")))
+}
+
+impl Target {
+    fn next(&mut self, provider: &'static str) -> Result<url::Url> {
+        match self.first.take() {
+            Some(u) => Ok(u),
+            None => parse_url(provider, &self.text),
+        }
+    }
+}
+
+impl Call<'_> {
+    /// Adds what every error of this call carries: key, attempts, whether it was sent, and
+    /// "may have succeeded" for a key-protected call that may have been processed.
+    fn fail(&self, e: Error) -> Error {
+        let e = e
+            .with_idempotency_key(self.key.clone())
+            .with_attempts(self.attempt)
+            .with_sent(self.sent);
+        if self.req.safety == Safety::KeyProtected && self.processed {
+            e.with_may_have_succeeded(true)
+        } else {
+            e
+        }
+    }
+
+    /// Waits for the client-side rate limiter; fails when no slot comes before the deadline
+    /// or the deadline has passed.
+    async fn wait_for_slot(&self) -> Result<()> {
+        let provider = self.transport.inner.provider;
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if let Some(l) = &self.transport.inner.options.rate_limiter {
+            match l.reserve(Some(left)) {
+                Some(w) if !w.is_zero() => tokio::time::sleep(w).await,
+                Some(_) => {}
+                None => {
+                    return Err(self.fail(
+                        Error::new(
+                            ErrorKind::RateLimited,
+                            provider,
+                            "client-side rate limit: no slot before the deadline; nothing was sent",
+                        )
+                        .with_retryable(true),
+                    ));
+                }
+            }
+        }
+        if Instant::now() >= self.deadline {
+            let e = Error::new(ErrorKind::Timeout, provider, "deadline reached before sending")
+                .with_retryable(true);
+            return Err(self.fail(e));
+        }
+        Ok(())
+    }
+
+    /// Sends one attempt and reads the answer in full. `Err` only for a body too large to
+    /// read (a final decode error).
+    async fn send_once(
+        &self,
+        url: url::Url,
+        auth: Option<&AuthHeader>,
+        body: Option<&Bytes>,
+    ) -> Result<Attempt> {
+        let inner = &*self.transport.inner;
+        let req = self.req;
+        let mut rb = inner
+            .client
+            .request(req.method.clone(), url)
+            .header(header::USER_AGENT, inner.user_agent.clone())
+            .header(header::ACCEPT, HeaderValue::from_static("application/json"));
+        if let Some((name, value)) = auth {
+            rb = rb.header(name.clone(), value.clone());
+        }
+        if let (Some(name), Some(v)) = (&req.idempotency_header, &self.key_header) {
+            rb = rb.header(name.clone(), v.clone());
+        }
+        for (n, v) in &req.headers {
+            rb = rb.header(n.clone(), v.clone());
+        }
+        if let Some(b) = body {
+            // `Bytes` clones are a reference count, not a copy of the body.
+            rb = rb
+                .header(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .body(b.clone());
+        }
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        let sent_at = Instant::now();
+        let result = tokio::time::timeout(left.min(self.attempt_timeout), async {
+            let mut resp = rb.send().await?;
+            let status = resp.status().as_u16();
+            // Taken, not cloned: the response is consumed by the body read below.
+            let headers = std::mem::take(resp.headers_mut());
+            let body = read_body(resp).await?;
+            Ok::<_, BodyError>((status, headers, body))
+        })
+        .await;
+        let latency_ms = sent_at.elapsed().as_millis() as u64;
+        let attempt = match result {
+            Err(_elapsed) => Attempt {
+                outcome: Outcome::TimedOut,
+                answer: None,
+                source: None,
+            },
+            Ok(Err(BodyError::TooLarge(status))) => {
+                let e = Error::decode(inner.provider, Some(status), "response body larger than 16 MiB");
+                return Err(self.fail(e).with_sent(true));
+            }
+            Ok(Err(BodyError::Http(e))) => Attempt {
+                outcome: classify(&e),
+                answer: None,
+                source: Some(e.without_url()),
+            },
+            Ok(Ok((status, headers, body))) => {
+                let retry_after = headers
+                    .get(header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| parse_retry_after(v, SystemTime::now()));
+                Attempt {
+                    outcome: Outcome::Status { status, retry_after },
+                    answer: Some(Answer {
+                        status,
+                        headers,
+                        body,
+                        retry_after,
+                    }),
+                    source: None,
+                }
+            }
+        };
+        tracing::debug!(
+            attempt = self.attempt,
+            outcome = outcome_label(&attempt.outcome),
+            status = attempt.answer.as_ref().map(|a| a.status),
+            latency_ms,
+            "attempt finished"
+        );
+        Ok(attempt)
+    }
+
+    /// Books what an attempt ended with: sent / processed, the circuit breaker, the span.
+    fn note(&mut self, attempt: &Attempt, span: &tracing::Span) {
+        let outcome = &attempt.outcome;
+        self.sent |= *outcome != Outcome::NotSent;
+        self.processed |= match outcome {
+            Outcome::TimedOut | Outcome::Interrupted => true,
+            Outcome::Status { status, .. } => is_transient_status(*status),
+            Outcome::NotSent => false,
+        };
+        if let Some(b) = &self.transport.inner.options.circuit_breaker {
+            b.record(!is_failure(outcome));
+        }
+        if !span.is_disabled() {
+            match &attempt.answer {
+                Some(a) => {
+                    span.record("http.response.status_code", a.status);
+                    if a.status >= 400 {
+                        span.record("error.type", status_error_type(a.status));
+                    }
+                }
+                None => {
+                    span.record("error.type", outcome_label(outcome));
+                }
+            }
+        }
+    }
+
+    /// The 2xx response.
+    fn success(self, a: Answer) -> Response {
+        let request_id = self.transport.request_id(&a.headers);
+        Response {
+            transport: self.transport.clone(),
+            status: a.status,
+            headers: a.headers,
+            body: a.body,
+            request_id,
+            idempotency_key: self.key,
+            attempts: self.attempt,
+            redact: self.req.redact.clone(),
+        }
+    }
+}
+
+/// The OpenTelemetry `error.type` of an HTTP status: the status code itself (a static string,
+/// so recording it never formats), or its class for a code providers do not document.
+fn status_error_type(status: u16) -> &'static str {
+    match status {
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        409 => "409",
+        422 => "422",
+        429 => "429",
+        500 => "500",
+        502 => "502",
+        503 => "503",
+        504 => "504",
+        s if s < 500 => "4xx",
+        _ => "5xx",
+    }
+}
+
+/// Releases a circuit breaker's probe slot when a call ends, however it ends.
+struct ProbeGuard<'a>(Option<&'a crate::limit::CircuitBreaker>);
+
+impl Drop for ProbeGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(b) = self.0 {
+            b.release();
+        }
+    }
+}
+
+pub(super) fn outcome_label(o: &Outcome) -> &'static str {
+    match o {
+        Outcome::NotSent => "not_sent",
+        Outcome::TimedOut => "timed_out",
+        Outcome::Interrupted => "interrupted",
+        Outcome::Status { .. } => "response",
+    }
+}
+
+fn is_failure(o: &Outcome) -> bool {
+    match o {
+        Outcome::Status { status, .. } => *status >= 500,
+        _ => true,
+    }
+}
+
+fn classify(e: &reqwest::Error) -> Outcome {
+    if e.is_connect() {
+        Outcome::NotSent
+    } else if e.is_timeout() {
+        Outcome::TimedOut
+    } else {
+        Outcome::Interrupted
+    }
+}
+
+enum BodyError {
+    Http(reqwest::Error),
+    TooLarge(u16),
+}
+
+impl From<reqwest::Error> for BodyError {
+    fn from(e: reqwest::Error) -> Self {
+        BodyError::Http(e)
+    }
+}
+
+async fn read_body(mut resp: reqwest::Response) -> std::result::Result<Bytes, BodyError> {
+    let status = resp.status().as_u16();
+    if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(BodyError::TooLarge(status));
+    }
+    // Most bodies arrive in one chunk: keep it as is and copy only when a second one comes.
+    let mut first: Option<Bytes> = None;
+    let mut buf = bytes::BytesMut::new();
+    while let Some(chunk) = resp.chunk().await? {
+        if first.is_none() && buf.is_empty() {
+            first = Some(chunk);
+            continue;
+        }
+        if let Some(f) = first.take() {
+            buf.extend_from_slice(&f);
+        }
+        if buf.len() + chunk.len() > MAX_BODY {
+            return Err(BodyError::TooLarge(status));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(first.unwrap_or_else(|| buf.freeze()))
+}
