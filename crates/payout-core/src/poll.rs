@@ -129,7 +129,7 @@ where
     Fut: Future<Output = Result<T>>,
     J: Fn(&T) -> Poll,
 {
-    let deadline = Instant::now() + opts.timeout;
+    let deadline = crate::retry::deadline_after(Instant::now(), opts.timeout);
     let mut pause = opts.interval;
     let mut failures: u32 = 0;
     let mut last: Option<T> = None;
@@ -173,9 +173,11 @@ where
                 Err(_) => Err(timeout(provider, opts, last)),
             };
         }
-        pause = Duration::from_secs_f64(
+        // `try_from`: a huge `max_interval` (Duration::MAX) must not panic on the rounding.
+        pause = Duration::try_from_secs_f64(
             (pause.as_secs_f64() * opts.backoff).min(opts.max_interval.as_secs_f64()),
         )
+        .unwrap_or(opts.max_interval)
         .max(opts.interval.min(opts.max_interval));
     }
 }
