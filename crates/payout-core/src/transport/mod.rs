@@ -231,13 +231,14 @@ impl Transport {
     /// Sends `req`, retrying as [`crate::retry::decide`] allows, and returns the first 2xx
     /// response. Every other outcome is an [`Error`] that keeps the status, the provider's
     /// code and message, the request id and the idempotency key.
-    pub async fn send(&self, req: Request) -> Result<Response> {
+    pub async fn send(&self, mut req: Request) -> Result<Response> {
         let opts = &self.inner.options;
         let settings = call::Settings {
             retry: &opts.retry,
             attempt_timeout: opts.attempt_timeout,
             total_timeout: opts.total_timeout,
-            key: req.idempotency.clone(),
+            // Moved, not cloned: the call owns the request.
+            key: req.idempotency.take(),
         };
         self.traced(&req, settings).await
     }
