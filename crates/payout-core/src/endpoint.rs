@@ -36,6 +36,7 @@ use std::future::Future;
 use reqwest::Method;
 
 use crate::error::Result;
+use crate::options::RequestOptions;
 use crate::retry::Safety;
 use crate::transport::{Request, Response, Transport};
 
@@ -136,11 +137,43 @@ pub trait ApiClient: Send + Sync {
     fn send<E: Endpoint>(&self, req: &E) -> impl Future<Output = Result<E::Output>> + Send {
         send_via(self.transport(), req)
     }
+
+    /// Like [`ApiClient::send`], with this call's overrides of the client's settings: a
+    /// deadline, an attempt timeout, a retry policy ([`RequestOptions::send_once`]) or the
+    /// idempotency key sent in the header. No second client is built.
+    ///
+    /// ```no_run
+    /// # async fn demo<C: payout_core::ApiClient, E: payout_core::Endpoint>(client: &C, req: &E) -> payout_core::Result<()> {
+    /// use std::time::Duration;
+    /// use payout_core::RequestOptions;
+    /// let out = client
+    ///     .send_with(req, &RequestOptions::new().timeout(Duration::from_secs(5)).send_once())
+    ///     .await?;
+    /// # let _ = out; Ok(()) }
+    /// ```
+    fn send_with<E: Endpoint>(
+        &self,
+        req: &E,
+        options: &RequestOptions,
+    ) -> impl Future<Output = Result<E::Output>> + Send {
+        send_via_with(self.transport(), req, options)
+    }
 }
 
 /// Builds, sends and decodes one request value through `transport`.
 pub async fn send_via<E: Endpoint>(transport: &Transport, req: &E) -> Result<E::Output> {
     let request = req.to_request()?;
     let resp = transport.send(request).await?;
+    E::decode(&resp)
+}
+
+/// Builds, sends with `options` and decodes one request value through `transport`.
+pub async fn send_via_with<E: Endpoint>(
+    transport: &Transport,
+    req: &E,
+    options: &RequestOptions,
+) -> Result<E::Output> {
+    let request = req.to_request()?;
+    let resp = transport.send_with(request, options).await?;
     E::decode(&resp)
 }

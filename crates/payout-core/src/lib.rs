@@ -54,7 +54,7 @@ pub use endpoint::{ApiClient, Endpoint, EndpointMeta, HttpMethod};
 pub use error::{Error, ErrorKind, Result};
 pub use idempotency::IdempotencyKey;
 pub use limit::{CircuitBreaker, CircuitState, RateLimiter};
-pub use options::ClientOptions;
+pub use options::{ClientOptions, RequestOptions};
 pub use pagination::{Page, collect_all, paginate};
 pub use poll::{OnLookupError, Poll, PollOptions};
 pub use reconcile::{Found, Keyed, Reconcile, ReconcilePolicy};

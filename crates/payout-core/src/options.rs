@@ -191,3 +191,80 @@ macro_rules! impl_client_options {
         }
     };
 }
+
+/// Per-call overrides of the client's settings, without building a second client: the
+/// deadline, the time allowed for one attempt, the retry policy (e.g.
+/// [`RequestOptions::send_once`]) and the idempotency key.
+///
+/// Pass them with [`crate::ApiClient::send_with`] (or [`crate::Transport::send_with`]).
+/// The safety rules do not move: a call that may pay twice is never retried, whatever the
+/// policy says; a policy can only retry less or differently.
+///
+/// ```
+/// use std::time::Duration;
+/// use payout_core::{IdempotencyKey, RequestOptions};
+/// let opts = RequestOptions::new()
+///     .timeout(Duration::from_secs(5))
+///     .send_once()
+///     .idempotency_key(IdempotencyKey::new("order-1842-payout").unwrap());
+/// assert_eq!(opts.get_timeout(), Some(Duration::from_secs(5)));
+/// assert_eq!(opts.get_retry_policy().map(|p| p.get_max_retries()), Some(0));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct RequestOptions {
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) attempt_timeout: Option<Duration>,
+    pub(crate) retry: Option<RetryPolicy>,
+    pub(crate) idempotency_key: Option<crate::IdempotencyKey>,
+}
+
+impl RequestOptions {
+    /// No overrides: the client's settings.
+    pub fn new() -> Self {
+        RequestOptions::default()
+    }
+    /// The deadline for this call, retries and back-off included.
+    pub fn timeout(mut self, total: Duration) -> Self {
+        self.timeout = Some(total);
+        self
+    }
+    /// The time allowed for one attempt of this call.
+    pub fn attempt_timeout(mut self, d: Duration) -> Self {
+        self.attempt_timeout = Some(d);
+        self
+    }
+    /// The retry policy for this call.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+    /// Send once, never retry (same as `retry_policy(RetryPolicy::none())`).
+    pub fn send_once(self) -> Self {
+        self.retry_policy(RetryPolicy::none())
+    }
+    /// The key sent in the request's idempotency header instead of the one it was built with
+    /// (to resume a call under the key you persisted). Only for endpoints that send their
+    /// key in a header: where the key is part of the body (a client id, a custom order id),
+    /// the call fails with [`crate::ErrorKind::Config`] before anything is sent; build the
+    /// request value with that key instead.
+    pub fn idempotency_key(mut self, key: crate::IdempotencyKey) -> Self {
+        self.idempotency_key = Some(key);
+        self
+    }
+    /// The deadline override, if any.
+    pub fn get_timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+    /// The attempt timeout override, if any.
+    pub fn get_attempt_timeout(&self) -> Option<Duration> {
+        self.attempt_timeout
+    }
+    /// The retry policy override, if any.
+    pub fn get_retry_policy(&self) -> Option<&RetryPolicy> {
+        self.retry.as_ref()
+    }
+    /// The idempotency key override, if any.
+    pub fn get_idempotency_key(&self) -> Option<&crate::IdempotencyKey> {
+        self.idempotency_key.as_ref()
+    }
+}

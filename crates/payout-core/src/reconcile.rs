@@ -115,6 +115,35 @@ where
     reconcile_error(client, req, policy, err).await
 }
 
+/// [`send_reconciled`] with per-call overrides (a deadline, an attempt timeout, a retry
+/// policy). An idempotency key override is refused with [`ErrorKind::InvalidInput`] before
+/// anything is sent: the lookup settles an unknown outcome by the request's **own** key
+/// ([`Keyed::key`]), so the wire key must be that one; build the request value with the key
+/// you want instead.
+pub async fn send_reconciled_with<C, E>(
+    client: &C,
+    req: &E,
+    policy: &ReconcilePolicy,
+    options: &crate::options::RequestOptions,
+) -> Result<E::Output>
+where
+    C: ApiClient,
+    E: Reconcile,
+{
+    if options.get_idempotency_key().is_some() {
+        return Err(Error::invalid_input(
+            C::PROVIDER,
+            E::KEY_NAME,
+            "cannot be overridden per call on a reconciled call (the lookup uses the request's own key); build the request with the key you want",
+        ));
+    }
+    let err = match client.send_with(req, options).await {
+        Ok(out) => return Ok(out),
+        Err(e) => e,
+    };
+    reconcile_error(client, req, policy, err).await
+}
+
 /// The second half of [`send_reconciled`]: what to do with the error of a first send.
 /// Public so that a journal can resume a call it recorded.
 pub async fn reconcile_error<C, E>(

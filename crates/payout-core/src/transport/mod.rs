@@ -46,7 +46,7 @@ pub use request::Request;
 pub use response::{Response, decode_json};
 
 use crate::error::{Error, ErrorKind, Result, redact_snippet};
-use crate::options::ClientOptions;
+use crate::options::{ClientOptions, RequestOptions};
 
 /// The largest response body we read; anything bigger is refused as a decode error.
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -239,6 +239,32 @@ impl Transport {
             total_timeout: opts.total_timeout,
             // Moved, not cloned: the call owns the request.
             key: req.idempotency.take(),
+        };
+        self.traced(&req, settings).await
+    }
+
+    /// Like [`Transport::send`], with this call's overrides of the client's settings (see
+    /// [`RequestOptions`]): no second client, same pool.
+    pub async fn send_with(&self, mut req: Request, overrides: &RequestOptions) -> Result<Response> {
+        let opts = &self.inner.options;
+        let key = match &overrides.idempotency_key {
+            Some(_) if req.idempotency_header.is_none() => {
+                return Err(Error::config(
+                    self.inner.provider,
+                    format!(
+                        "operation `{}` sends no idempotency header, so its key cannot be overridden per call: build the request value with the key you want",
+                        req.operation
+                    ),
+                ));
+            }
+            Some(k) => Some(k.clone()),
+            None => req.idempotency.take(),
+        };
+        let settings = call::Settings {
+            retry: overrides.retry.as_ref().unwrap_or(&opts.retry),
+            attempt_timeout: overrides.attempt_timeout.unwrap_or(opts.attempt_timeout),
+            total_timeout: overrides.timeout.unwrap_or(opts.total_timeout),
+            key,
         };
         self.traced(&req, settings).await
     }
