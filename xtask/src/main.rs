@@ -7,12 +7,15 @@
 //!   `codegen --check`, and no `openssl-sys` in the default dependency tree.
 //! * `cargo xtask codegen [--check]` — regenerate (or check) the endpoint tables from each
 //!   crate's `api/endpoints.json`, and check every endpoint has a client function and a wire test.
+//! * `cargo xtask journal-crash` — payout-journal's crash test at full strength (100+ SIGKILLs
+//!   per provider) against a throwaway PostgreSQL.
 //! * `cargo xtask release --dry-run` — check versions and changelogs and `cargo package` every
 //!   publishable crate in dependency order; it never publishes.
 
 mod codegen;
 mod demo;
 mod release;
+mod services;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -28,6 +31,8 @@ fn main() -> ExitCode {
         }),
         Some("demo") => demo::run(&root),
         Some("release") => release::run(&root, !args.iter().any(|a| a == "--execute")),
+        Some("journal-crash") => journal_crash(&root),
+        Some("with-services") => with_services(&root, &args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
@@ -35,7 +40,9 @@ fn main() -> ExitCode {
                  demo                 run every provider's quickstart flow against its offline sandbox\n  \
                  test                 fmt check, clippy -D warnings, tests, doctests, docs, codegen --check, openssl check\n  \
                  codegen [--check]    regenerate (or verify) endpoint tables from crates/*/api/endpoints.json\n  \
-                 release --dry-run    check versions/changelogs and cargo package each crate in dependency order"
+                 release --dry-run    check versions/changelogs and cargo package each crate in dependency order\n  \
+                 with-services CMD..  run CMD with a throwaway PostgreSQL and Redis (PAYOUT_TEST_*_URL set)\n  \
+                 journal-crash        payout-journal's full crash test (100+ SIGKILLs per provider) on a throwaway PostgreSQL"
             );
             Err("unknown or missing command".into())
         }
@@ -67,6 +74,9 @@ fn test(root: &Path) -> Result<(), String> {
     let mut tests_passed = 0u64;
     let mut tests_failed = 0u64;
 
+    // Real servers for the tests that need them (installed when missing, stopped at the end
+    // even when a step fails: `Services` stops them on drop).
+    let mut services: Option<services::Services> = None;
     let mut run = |name: &'static str, f: &mut dyn FnMut() -> Result<(), String>| {
         println!("\n==> {name}");
         let t = Instant::now();
@@ -104,8 +114,21 @@ fn test(root: &Path) -> Result<(), String> {
             &[],
         )
     });
+    run("PostgreSQL and Redis for the tests", &mut || {
+        services = Some(services::Services::start()?);
+        Ok(())
+    });
+    let service_env: Vec<(String, String)> = services
+        .as_ref()
+        .map(|s| {
+            s.env()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
     run("tests and doctests", &mut || {
-        let (p, f, ok) = cargo_test(root)?;
+        let (p, f, ok) = cargo_test(root, &service_env)?;
         tests_passed += p;
         tests_failed += f;
         if ok {
@@ -114,6 +137,7 @@ fn test(root: &Path) -> Result<(), String> {
             Err(format!("{f} test(s) failed"))
         }
     });
+    drop(services.take());
     run("cargo doc (warnings denied)", &mut || {
         cargo(
             root,
@@ -145,6 +169,59 @@ fn test(root: &Path) -> Result<(), String> {
     }
 }
 
+/// `cargo xtask journal-crash`: payout-journal's crash test at full strength (at least 100
+/// SIGKILLs at random instants per provider, and the two-worker PostgreSQL run).
+fn journal_crash(root: &Path) -> Result<(), String> {
+    let services = services::Services::start()?;
+    let mut env: Vec<(String, String)> = services
+        .env()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    env.push(("PAYOUT_JOURNAL_KILLS".to_string(), "100".to_string()));
+    let (p, f, ok) = cargo_test_run(
+        root,
+        &[
+            "test",
+            "-p",
+            "payout-journal",
+            "--all-features",
+            "--test",
+            "crash",
+            "--",
+            "--nocapture",
+        ],
+        &env,
+    )?;
+    println!("tests: {p} passed, {f} failed");
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{f} crash test(s) failed"))
+    }
+}
+
+/// `cargo xtask with-services <cmd> [args]`: what `cargo xtask test` gives its tests, for one
+/// command (e.g. `cargo xtask with-services cargo test -p payout-journal --all-features`).
+fn with_services(root: &Path, cmd: &[String]) -> Result<(), String> {
+    let Some((program, args)) = cmd.split_first() else {
+        return Err("usage: cargo xtask with-services <command> [args...]".into());
+    };
+    let services = services::Services::start()?;
+    let status = Command::new(program)
+        .args(args)
+        .envs(services.env())
+        .current_dir(root)
+        .status()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    drop(services);
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{program} exited with {status}"))
+    }
+}
+
 fn cargo_bin() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
 }
@@ -166,7 +243,7 @@ fn cargo(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<(), String>
 
 /// Runs the whole test suite (unit, integration, then doctests), streaming its output, and
 /// adds up the `test result:` lines.
-fn cargo_test(root: &Path) -> Result<(u64, u64, bool), String> {
+fn cargo_test(root: &Path, env: &[(String, String)]) -> Result<(u64, u64, bool), String> {
     // Examples are type-checked by clippy and `check --all-targets`; linking them here would
     // put five `quickstart` binaries on one output path (cargo's filename-collision warning).
     let (p1, f1, ok1) = cargo_test_run(
@@ -180,19 +257,22 @@ fn cargo_test(root: &Path) -> Result<(u64, u64, bool), String> {
             "--bins",
             "--tests",
         ],
+        env,
     )?;
     let (p2, f2, ok2) = cargo_test_run(
         root,
         &["test", "--workspace", "--all-features", "--no-fail-fast", "--doc"],
+        env,
     )?;
     Ok((p1 + p2, f1 + f2, ok1 && ok2))
 }
 
-fn cargo_test_run(root: &Path, args: &[&str]) -> Result<(u64, u64, bool), String> {
+fn cargo_test_run(root: &Path, args: &[&str], env: &[(String, String)]) -> Result<(u64, u64, bool), String> {
     use std::io::{BufRead, BufReader};
     println!("    $ cargo {}", args.join(" "));
     let mut child = Command::new(cargo_bin())
         .args(args)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .current_dir(root)
         .stdout(Stdio::piped())
         .spawn()
