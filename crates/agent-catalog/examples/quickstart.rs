@@ -21,7 +21,7 @@
 use std::time::Duration;
 
 use agent_catalog::{
-    CircuitBreaker, Client, CreateOrder, Decimal, DepositFilter, DepositStatus, ErrorExt, IdempotencyKey,
+    CircuitBreaker, Client, CreateOrder, Decimal, DepositFilter, DepositStatus, ErrorCode, Keyed,
     LowBalanceThresholds, Order, PollOptions, ProductTypeCode, TopupRequest,
 };
 use futures_util::TryStreamExt;
@@ -97,21 +97,19 @@ async fn flow(
     // 4. Create the order. The key is fixed per business attempt: derive it from your own
     //    order id and store it with that id *before* sending, so a crash and a restart
     //    retry the same attempt instead of buying twice.
-    let req = CreateOrder::new(product.id)
+    // The key comes from your own order id, so a restart retries the same attempt; a key
+    // that cannot travel in a header is refused here, before anything is sent.
+    let req = CreateOrder::with_key(product.id, format!("order-{my_order_id}"))?
         .external_ref(my_order_id)
         .topup_request(TopupRequest::new(amount).account("steam_login", buyer))
         .quantity(1)
-        .test(true)
-        .idempotency_key(IdempotencyKey::new(format!("order-{my_order_id}"))?);
-    println!(
-        "   persist: {my_order_id} -> Idempotency-Key {}",
-        req.get_idempotency_key()
-    );
+        .test(true);
+    println!("   persist: {my_order_id} -> Idempotency-Key {}", req.key());
 
     // Validates against the product, refuses what the balance cannot cover, then creates.
     let order = match client.orders().create_checked(&req, &catalog).await {
         Ok(order) => order,
-        Err(e) if e.is_insufficient_balance() => {
+        Err(e) if ErrorCode::of(&e) == Some(ErrorCode::InsufficientBalance) => {
             // Do not retry blindly: tell finance, wait for a deposit to post, then send the
             // same `req` again (same key).
             println!("   insufficient balance, tell finance: {e}");
@@ -132,7 +130,7 @@ async fn flow(
     );
 
     // 5. Track the order by polling until completed or failed (there are no webhooks).
-    let order = client.orders().wait_until_final(&order.id, poll).await?;
+    let order = client.orders().wait_until_final(&order.id, &poll).await?;
     let outcome = if order.is_completed() {
         match (
             order.order_content.voucher_code(),
@@ -210,8 +208,8 @@ async fn offline() -> Result<(), BoxError> {
         sandbox.agent_id()
     );
     let client = sandbox.client();
-    let poll = PollOptions::new()
-        .initial_interval(Duration::from_millis(40))
+    let poll = PollOptions::default()
+        .interval(Duration::from_millis(40))
         .max_interval(Duration::from_millis(200))
         .timeout(Duration::from_secs(5));
 
@@ -228,7 +226,7 @@ async fn offline() -> Result<(), BoxError> {
         "POST /agent/{agent_id}/orders",
         format_args!("{} {} (Google Play 25 USD, redeem_card)", card.status, card.id),
     );
-    let card = client.orders().wait_until_final(&card.id, poll).await?;
+    let card = client.orders().wait_until_final(&card.id, &poll).await?;
     let Some(code) = card.order_content.voucher_code() else {
         return Err("a completed voucher order carries no voucher_code".into());
     };
@@ -243,11 +241,9 @@ async fn offline() -> Result<(), BoxError> {
     );
 
     // 400 insufficient_balance: fund, wait for the deposit to post, same order, same key.
-    let big = CreateOrder::new(AMAZON_DE_10)
-        .quantity(4)
-        .idempotency_key(IdempotencyKey::new("order-quickstart-0002")?);
+    let big = CreateOrder::with_key(AMAZON_DE_10, "order-quickstart-0002")?.quantity(4);
     let refused = match client.orders().create(&big).await {
-        Err(e) if e.is_insufficient_balance() => e,
+        Err(e) if ErrorCode::of(&e) == Some(ErrorCode::InsufficientBalance) => e,
         other => return Err(format!("expected insufficient_balance, got {other:?}").into()),
     };
     line(
@@ -274,7 +270,7 @@ async fn offline() -> Result<(), BoxError> {
     server.clear_requests();
     server.fail_next_on("POST", &path, 1, Fault::Status(500));
     server.fail_next_on("POST", &path, 1, Fault::DropAfterProcessing);
-    let req = CreateOrder::new(GOOGLE_PLAY_25).idempotency_key(IdempotencyKey::new("order-quickstart-0003")?);
+    let req = CreateOrder::with_key(GOOGLE_PLAY_25, "order-quickstart-0003")?;
     let order = client.orders().create(&req).await?;
     let sent = server.count("POST", &path);
     let created = sandbox.orders_created() - orders_before;

@@ -33,7 +33,7 @@ pub struct Balance {
 }
 
 /// `GET /agent/{agent_id}/balance`: one entry per currency (`{"items": [...]}`; a bare array
-/// is accepted too).
+/// is accepted too). A body without `items` is a decode error, never an empty balance.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Balances {
     /// The balances.
@@ -66,9 +66,9 @@ impl Balances {
     }
 
     /// `Ok` when `amount` in `currency` is covered; otherwise an error with code
-    /// `insufficient_balance` (see [`crate::ErrorExt::is_insufficient_balance`]), no HTTP
-    /// status, and nothing sent. The provider's overview: "Block purchase if balance is
-    /// insufficient."
+    /// `insufficient_balance` (`ErrorCode::of(&err) == Some(ErrorCode::InsufficientBalance)`,
+    /// see [`crate::ErrorCode`]), no HTTP status, and nothing sent. The Plexy Gate agent API
+    /// overview: "Block purchase if balance is insufficient."
     pub fn ensure_covers(&self, currency: &str, amount: Decimal) -> Result<()> {
         let available = self.available(currency);
         if available >= amount {
@@ -133,6 +133,16 @@ pub struct LowBalance {
     pub threshold: Decimal,
 }
 
+/// `GET /agent/{agent_id}/balance` as a request value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GetBalance;
+
+impl GetBalance {
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        Ok(req.path("/balance"))
+    }
+}
+
 /// `client.balance()`.
 #[derive(Debug, Clone, Copy)]
 pub struct BalanceApi<'a> {
@@ -142,8 +152,7 @@ pub struct BalanceApi<'a> {
 impl BalanceApi<'_> {
     /// `GET /agent/{agent_id}/balance`.
     pub async fn get(&self) -> Result<Balances> {
-        let req = Request::get("balance.get", "/agent/{agent_id}/balance").path(self.client.path("/balance"));
-        self.client.transport.send(req).await?.json()
+        self.client.send(&GetBalance).await
     }
 
     /// Reads the balance and refuses `amount` in `currency` if it is not covered (see

@@ -9,42 +9,20 @@ use payout_core::{Decimal, Error, Page, Request, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, PROVIDER};
-use crate::list::{ListBody, check_paging, into_page};
+use crate::list::check_paging;
 
-macro_rules! int_id {
-    ($(#[$m:meta])* $name:ident) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(transparent)]
-        pub struct $name(pub i64);
-
-        impl ::std::fmt::Display for $name {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                write!(f, "{}", self.0)
-            }
-        }
-
-        impl ::std::convert::From<i64> for $name {
-            fn from(v: i64) -> Self {
-                $name(v)
-            }
-        }
-    };
-}
-pub(crate) use int_id;
-
-int_id!(
+payout_core::id! {
     /// A product type id (`1`). Look types up by [`ProductTypeCode`] rather than hard-coding ids.
-    ProductTypeId
-);
-int_id!(
+    pub struct ProductTypeId(i64);
+}
+payout_core::id! {
     /// A product category id.
-    CategoryId
-);
-int_id!(
+    pub struct CategoryId(i64);
+}
+payout_core::id! {
     /// A product id (`456`).
-    ProductId
-);
+    pub struct ProductId(i64);
+}
 
 payout_core::open_enum! {
     /// The canonical product types; they decide how an order is placed and delivered.
@@ -59,7 +37,7 @@ payout_core::open_enum! {
     }
 }
 
-/// A product type (`GET /agent/{agent_id}/product-types`).
+/// A product type (Plexy Gate agent API documentation, "List product types").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProductType {
     /// The id products refer to in `product_type_id`.
@@ -74,7 +52,9 @@ pub struct ProductType {
 /// A product category (`GET /agent/{agent_id}/product-categories`).
 ///
 /// ASSUMPTION: the schema is not published; only `id` is required, everything else is
-/// optional and unknown fields are kept in `extra`.
+/// optional and unknown fields are kept in `extra` (a catalog has few categories, and with
+/// no published schema the unknown fields are the only place a display attribute such as an
+/// icon can be found).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProductCategory {
     /// The id products refer to in `category_id`.
@@ -101,10 +81,13 @@ fn null_as_true<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<b
     Ok(Option::<bool>::deserialize(d)?.unwrap_or(true))
 }
 
-/// A product (`GET /agent/{agent_id}/products/{productId}`).
+/// A product (Plexy Gate agent API documentation, "Get product").
 ///
-/// Prices arrive as JSON numbers in the provider's examples although the API's convention is
-/// decimal strings: both are read exactly into [`Decimal`], never through `f64`.
+/// Prices arrive as JSON numbers in the documented example although the API's convention is
+/// decimal strings: both are read exactly into [`Decimal`], never through `f64`. Fields this
+/// version does not model are ignored (a catalog holds thousands of products, and keeping
+/// every unknown field of each would buffer the whole catalog twice); read them with
+/// [`Client::raw`] if you need one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Product {
     /// The product id.
@@ -150,12 +133,10 @@ pub struct Product {
     /// provider still refuses an order for an inactive product).
     #[serde(default = "default_true", deserialize_with = "null_as_true")]
     pub is_active: bool,
-    /// Fields this version does not model.
-    #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Filters for [`Products::list`].
+/// `GET /agent/{agent_id}/products`: the filters of [`Products::list`], and the request value
+/// of that endpoint (`client.send(&filter)` answers one [`crate::Listing`]).
 ///
 /// ASSUMPTION: the list's query parameters are not published. `page` and `pageSize` are the
 /// API's convention; the other filters mirror the product's fields, and a server that does
@@ -224,6 +205,79 @@ impl ProductFilter {
     }
 }
 
+/// `GET /agent/{agent_id}/product-types` as a request value: the canonical types.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListProductTypes;
+
+impl ListProductTypes {
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        Ok(req.path("/product-types"))
+    }
+}
+
+/// `GET /agent/{agent_id}/product-categories` as a request value: one page of categories
+/// (no query unless a page is set). [`ProductCategories::list`] walks every page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListProductCategories {
+    page: Option<u32>,
+    page_size: Option<u32>,
+}
+
+impl ListProductCategories {
+    /// The first page, with the server's page size.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// The page to fetch, from 1.
+    pub fn page(mut self, page: u32) -> Self {
+        self.page = Some(page);
+        self
+    }
+    /// Items per page (sent as `pageSize`, only together with a page).
+    pub fn page_size(mut self, size: u32) -> Self {
+        self.page_size = Some(size);
+        self
+    }
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        check_paging(self.page, self.page_size)?;
+        Ok(req
+            .path("/product-categories")
+            .query_opt("page", self.page)
+            .query_opt("pageSize", self.page.and(self.page_size)))
+    }
+}
+
+/// `GET /agent/{agent_id}/products/{productId}` as a request value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GetProduct {
+    id: ProductId,
+}
+
+impl GetProduct {
+    /// The product with this id.
+    pub fn new(id: impl Into<ProductId>) -> Self {
+        GetProduct { id: id.into() }
+    }
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        Ok(req.path(format!("/products/{}", self.id)))
+    }
+}
+
+impl ProductFilter {
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        self.validate()?;
+        Ok(req
+            .path("/products")
+            .query_opt("page", self.page)
+            .query_opt("pageSize", self.page_size)
+            .query_opt("category_id", self.category_id)
+            .query_opt("product_type_id", self.product_type_id)
+            .query_opt("region_code", self.region_code.as_deref())
+            .query_opt("currency_code", self.currency_code.as_deref())
+            .query_opt("is_active", self.is_active))
+    }
+}
+
 /// `client.product_types()`.
 #[derive(Debug, Clone, Copy)]
 pub struct ProductTypes<'a> {
@@ -233,10 +287,7 @@ pub struct ProductTypes<'a> {
 impl ProductTypes<'_> {
     /// `GET /agent/{agent_id}/product-types`: the canonical types (a bare array).
     pub async fn list(&self) -> Result<Vec<ProductType>> {
-        let req = Request::get("product_types.list", "/agent/{agent_id}/product-types")
-            .path(self.client.path("/product-types"));
-        let body: ListBody<ProductType> = self.client.transport.send(req).await?.json()?;
-        Ok(body.items)
+        Ok(self.client.send(&ListProductTypes).await?.items)
     }
 }
 
@@ -256,20 +307,20 @@ impl ProductCategories<'_> {
     /// [`ProductCategories::MAX_PAGES`], so no category is silently dropped.
     pub async fn list(&self) -> Result<Vec<ProductCategory>> {
         let mut all = Vec::new();
-        let mut page: Option<u32> = None;
-        let mut size: Option<u32> = None;
+        let mut req = ListProductCategories::new();
         for _ in 0..Self::MAX_PAGES {
-            let req = Request::get("product_categories.list", "/agent/{agent_id}/product-categories")
-                .path(self.client.path("/product-categories"))
-                .query_opt("page", page)
-                .query_opt("pageSize", page.and(size));
-            let body: ListBody<ProductCategory> = self.client.transport.send(req).await?.json()?;
-            let current = page.unwrap_or(1);
-            size = body.page_size.filter(|s| *s > 0).or(size);
+            let body = self.client.send(&req).await?;
+            let current = req.page.unwrap_or(1);
+            let size = body.page_size.filter(|s| *s > 0).or(req.page_size);
             let next = body.next_page(current, size);
             all.extend(body.items);
             match next {
-                Some(n) if n > current => page = Some(n),
+                Some(n) if n > current => {
+                    req = ListProductCategories {
+                        page: Some(n),
+                        page_size: size,
+                    }
+                }
                 Some(_) => {
                     return Err(Error::new(
                         payout_core::ErrorKind::Provider,
@@ -326,26 +377,13 @@ impl Products<'_> {
     /// `GET /agent/{agent_id}/products/{productId}`. An unknown id is
     /// [`payout_core::ErrorKind::NotFound`].
     pub async fn get(&self, id: impl Into<ProductId>) -> Result<Product> {
-        let id = id.into();
-        let req = Request::get("products.get", "/agent/{agent_id}/products/{productId}")
-            .path(self.client.path(&format!("/products/{}", id.0)));
-        self.client.transport.send(req).await?.json()
+        self.client.send(&GetProduct::new(id)).await
     }
 }
 
 async fn list_products(client: &Client, filter: &ProductFilter) -> Result<Page<Product, u32>> {
-    filter.validate()?;
-    let req = Request::get("products.list", "/agent/{agent_id}/products")
-        .path(client.path("/products"))
-        .query_opt("page", filter.page)
-        .query_opt("pageSize", filter.page_size)
-        .query_opt("category_id", filter.category_id)
-        .query_opt("product_type_id", filter.product_type_id)
-        .query_opt("region_code", filter.region_code.as_deref())
-        .query_opt("currency_code", filter.currency_code.as_deref())
-        .query_opt("is_active", filter.is_active);
-    let resp = client.transport.send(req).await?;
-    into_page(&resp, filter.page.unwrap_or(1), filter.page_size)
+    let body = client.send(filter).await?;
+    Ok(body.into_page(filter.page.unwrap_or(1), filter.page_size))
 }
 
 /// A snapshot of the catalog (product types, categories and products) with lookups by code
@@ -356,9 +394,9 @@ async fn list_products(client: &Client, filter: &ProductFilter) -> Result<Page<P
 /// ```no_run
 /// # async fn run(client: agent_catalog::Client) -> agent_catalog::Result<()> {
 /// use std::time::Duration;
-/// use agent_catalog::{ProductId, ProductTypeCode};
+/// use agent_catalog::ProductTypeCode;
 /// let mut catalog = client.sync_catalog().await?;
-/// let product = catalog.product(ProductId(456)).expect("in the catalog");
+/// let product = catalog.product(456).expect("in the catalog");
 /// if catalog.type_code_of(product) == Some(&ProductTypeCode::DirectTopUp) {
 ///     // needs a TopupRequest
 /// }

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use payout_core::{
-    AuthScheme, ClientOptions, Error, RawApi, Result, SecretString, Transport, TransportConfig,
+    AuthScheme, ClientOptions, Endpoint, Error, RawApi, ReconcilePolicy, Result, SecretString, Transport,
+    TransportConfig,
 };
 
 use crate::balance::BalanceApi;
@@ -44,6 +45,15 @@ impl AgentId {
                 "must not contain whitespace",
             ));
         }
+        // `.` and `..` are left as they are by percent-encoding, and a URL parser resolves
+        // them: `/agent/../orders` would leave the agent scope.
+        if id.chars().all(|c| c == '.') {
+            return Err(Error::invalid_input(
+                PROVIDER,
+                "agent_id",
+                "must not be `.` or `..`",
+            ));
+        }
         Ok(AgentId(id))
     }
 
@@ -74,10 +84,14 @@ impl std::fmt::Display for AgentId {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Client {
+    /// Based at `<base URL>/agent/<encoded agent id>`: every endpoint under the agent scope.
     pub(crate) transport: Transport,
+    /// Based at the base URL itself: `GET /health` and [`Client::raw`].
+    pub(crate) root: Transport,
     pub(crate) agent_id: AgentId,
     /// `/agent/<encoded agent id>`, computed once.
     pub(crate) agent_path: Arc<str>,
+    pub(crate) reconcile: ReconcilePolicy,
 }
 
 /// Builds a [`Client`]. The API key, the agent id and the base URL are required.
@@ -89,6 +103,7 @@ pub struct ClientBuilder {
     api_key: Option<SecretString>,
     agent_id: Option<String>,
     base_url: Option<String>,
+    reconcile: Option<ReconcilePolicy>,
     options: ClientOptions,
 }
 
@@ -113,6 +128,14 @@ impl ClientBuilder {
     /// are appended to it).
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
+        self
+    }
+
+    /// How hard [`crate::orders::Orders::create`] looks for the order when the outcome of a
+    /// create is unknown (default: 2 lookups, 500 ms apart); see
+    /// [`payout_core::reconcile::send_reconciled`].
+    pub fn reconcile_policy(mut self, policy: ReconcilePolicy) -> Self {
+        self.reconcile = Some(policy);
         self
     }
 
@@ -145,22 +168,30 @@ impl ClientBuilder {
                 ),
             )
         })?;
-        let transport = Transport::new(TransportConfig {
+        let agent_path: Arc<str> =
+            format!("/agent/{}", payout_core::encode_path_segment(agent_id.as_str())).into();
+        let config = |base_url: String, options: ClientOptions| TransportConfig {
             provider: PROVIDER,
             version: env!("CARGO_PKG_VERSION"),
             base_url,
-            credential: Some(key),
+            credential: Some(key.clone()),
             auth: AuthScheme::RawAuthorization,
             request_id_headers: &["x-request-id", "x-correlation-id"],
             error_decoder: Arc::new(crate::error::decode_error),
-            options: self.options,
-        })?;
-        let agent_path: Arc<str> =
-            format!("/agent/{}", payout_core::encode_path_segment(agent_id.as_str())).into();
+            options,
+        };
+        // Two transports over the same settings (the rate limiter and circuit breaker are
+        // shared handles): request values build paths relative to the agent scope, because
+        // a request value does not know which agent sends it.
+        let root = Transport::new(config(base_url, self.options.clone()))?;
+        let scoped_base = format!("{}{agent_path}", root.base_url());
+        let transport = Transport::new(config(scoped_base, self.options))?;
         Ok(Client {
             transport,
+            root,
             agent_id,
             agent_path,
+            reconcile: self.reconcile.unwrap_or_default(),
         })
     }
 }
@@ -207,13 +238,37 @@ impl Client {
 
     /// The base URL requests go to.
     pub fn base_url(&self) -> &str {
-        self.transport.base_url()
+        self.root.base_url()
+    }
+
+    /// Runs any request value of this crate (see the endpoint table in the README) and
+    /// decodes its output. Retries follow the endpoint's declared safety and nothing more:
+    /// [`crate::orders::Orders::create`] adds the reconcile of an unknown outcome.
+    ///
+    /// ```no_run
+    /// # async fn run(client: agent_catalog::Client) -> agent_catalog::Result<()> {
+    /// use agent_catalog::balance::GetBalance;
+    /// let balances = client.send(&GetBalance).await?;
+    /// # let _ = balances; Ok(()) }
+    /// ```
+    pub async fn send<E: Endpoint>(&self, req: &E) -> Result<E::Output> {
+        <Self as payout_core::ApiClient>::send(self, req).await
+    }
+
+    /// The transport an endpoint goes through: the agent-scoped one for every documented
+    /// `/agent/{agent_id}/...` path, the root one for `/health`.
+    fn transport_for<E: Endpoint>(&self) -> &Transport {
+        if E::META.path.starts_with("/agent/{agent_id}") {
+            &self.transport
+        } else {
+            &self.root
+        }
     }
 
     /// The raw escape hatch: call an endpoint this crate does not model yet with the same auth,
     /// retries and tracing. Paths are relative to the base URL; see [`Client::agent_path`].
     pub fn raw(&self) -> RawApi {
-        RawApi::new(self.transport.clone())
+        RawApi::new(self.root.clone())
     }
 
     /// `/agent/<agent id, percent-encoded>`, the prefix of every agent endpoint, for use with
@@ -262,11 +317,18 @@ impl Client {
     pub async fn health(&self) -> Result<Health> {
         crate::health::probe(self).await
     }
+}
 
-    pub(crate) fn path(&self, suffix: &str) -> String {
-        let mut p = String::with_capacity(self.agent_path.len() + suffix.len());
-        p.push_str(&self.agent_path);
-        p.push_str(suffix);
-        p
+impl payout_core::ApiClient for Client {
+    const PROVIDER: &'static str = PROVIDER;
+
+    fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// Sends through the agent-scoped transport, or the root one for `/health` (the only
+    /// documented path outside `/agent/{agent_id}`).
+    fn send<E: Endpoint>(&self, req: &E) -> impl std::future::Future<Output = Result<E::Output>> + Send {
+        payout_core::endpoint::send_via(self.transport_for::<E>(), req)
     }
 }

@@ -4,14 +4,13 @@ use futures_core::Stream;
 use payout_core::{Decimal, Page, Request, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::int_id;
 use crate::client::{Client, PROVIDER};
-use crate::list::{check_paging, into_page};
+use crate::list::check_paging;
 
-int_id!(
+payout_core::id! {
     /// A deposit id (`1201`).
-    DepositId
-);
+    pub struct DepositId(i64);
+}
 
 payout_core::open_enum! {
     /// A deposit's state. Documented: `posted`, `pending`; others decode to `Unknown`.
@@ -78,7 +77,9 @@ impl Deposit {
     }
 }
 
-/// Filters for [`Deposits::list`] (`page`, `pageSize`, `status`).
+/// `GET /agent/{agent_id}/deposits`: the filters of [`Deposits::list`] (`page`, `pageSize`,
+/// `status`), and the request value of that endpoint (`client.send(&filter)` answers one
+/// [`crate::Listing`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DepositFilter {
     page: Option<u32>,
@@ -109,6 +110,14 @@ impl DepositFilter {
     /// Checks the filter.
     pub fn validate(&self) -> Result<()> {
         check_paging(self.page, self.page_size)
+    }
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        self.validate()?;
+        Ok(req
+            .path("/deposits")
+            .query_opt("page", self.page)
+            .query_opt("pageSize", self.page_size)
+            .query_opt("status", self.status.as_ref()))
     }
 }
 
@@ -142,12 +151,6 @@ impl Deposits<'_> {
 }
 
 async fn list_deposits(client: &Client, filter: &DepositFilter) -> Result<Page<Deposit, u32>> {
-    filter.validate()?;
-    let req = Request::get("deposits.list", "/agent/{agent_id}/deposits")
-        .path(client.path("/deposits"))
-        .query_opt("page", filter.page)
-        .query_opt("pageSize", filter.page_size)
-        .query_opt("status", filter.status.as_ref());
-    let resp = client.transport.send(req).await?;
-    into_page(&resp, filter.page.unwrap_or(1), filter.page_size)
+    let body = client.send(filter).await?;
+    Ok(body.into_page(filter.page.unwrap_or(1), filter.page_size))
 }

@@ -7,21 +7,20 @@
 //! 404 → `NotFound`, 429 → `RateLimited`, the rest → `Provider`).
 
 use payout_core::reqwest::header::HeaderMap;
-use payout_core::{Error, ErrorInfo};
+use payout_core::{Error, ErrorInfo, ProviderErrorCode};
 use serde_json::Value;
 
 payout_core::open_enum! {
-    /// An error code the provider returns, matched with [`ErrorCode::of`] or
-    /// [`ErrorExt::error_code`].
+    /// An error code the provider returns, matched with [`ErrorCode::of`] (the
+    /// [`payout_core::ProviderErrorCode`] shape every payout-rs crate shares).
     ///
     /// ```
-    /// use agent_catalog::{ErrorCode, ErrorExt};
+    /// use agent_catalog::ErrorCode;
     /// # fn handle(err: agent_catalog::Error) {
-    /// if err.is_insufficient_balance() {
-    ///     // Tell finance; retry the *same* order (same idempotency key) after a deposit posts.
-    /// }
-    /// match err.error_code() {
-    ///     Some(ErrorCode::InsufficientBalance) => { /* ... */ }
+    /// match ErrorCode::of(&err) {
+    ///     Some(ErrorCode::InsufficientBalance) => {
+    ///         // Tell finance; retry the *same* order (same idempotency key) after a deposit posts.
+    ///     }
     ///     Some(other) => eprintln!("provider said {other}"),
     ///     None => eprintln!("{err}"),
     /// }
@@ -38,34 +37,26 @@ payout_core::open_enum! {
 }
 
 impl ErrorCode {
-    /// The provider code carried by `err`, if any. Known codes match in any letter case
-    /// (`INSUFFICIENT_BALANCE` is [`ErrorCode::InsufficientBalance`]); unknown ones are kept
-    /// as sent.
+    /// The provider code carried by `err`, if it is an agent-catalog error with a code.
+    /// Known codes match in any letter case (`INSUFFICIENT_BALANCE` is
+    /// [`ErrorCode::InsufficientBalance`]); unknown ones are kept as sent.
     pub fn of(err: &Error) -> Option<ErrorCode> {
+        <ErrorCode as ProviderErrorCode>::of(err)
+    }
+}
+
+impl ProviderErrorCode for ErrorCode {
+    const PROVIDER: &'static str = crate::client::PROVIDER;
+
+    fn of(err: &Error) -> Option<ErrorCode> {
+        if err.provider_name() != Self::PROVIDER {
+            return None;
+        }
         err.provider_code()
             .map(|c| match ErrorCode::from(c.to_ascii_lowercase().as_str()) {
                 ErrorCode::Unknown(_) => ErrorCode::from(c),
                 known => known,
             })
-    }
-}
-
-/// Agent-catalog specific questions to ask a [`payout_core::Error`].
-pub trait ErrorExt {
-    /// The provider's error code as an [`ErrorCode`].
-    fn error_code(&self) -> Option<ErrorCode>;
-    /// True when the balance cannot cover the order: answered by the provider (HTTP 400
-    /// `insufficient_balance`) or by the client-side pre-check (no HTTP status; nothing was
-    /// sent). Do not retry blindly; see [`ErrorCode::InsufficientBalance`].
-    fn is_insufficient_balance(&self) -> bool;
-}
-
-impl ErrorExt for Error {
-    fn error_code(&self) -> Option<ErrorCode> {
-        ErrorCode::of(self)
-    }
-    fn is_insufficient_balance(&self) -> bool {
-        self.error_code() == Some(ErrorCode::InsufficientBalance)
     }
 }
 
@@ -76,8 +67,8 @@ pub(crate) fn insufficient_balance_precheck(message: String) -> Error {
         Some(ErrorCode::InsufficientBalance.as_str().to_string()),
         message,
     )
-    .with_retryable(false)
-    // `Error::provider` assumes a provider answered; this one was decided locally.
+    // `Error::provider` assumes a provider answered; this one was decided locally. (It is
+    // not retryable already: only transport, timeout and rate-limit errors are.)
     .with_sent(false)
 }
 
@@ -115,7 +106,8 @@ fn mentions_insufficient_balance(text: &str) -> bool {
 ///
 /// A 400 whose body names the insufficient-balance condition only in prose (`{"detail":
 /// "Insufficient balance"}`, `{"error": "Insufficient balance"}`) still gets the code
-/// `insufficient_balance`: the excerpt documents exactly that condition on HTTP 400, and the
+/// `insufficient_balance`: the Plexy Gate agent API documentation names exactly that
+/// condition on HTTP 400 ("Create order", "Balance management"), and the
 /// caller must be able to tell it apart from every other refusal.
 pub(crate) fn decode_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ErrorInfo {
     let mut info = decode_body(headers, body);
@@ -302,9 +294,15 @@ mod tests {
     #[test]
     fn known_codes_match_in_any_case() {
         let e = Error::provider("agent-catalog", Some("INSUFFICIENT_BALANCE".into()), "m");
-        assert!(e.is_insufficient_balance());
+        assert_eq!(ErrorCode::of(&e), Some(ErrorCode::InsufficientBalance));
         let e = Error::provider("agent-catalog", Some("Agent_Suspended".into()), "m");
-        assert_eq!(e.error_code(), Some(ErrorCode::Unknown("Agent_Suspended".into())));
+        assert_eq!(
+            ErrorCode::of(&e),
+            Some(ErrorCode::Unknown("Agent_Suspended".into()))
+        );
+        // Another provider's code is not ours.
+        let e = Error::provider("rocheap", Some("insufficient_balance".into()), "m");
+        assert_eq!(ErrorCode::of(&e), None);
     }
 
     #[test]

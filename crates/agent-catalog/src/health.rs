@@ -1,12 +1,14 @@
 //! The liveness probe.
 //!
-//! ASSUMPTION: the docs name `/health` under "System" without showing it. The probe calls
+//! ASSUMPTION: the Plexy Gate agent API documentation names `/health` under "System" and
+//! "Monitor health" without showing it. The probe calls
 //! `GET /health` at the base URL; if that is 404 it tries `GET /agent/{agent_id}/health`. The
 //! API key is sent on both (harmless on a public endpoint, needed on a protected one).
 
 use std::time::Duration;
 
-use payout_core::{ErrorKind, Request, Result};
+use payout_core::{ErrorKind, Request, Response, Result};
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::client::Client;
@@ -23,8 +25,46 @@ pub struct Health {
     pub status: Option<String>,
     /// The whole body: JSON as is, any other text as a JSON string, `null` when empty.
     pub body: serde_json::Value,
-    /// How long the probe took, retries included.
+    /// How long the probe took, retries included ([`Client::health`]; zero when the
+    /// [`HealthCheck`] value is sent with [`Client::send`], which does not time it).
     pub latency: Duration,
+}
+
+/// `GET /health` as a request value (no fallback: [`Client::health`] adds the
+/// agent-scoped one).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthCheck;
+
+impl HealthCheck {
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        Ok(req)
+    }
+}
+
+/// Any 2xx body: JSON as is, other text as a JSON string.
+pub(crate) fn decode(resp: &Response) -> Result<Health> {
+    Ok(read(resp, "/health", Duration::ZERO))
+}
+
+fn read(resp: &Response, path: &'static str, latency: Duration) -> Health {
+    let body: serde_json::Value = if resp.body().is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(resp.body()).unwrap_or_else(|_| {
+            serde_json::Value::String(String::from_utf8_lossy(resp.body()).trim().to_string())
+        })
+    };
+    let status = body
+        .get("status")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string);
+    Health {
+        path,
+        status_code: resp.status(),
+        status,
+        body,
+        latency,
+    }
 }
 
 impl Health {
@@ -41,32 +81,17 @@ impl Health {
 
 pub(crate) async fn probe(client: &Client) -> Result<Health> {
     let started = Instant::now();
-    let root = Request::get("health", "/health");
-    let (path, resp) = match client.transport.send(root).await {
-        Ok(resp) => ("/health", resp),
+    match client.send(&HealthCheck).await {
+        Ok(health) => Ok(Health {
+            latency: started.elapsed(),
+            ..health
+        }),
         Err(e) if e.kind() == ErrorKind::NotFound => {
-            let scoped =
-                Request::get("health.agent", "/agent/{agent_id}/health").path(client.path("/health"));
-            ("/agent/{agent_id}/health", client.transport.send(scoped).await?)
+            // Not a documented endpoint of its own: the agent-scoped fallback.
+            let scoped = Request::get("health.agent", "/agent/{agent_id}/health").path("/health");
+            let resp = client.transport.send(scoped).await?;
+            Ok(read(&resp, "/agent/{agent_id}/health", started.elapsed()))
         }
-        Err(e) => return Err(e),
-    };
-    let body: serde_json::Value = if resp.body().is_empty() {
-        serde_json::Value::Null
-    } else {
-        serde_json::from_slice(resp.body()).unwrap_or_else(|_| {
-            serde_json::Value::String(String::from_utf8_lossy(resp.body()).trim().to_string())
-        })
-    };
-    let status = body
-        .get("status")
-        .and_then(serde_json::Value::as_str)
-        .map(str::to_string);
-    Ok(Health {
-        path,
-        status_code: resp.status(),
-        status,
-        body,
-        latency: started.elapsed(),
-    })
+        Err(e) => Err(e),
+    }
 }

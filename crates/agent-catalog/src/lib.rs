@@ -3,31 +3,46 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
-mod balance;
-mod catalog;
+pub mod balance;
+pub mod catalog;
 mod client;
-mod deposits;
-mod error;
-mod health;
+pub mod deposits;
+mod endpoints;
+pub mod error;
+pub mod health;
 mod list;
-mod orders;
+pub mod orders;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 
-pub use balance::{Balance, BalanceApi, Balances, LowBalance, LowBalanceThresholds};
+pub use balance::{Balance, BalanceApi, Balances, GetBalance, LowBalance, LowBalanceThresholds};
 pub use catalog::{
-    Catalog, CategoryId, Product, ProductCategories, ProductCategory, ProductFilter, ProductId, ProductType,
-    ProductTypeCode, ProductTypeId, ProductTypes, Products,
+    Catalog, CategoryId, GetProduct, ListProductCategories, ListProductTypes, Product, ProductCategories,
+    ProductCategory, ProductFilter, ProductId, ProductType, ProductTypeCode, ProductTypeId, ProductTypes,
+    Products,
 };
 pub use client::{AgentId, Client, ClientBuilder, ENV_AGENT_ID, ENV_API_KEY, ENV_BASE_URL};
 pub use deposits::{Deposit, DepositFilter, DepositId, DepositMethod, DepositStatus, Deposits};
-pub use error::{ErrorCode, ErrorExt};
-pub use health::Health;
+pub use error::ErrorCode;
+pub use health::{Health, HealthCheck};
+pub use list::Listing;
 pub use orders::{
-    CreateOrder, IDEMPOTENCY_HEADER, MAX_EXTERNAL_REF_LEN, Order, OrderContent, OrderFilter, OrderId,
-    OrderStatus, Orders, PollOptions, TopupRequest,
+    CreateOrder, GetOrder, IDEMPOTENCY_HEADER, MAX_EXTERNAL_REF_LEN, Order, OrderContent, OrderFilter,
+    OrderId, OrderStatus, Orders, TopupRequest,
 };
 pub use payout_core::{
-    CircuitBreaker, CircuitState, Decimal, Error, ErrorKind, IdempotencyKey, Page, RateLimiter, Result,
-    RetryPolicy, SecretString,
+    ApiClient, CircuitBreaker, CircuitState, Decimal, Endpoint, Error, ErrorKind, IdempotencyKey, Keyed,
+    Page, PollOptions, ProviderErrorCode, RateLimiter, ReconcilePolicy, Result, RetryPolicy, SecretString,
 };
+
+/// The default decoder of every endpoint's 2xx body (`api/endpoints.json` names another
+/// where an endpoint needs one).
+pub(crate) mod api {
+    use payout_core::{Response, Result};
+    use serde::de::DeserializeOwned;
+
+    /// The body as JSON; a body that does not decode is a `Decode` error keeping the status.
+    pub(crate) fn decode<T: DeserializeOwned>(resp: &Response) -> Result<T> {
+        resp.json()
+    }
+}

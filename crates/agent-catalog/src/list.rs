@@ -5,25 +5,43 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use payout_core::{Error, Page, Result};
-use serde::de::{self, DeserializeOwned, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use crate::client::PROVIDER;
 
-/// A decoded list body. Written by hand rather than as an untagged enum so a bad item keeps
-/// its JSON path in the decode error.
-pub(crate) struct ListBody<T> {
-    pub(crate) items: Vec<T>,
-    pub(crate) page: Option<u32>,
-    pub(crate) page_size: Option<u32>,
-    pub(crate) total: Option<u64>,
+/// One list response, as the provider's list endpoints send it: a bare JSON array, or a
+/// page object `{"items": [...], "page": 1, "pageSize": 50, "total": 120}` (Plexy Gate agent
+/// API documentation, "List orders" and "List deposit history").
+///
+/// The output of the list request values ([`crate::OrderFilter`], [`crate::ProductFilter`],
+/// [`crate::DepositFilter`], [`crate::ListProductCategories`]) sent with
+/// [`crate::Client::send`]; the resource handlers turn it into a [`Page`].
+///
+/// A body without its list (no `items`, `items: null`, a string, a number) is a
+/// [`payout_core::ErrorKind::Decode`] error that keeps the status, never an empty list.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Listing<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// The page number the server echoed (1-based).
+    pub page: Option<u32>,
+    /// The page size the server echoed.
+    pub page_size: Option<u32>,
+    /// The total number of items, when sent.
+    pub total: Option<u64>,
 }
 
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for ListBody<T> {
+pub(crate) type ListBody<T> = Listing<T>;
+
+// Written by hand rather than as an untagged enum so a bad item keeps its JSON path in the
+// decode error.
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Listing<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         struct V<T>(PhantomData<T>);
         impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-            type Value = ListBody<T>;
+            type Value = Listing<T>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON array or an object with `items`")
             }
@@ -32,7 +50,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for ListBody<T> {
                 while let Some(item) = seq.next_element()? {
                     items.push(item);
                 }
-                Ok(ListBody {
+                Ok(Listing {
                     items,
                     page: None,
                     page_size: None,
@@ -40,7 +58,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for ListBody<T> {
                 })
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
-                let mut body = ListBody {
+                let mut body = Listing {
                     items: Vec::new(),
                     page: None,
                     page_size: None,
@@ -51,8 +69,9 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for ListBody<T> {
                     match key.as_str() {
                         // `data` and `results` are the spellings other APIs use for the same thing.
                         "items" | "data" | "results" => {
-                            let v: Option<Vec<T>> = map.next_value()?;
-                            body.items = v.unwrap_or_default();
+                            // `items: null` is not an empty list: a list whose shape
+                            // changed must not read as "nothing there".
+                            body.items = map.next_value()?;
                             saw_items = true;
                         }
                         "page" => body.page = map.next_value()?,
@@ -73,18 +92,18 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for ListBody<T> {
     }
 }
 
-impl<T> ListBody<T> {
+impl<T> Listing<T> {
     /// True when the body says anything about paging (`page`, `pageSize` or `total`). A bare
     /// array, or an object with only `items`, is not paginated: it is the whole list. (A
     /// server that ignores `page` would otherwise hand back the same array for page 2, 3, ...
     /// and a stream would never end.)
-    pub(crate) fn is_paged(&self) -> bool {
+    pub fn is_paged(&self) -> bool {
         self.page.is_some() || self.page_size.is_some() || self.total.is_some()
     }
 
-    /// The next 1-based page after this one, `None` on the last page or when the body is not
-    /// paginated at all.
-    pub(crate) fn next_page(&self, requested_page: u32, requested_size: Option<u32>) -> Option<u32> {
+    /// The next 1-based page after this one (`requested_page`, asked with `requested_size`
+    /// items a page), `None` on the last page or when the body is not paginated at all.
+    pub fn next_page(&self, requested_page: u32, requested_size: Option<u32>) -> Option<u32> {
         if !self.is_paged() {
             return None;
         }
@@ -101,6 +120,16 @@ impl<T> ListBody<T> {
             })
         });
         next_page(page, size, received, self.total)
+    }
+
+    /// This listing as a [`Page`] whose `next` is the page after `requested_page`.
+    pub fn into_page(self, requested_page: u32, requested_size: Option<u32>) -> Page<T, u32> {
+        let next = self.next_page(requested_page, requested_size);
+        Page {
+            next,
+            total: self.total,
+            items: self.items,
+        }
     }
 }
 
@@ -149,21 +178,6 @@ pub(crate) fn next_page(
         (_, Some(size)) if (received as u64) < u64::from(size) => None,
         _ => page.checked_add(1),
     }
-}
-
-/// Decodes a list response into a [`Page`] numbered from `requested_page`.
-pub(crate) fn into_page<T: DeserializeOwned>(
-    resp: &payout_core::Response,
-    requested_page: u32,
-    requested_size: Option<u32>,
-) -> Result<Page<T, u32>> {
-    let body: ListBody<T> = resp.json()?;
-    let next = body.next_page(requested_page, requested_size);
-    Ok(Page {
-        next,
-        total: body.total,
-        items: body.items,
-    })
 }
 
 #[cfg(test)]
@@ -245,5 +259,7 @@ mod tests {
             (vec![3], Some(2), Some(1), Some(9))
         );
         assert!(serde_json::from_str::<ListBody<u32>>(r#"{"page":1}"#).is_err());
+        assert!(serde_json::from_str::<ListBody<u32>>(r#"{"items":null,"page":1}"#).is_err());
+        assert!(serde_json::from_str::<ListBody<u32>>(r#""items""#).is_err());
     }
 }

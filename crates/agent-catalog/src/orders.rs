@@ -1,54 +1,25 @@
 //! Orders: create (protected by an `Idempotency-Key`), get, list, and wait until final.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use futures_core::Stream;
-use payout_core::{Decimal, Error, ErrorKind, IdempotencyKey, Page, Request, Result};
+use payout_core::reconcile::send_reconciled;
+use payout_core::{
+    ApiClient, Decimal, Error, ErrorKind, IdempotencyKey, Keyed, Page, Poll, PollOptions, Reconcile, Request,
+    Response, Result,
+};
 use serde::{Deserialize, Serialize};
-use tokio::time::Instant;
 
 use crate::catalog::{Catalog, Product, ProductId, ProductTypeCode};
 use crate::client::{Client, PROVIDER};
-use crate::list::{check_paging, into_page};
+use crate::list::{Listing, check_paging};
 
 /// The header the provider deduplicates order creation on.
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
-/// An order id (a UUID string).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct OrderId(pub String);
-
-impl OrderId {
-    /// The id as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for OrderId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<&str> for OrderId {
-    fn from(s: &str) -> Self {
-        OrderId(s.to_string())
-    }
-}
-
-impl From<String> for OrderId {
-    fn from(s: String) -> Self {
-        OrderId(s)
-    }
-}
-
-impl From<&OrderId> for OrderId {
-    fn from(id: &OrderId) -> Self {
-        id.clone()
-    }
+payout_core::id! {
+    /// An order id (a UUID string).
+    pub struct OrderId(String);
 }
 
 payout_core::open_enum! {
@@ -126,7 +97,13 @@ impl std::fmt::Debug for OrderContent {
     }
 }
 
-/// An order, as returned by create, get and list.
+/// An order, as returned by create, get and list (Plexy Gate agent API documentation,
+/// "Create order" and "Get order by ID").
+///
+/// `extra` keeps the fields this version does not model: an order is what you store and
+/// hand to support, and the documentation names fields (`plexy_margin`, `agent_charge`)
+/// that its examples do not show, so a field the provider adds must survive a round trip
+/// through your records (and payout-journal's).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Order {
     /// The order id; persist it beside your own reference and the idempotency key.
@@ -138,7 +115,7 @@ pub struct Order {
     #[serde(default)]
     pub external_ref: Option<String>,
     /// The `Idempotency-Key` the order was created with (echoed by the provider; filled in
-    /// by [`Orders::create`] if the provider leaves it out).
+    /// from the request on a create if the provider leaves it out).
     #[serde(default)]
     pub idempotency_key: Option<IdempotencyKey>,
     /// The state.
@@ -215,9 +192,12 @@ impl Order {
 /// account fields (`steam_login`, `email`, ...; which ones depends on the product).
 ///
 /// Its `Debug` shows the account field names, not their values (they identify your buyer).
-#[derive(Clone, PartialEq, Serialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct TopupRequest {
-    #[serde(serialize_with = "serialize_decimal_amount")]
+    #[serde(
+        serialize_with = "serialize_decimal_amount",
+        deserialize_with = "payout_core::money::decimal::deserialize"
+    )]
     amount: Decimal,
     customer_account: BTreeMap<String, String>,
 }
@@ -299,17 +279,22 @@ impl TopupRequest {
     }
 }
 
-/// `POST /agent/{agent_id}/orders`: one business order attempt.
+/// `POST /agent/{agent_id}/orders`: one business order attempt, as a request value.
 ///
 /// [`CreateOrder::new`] generates the `Idempotency-Key` at once, so the key belongs to the
-/// request value: persist [`CreateOrder::get_idempotency_key`] beside your own order id
+/// request value: persist `req.key()` ([`payout_core::Keyed`]) beside your own order id
 /// **before** sending, and send the same value again (or rebuild it with the same key through
-/// [`CreateOrder::idempotency_key`]) to retry the same attempt. The provider answers a repeat
-/// with the first order instead of charging twice. A new business attempt is a new value.
+/// [`CreateOrder::with_key`]) to retry the same attempt. The provider answers a repeat with
+/// the first order instead of charging twice (Plexy Gate agent API documentation, "Idempotent
+/// orders"). A new business attempt is a new value.
+///
+/// It serializes with its key (`idempotency_key`) so a journal can store it and send it again
+/// after a crash; the wire body never carries the key (it travels in the header).
 ///
 /// ```
-/// use agent_catalog::{CreateOrder, Decimal, IdempotencyKey, TopupRequest};
-/// let req = CreateOrder::new(456)
+/// use agent_catalog::{CreateOrder, Decimal, Keyed, TopupRequest};
+/// let req = CreateOrder::with_key(456, "order-1001")
+///     .unwrap()
 ///     .external_ref("INV-1001")
 ///     .topup_request(
 ///         TopupRequest::new(Decimal::new(1000, 2))
@@ -317,26 +302,50 @@ impl TopupRequest {
 ///             .account("email", "user@example.com"),
 ///     )
 ///     .quantity(1)
-///     .test(false)
-///     .idempotency_key(IdempotencyKey::new("order-1001").unwrap());
-/// assert_eq!(req.get_idempotency_key().as_str(), "order-1001");
+///     .test(false);
+/// assert_eq!(req.key(), "order-1001");
 /// req.validate().unwrap();
+/// // A key that cannot travel in a header is refused, never dropped.
+/// assert!(CreateOrder::with_key(456, "order 1001").is_err());
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateOrder {
     product_id: ProductId,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     external_ref: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     currency_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     topup_request: Option<TopupRequest>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    quantity: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    test: Option<bool>,
+    #[serde(deserialize_with = "checked_key")]
+    idempotency_key: IdempotencyKey,
+}
+
+/// A stored key is checked like a new one: a journal entry edited by hand must not send a
+/// header the provider cannot read.
+fn checked_key<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<IdempotencyKey, D::Error> {
+    let raw = String::deserialize(d)?;
+    IdempotencyKey::new(raw).map_err(|e| serde::de::Error::custom(format!("idempotency_key {e}")))
+}
+
+/// The documented JSON body of a create (the key travels in the header, not here).
+#[derive(Serialize)]
+struct CreateOrderBody<'a> {
+    product_id: ProductId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_ref: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    currency_code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    topup_request: Option<&'a TopupRequest>,
     #[serde(skip_serializing_if = "Option::is_none")]
     quantity: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     test: Option<bool>,
-    #[serde(skip)]
-    idempotency_key: IdempotencyKey,
 }
 
 /// The longest `external_ref` accepted before sending (ASSUMPTION: no limit is published;
@@ -382,42 +391,55 @@ impl CreateOrder {
         self.test = Some(test);
         self
     }
-    /// Uses your own key instead of the generated one, e.g. derived from your order id
-    /// (`IdempotencyKey::new(format!("order-{id}"))`), so a restart after a crash retries
-    /// the same attempt.
+    /// An order for `product_id` with your own key instead of a generated one, e.g. derived
+    /// from your order id (`format!("order-{id}")`), so a restart after a crash retries the
+    /// same attempt. A key that is empty, longer than 255 characters or not printable ASCII
+    /// without spaces is [`payout_core::ErrorKind::InvalidInput`] (field `Idempotency-Key`).
     ///
     /// A key names one payload: never reuse it for a request with a different body (what
     /// the provider does then is not documented; Plexy's Pay API answers 409, which this
     /// client reports as an error and does not retry).
+    pub fn with_key(product_id: impl Into<ProductId>, key: impl Into<String>) -> Result<Self> {
+        let key = IdempotencyKey::new(key)
+            .map_err(|e| Error::invalid_input(PROVIDER, "Idempotency-Key", e.to_string()))?;
+        Ok(CreateOrder::new(product_id).idempotency_key(key))
+    }
+    /// Uses an already checked key instead of the generated one (see
+    /// [`CreateOrder::with_key`]).
     pub fn idempotency_key(mut self, key: IdempotencyKey) -> Self {
         self.idempotency_key = key;
         self
     }
-    /// The key this attempt is sent with on every try.
-    pub fn get_idempotency_key(&self) -> &IdempotencyKey {
-        &self.idempotency_key
-    }
     /// The product ordered.
-    pub fn get_product_id(&self) -> ProductId {
+    pub fn product_id(&self) -> ProductId {
         self.product_id
     }
-    /// The currency set with [`CreateOrder::currency_code`].
-    pub fn get_currency_code(&self) -> Option<&str> {
-        self.currency_code.as_deref()
-    }
-    /// The top-up, if any.
-    pub fn get_topup_request(&self) -> Option<&TopupRequest> {
-        self.topup_request.as_ref()
-    }
-    /// The quantity (1 when not set).
-    pub fn get_quantity(&self) -> u32 {
+    fn quantity_or_one(&self) -> u32 {
         self.quantity.unwrap_or(1)
+    }
+
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        self.validate()?;
+        let body = CreateOrderBody {
+            product_id: self.product_id,
+            external_ref: self.external_ref.as_deref(),
+            currency_code: self.currency_code.as_deref(),
+            topup_request: self.topup_request.as_ref(),
+            quantity: self.quantity,
+            test: self.test,
+        };
+        let req = req.path("/orders").json(&body).map_err(|e| {
+            Error::invalid_input(PROVIDER, "body", "could not be serialized")
+                .with_source(e)
+                .with_idempotency_key(Some(self.idempotency_key.clone()))
+        })?;
+        Ok(req.idempotency_header(IDEMPOTENCY_HEADER, self.idempotency_key.clone()))
     }
 
     /// Checks the request on its own; the error names the field and the rule. Called by
     /// [`Orders::create`] before anything is sent.
     pub fn validate(&self) -> Result<()> {
-        if self.product_id.0 <= 0 {
+        if self.product_id.get() <= 0 {
             return Err(Error::invalid_input(
                 PROVIDER,
                 "product_id",
@@ -504,7 +526,7 @@ impl CreateOrder {
             Some(t) => Some(t.amount),
             None => product
                 .price
-                .and_then(|p| p.checked_mul(Decimal::from(self.get_quantity()))),
+                .and_then(|p| p.checked_mul(Decimal::from(self.quantity_or_one()))),
         }
     }
 }
@@ -558,7 +580,9 @@ pub(crate) fn check_currency(field: &'static str, code: &str) -> Result<()> {
     }
 }
 
-/// Filters for [`Orders::list`] (`page`, `pageSize`, `status`, `product_id`).
+/// `GET /agent/{agent_id}/orders`: the filters of [`Orders::list`] (`page`, `pageSize`,
+/// `status`, `product_id`), and the request value of that endpoint (`client.send(&filter)`
+/// answers one [`Listing`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OrderFilter {
     page: Option<u32>,
@@ -596,46 +620,113 @@ impl OrderFilter {
     pub fn validate(&self) -> Result<()> {
         check_paging(self.page, self.page_size)
     }
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        self.validate()?;
+        Ok(req
+            .path("/orders")
+            .query_opt("page", self.page)
+            .query_opt("pageSize", self.page_size)
+            .query_opt("status", self.status.as_ref())
+            .query_opt("product_id", self.product_id))
+    }
 }
 
-/// How [`Orders::wait_until_final`] polls: the first interval, doubling up to a cap, until
-/// a deadline. Defaults: 2 s, doubling to 30 s, for at most 10 minutes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PollOptions {
-    initial_interval: Duration,
-    max_interval: Duration,
-    timeout: Duration,
+/// `GET /agent/{agent_id}/orders/{orderId}` as a request value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct GetOrder {
+    id: OrderId,
 }
 
-impl Default for PollOptions {
-    fn default() -> Self {
-        PollOptions {
-            initial_interval: Duration::from_secs(2),
-            max_interval: Duration::from_secs(30),
-            timeout: Duration::from_secs(600),
+impl GetOrder {
+    /// The order with this id.
+    pub fn new(id: impl Into<OrderId>) -> Self {
+        GetOrder { id: id.into() }
+    }
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        if self.id.as_str().trim().is_empty() {
+            return Err(Error::invalid_input(PROVIDER, "orderId", "must not be empty"));
         }
+        Ok(req.path(format!(
+            "/orders/{}",
+            payout_core::encode_path_segment(self.id.as_str())
+        )))
     }
 }
 
-impl PollOptions {
-    /// The default schedule.
-    pub fn new() -> Self {
-        Self::default()
+impl Keyed for CreateOrder {
+    const KEY_NAME: &'static str = "Idempotency-Key";
+    fn key(&self) -> &str {
+        self.idempotency_key.as_str()
     }
-    /// The wait before the second look.
-    pub fn initial_interval(mut self, d: Duration) -> Self {
-        self.initial_interval = d;
-        self
+}
+
+/// How many pages of 100 orders of the product a reconcile reads, newest first, looking for
+/// the order that echoes the request's key.
+const LOOKUP_PAGES: u32 = 5;
+const LOOKUP_PAGE_SIZE: u32 = 100;
+
+impl Reconcile for CreateOrder {
+    /// The Plexy Gate agent API has no lookup by `Idempotency-Key`; every order echoes the
+    /// key it was created with (`idempotency_key`, "Create order"), so the lookup lists the
+    /// product's orders ("List orders", filter `product_id`) and takes the one with this key.
+    /// It reads at most 5 pages of 100; an order not found there is reported as a failed
+    /// lookup (the outcome stays unknown), never as "absent".
+    async fn lookup<C: ApiClient>(&self, client: &C) -> Result<Option<Order>> {
+        let key = self.key();
+        for page in 1..=LOOKUP_PAGES {
+            let filter = OrderFilter::new()
+                .product_id(self.product_id)
+                .page(page)
+                .page_size(LOOKUP_PAGE_SIZE);
+            let listing = client.send(&filter).await?;
+            let next = listing.next_page(page, Some(LOOKUP_PAGE_SIZE));
+            if let Some(found) = listing
+                .items
+                .into_iter()
+                .find(|o| o.idempotency_key.as_ref().is_some_and(|k| k.as_str() == key))
+            {
+                return Ok(Some(found));
+            }
+            if next.is_none() {
+                return Ok(None);
+            }
+        }
+        Err(Error::new(
+            ErrorKind::Ambiguous,
+            PROVIDER,
+            format!(
+                "no order with this Idempotency-Key among the newest {} orders of product {}; the list was not read to its end",
+                LOOKUP_PAGES * LOOKUP_PAGE_SIZE,
+                self.product_id
+            ),
+        ))
     }
-    /// The longest wait between looks.
-    pub fn max_interval(mut self, d: Duration) -> Self {
-        self.max_interval = d;
-        self
-    }
-    /// Give up after this long.
-    pub fn timeout(mut self, d: Duration) -> Self {
-        self.timeout = d;
-        self
+
+    /// The order must be for the same product, and where the order echoes them, the same
+    /// `external_ref`, `currency_code`, `quantity` and test flag.
+    fn matches(&self, found: &Order) -> std::result::Result<(), &'static str> {
+        if found.product_id.is_some_and(|p| p != self.product_id) {
+            return Err("product_id");
+        }
+        if let (Some(mine), Some(theirs)) = (&self.external_ref, &found.external_ref)
+            && mine != theirs
+        {
+            return Err("external_ref");
+        }
+        if let (Some(mine), Some(theirs)) = (&self.currency_code, &found.currency_code)
+            && !mine.eq_ignore_ascii_case(theirs)
+        {
+            return Err("currency_code");
+        }
+        if let (Some(mine), Some(theirs)) = (self.quantity, found.quantity)
+            && mine != theirs
+        {
+            return Err("quantity");
+        }
+        if self.test.is_some_and(|t| t != found.is_test) {
+            return Err("test");
+        }
+        Ok(())
     }
 }
 
@@ -651,35 +742,17 @@ impl Orders<'_> {
     ///
     /// Safety: the key is sent on every attempt, so a timeout, a dropped connection or a
     /// 5xx is retried with the same key, and the provider answers a repeat with the first
-    /// order. The key is on the returned order and on every error
-    /// ([`payout_core::Error::idempotency_key`]). HTTP 400 `insufficient_balance` is never
-    /// retried: see [`crate::ErrorCode::InsufficientBalance`].
+    /// order. When the outcome stays unknown, the order is looked up by its key
+    /// ([`payout_core::reconcile::send_reconciled`], policy from
+    /// [`crate::ClientBuilder::reconcile_policy`]): found and matching, it is returned; not
+    /// there, the original error stands and is retryable with the **same** request; the
+    /// lookup failing too gives [`payout_core::ErrorKind::Ambiguous`]. The key is on the
+    /// returned order and on every error ([`payout_core::Error::idempotency_key`]). HTTP 400
+    /// `insufficient_balance` is never retried: see [`crate::ErrorCode::InsufficientBalance`].
     pub async fn create(&self, req: &CreateOrder) -> Result<Order> {
-        req.validate()?;
-        let key = req.idempotency_key.clone();
-        let request = Request::post("orders.create", "/agent/{agent_id}/orders")
-            .path(self.client.path("/orders"))
-            .json(req)
-            .map_err(|e| {
-                Error::invalid_input(PROVIDER, "body", "could not be serialized")
-                    .with_source(e)
-                    .with_idempotency_key(Some(key.clone()))
-            })?
-            .idempotency_header(IDEMPOTENCY_HEADER, key.clone());
-        let resp = self
-            .client
-            .transport
-            .send(request)
+        send_reconciled(self.client, req, &self.client.reconcile)
             .await
-            .map_err(|e| explain_unknown_outcome(e, &key))
-            .inspect_err(report_insufficient_balance)?;
-        let mut order: Order = resp
-            .json()
-            .map_err(|e| without_order_content(self.client, resp.body(), e))?;
-        if order.idempotency_key.is_none() {
-            order.idempotency_key = Some(key);
-        }
-        Ok(order)
+            .inspect_err(report_insufficient_balance)
     }
 
     /// The provider's integration flow in one call: checks `req` against its product in
@@ -721,17 +794,7 @@ impl Orders<'_> {
     /// `GET /agent/{agent_id}/orders/{orderId}`. An unknown id is
     /// [`payout_core::ErrorKind::NotFound`].
     pub async fn get(&self, id: impl Into<OrderId>) -> Result<Order> {
-        let id = id.into();
-        if id.0.trim().is_empty() {
-            return Err(Error::invalid_input(PROVIDER, "orderId", "must not be empty"));
-        }
-        let req = Request::get("orders.get", "/agent/{agent_id}/orders/{orderId}").path(
-            self.client
-                .path(&format!("/orders/{}", payout_core::encode_path_segment(&id.0))),
-        );
-        let resp = self.client.transport.send(req).await?;
-        resp.json()
-            .map_err(|e| without_order_content(self.client, resp.body(), e))
+        self.client.send(&GetOrder::new(id)).await
     }
 
     /// `GET /agent/{agent_id}/orders`: one page of orders (`page.next` is the next page
@@ -757,75 +820,40 @@ impl Orders<'_> {
     }
 
     /// Polls `GET .../orders/{orderId}` until the order is completed or failed, as the
-    /// provider recommends (there are no webhooks), and returns it. Check
-    /// [`Order::is_completed`] and deliver [`Order::order_content`].
+    /// Plexy Gate agent API documentation recommends ("Track order"; there are no webhooks),
+    /// and returns it. Check [`Order::is_completed`] and deliver [`Order::order_content`].
     ///
-    /// A transient failure of one look (a timeout, a 5xx, a 429 that outlasted the client's
-    /// own retries) does not end the wait: polling goes on until the deadline. Any other
-    /// error (401, 404, ...) is returned at once.
+    /// `options` is the one [`PollOptions`] of every payout-rs crate: interval, backoff,
+    /// deadline, and what a failed look does (by default up to 3 retryable failures in a
+    /// row are polled through; any other error, such as 401 or 404, is returned at once).
     ///
-    /// Past `options`' timeout the error is [`payout_core::ErrorKind::Timeout`]; the order
-    /// still exists: look at it again later, never re-create it.
-    pub async fn wait_until_final(&self, id: impl Into<OrderId>, options: PollOptions) -> Result<Order> {
+    /// At the deadline the error is [`payout_core::ErrorKind::Timeout`] carrying the last
+    /// order seen (`err.last_state::<Order>()`), never `Ok` with an order that is not final:
+    /// the order exists, so look at it again later, never create it again.
+    pub async fn wait_until_final(&self, id: impl Into<OrderId>, options: &PollOptions) -> Result<Order> {
         let id = id.into();
-        // `None` when the timeout is too large to represent: no deadline.
-        let deadline = Instant::now().checked_add(options.timeout);
-        let mut interval = options.initial_interval;
-        let mut looks: u32 = 0;
-        loop {
-            let seen = match self.get(&id).await {
-                Ok(order) => {
-                    if order.is_final() {
-                        return Ok(order);
-                    }
-                    format!("still {}", order.status)
+        let id = &id;
+        payout_core::poll::wait_until(
+            PROVIDER,
+            options,
+            move || self.get(id),
+            |order: &Order| {
+                if order.is_final() {
+                    Poll::Final
+                } else {
+                    Poll::Pending
                 }
-                Err(e) if e.is_retryable() => {
-                    tracing::warn!(order_id = %id, kind = %e.kind(), status = e.status(), "order look failed; polling on");
-                    format!("not readable ({})", e.kind())
-                }
-                Err(e) => return Err(e),
-            };
-            looks = looks.saturating_add(1);
-            let next_look = Instant::now().checked_add(interval);
-            if let (Some(deadline), Some(next_look)) = (deadline, next_look)
-                && next_look > deadline
-            {
-                return Err(Error::new(
-                    ErrorKind::Timeout,
-                    PROVIDER,
-                    format!(
-                        "order {id} is {seen} after {looks} looks; it was created, so look it up later instead of creating it again"
-                    ),
-                ));
-            }
-            tracing::debug!(order_id = %id, looks, "order not final yet");
-            tokio::time::sleep(interval).await;
-            interval = interval
-                .saturating_mul(2)
-                .min(options.max_interval.max(options.initial_interval));
-        }
+            },
+        )
+        .await
     }
 }
 
-/// After retries ran out on a failure that came after the request was sent (a timeout, a
-/// dropped connection, a 5xx), the order may exist; the transport marks that as
-/// `may_have_succeeded()` while keeping it retryable with the same key. Say what "retry" must
-/// mean here, so nobody builds a fresh `CreateOrder` with a new key and pays twice.
-fn explain_unknown_outcome(e: Error, key: &IdempotencyKey) -> Error {
-    if !(e.may_have_succeeded() && e.is_retryable()) {
-        return e;
-    }
-    e.with_advice(format!(
-        "the order may have been created: retry only with the same CreateOrder (Idempotency-Key `{key}`), never a new one"
-    ))
-}
-
-/// The excerpt asks to expose `insufficient_balance` to finance and operations: one `WARN`
-/// event (target `agent_catalog::orders`) per refusal, for log-based alerting.
+/// The Plexy Gate agent API documentation asks to expose `insufficient_balance` to finance
+/// and operations ("Balance management"): one `WARN` event (target `agent_catalog::orders`)
+/// per refusal, for log-based alerting.
 fn report_insufficient_balance(e: &Error) {
-    use crate::error::ErrorExt;
-    if e.is_insufficient_balance() {
+    if crate::ErrorCode::of(e) == Some(crate::ErrorCode::InsufficientBalance) {
         tracing::warn!(
             idempotency_key = e.idempotency_key().map(|k| k.as_str()).unwrap_or(""),
             status = e.status(),
@@ -835,30 +863,37 @@ fn report_insufficient_balance(e: &Error) {
 }
 
 async fn list_orders(client: &Client, filter: &OrderFilter) -> Result<Page<Order, u32>> {
-    filter.validate()?;
-    let req = Request::get("orders.list", "/agent/{agent_id}/orders")
-        .path(client.path("/orders"))
-        .query_opt("page", filter.page)
-        .query_opt("pageSize", filter.page_size)
-        .query_opt("status", filter.status.as_ref())
-        .query_opt("product_id", filter.product_id);
-    let resp = client.transport.send(req).await?;
-    into_page(&resp, filter.page.unwrap_or(1), filter.page_size)
-        .map_err(|e| without_order_content(client, resp.body(), e))
+    let body = client.send(filter).await?;
+    Ok(body.into_page(filter.page.unwrap_or(1), filter.page_size))
+}
+
+/// One order (create, get). A create whose order does not echo its key gets it from the
+/// request.
+pub(crate) fn decode_order(resp: &Response) -> Result<Order> {
+    let mut order: Order = resp.json().map_err(|e| without_order_content(resp, e))?;
+    if order.idempotency_key.is_none() {
+        order.idempotency_key = resp.idempotency_key().cloned();
+    }
+    Ok(order)
+}
+
+/// A page of orders.
+pub(crate) fn decode_order_list(resp: &Response) -> Result<Listing<Order>> {
+    resp.json().map_err(|e| without_order_content(resp, e))
 }
 
 /// A decode error about an order body keeps a snippet for diagnosis, but never the
 /// `order_content`: a delivered voucher code is money, and error `Debug` output ends up in
 /// logs. A body that does not parse cannot be redacted field by field, so its snippet is
 /// withheld.
-fn without_order_content(client: &Client, body: &[u8], e: Error) -> Error {
+fn without_order_content(resp: &Response, e: Error) -> Error {
     if e.body_snippet().is_none() {
         return e;
     }
-    let snippet = match serde_json::from_slice::<serde_json::Value>(body) {
+    let snippet = match serde_json::from_slice::<serde_json::Value>(resp.body()) {
         Ok(mut v) => {
             redact_order_content(&mut v);
-            serde_json::to_vec(&v).ok().map(|b| client.transport.snippet(&b))
+            serde_json::to_vec(&v).ok().map(|b| resp.transport().snippet(&b))
         }
         Err(_) => None,
     };

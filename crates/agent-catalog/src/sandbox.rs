@@ -86,9 +86,9 @@ use payout_core::sandbox::axum::extract::{Path, Query, State};
 use payout_core::sandbox::axum::http::{HeaderMap, HeaderValue, StatusCode};
 use payout_core::sandbox::axum::response::Response;
 use payout_core::sandbox::axum::routing::get;
-pub use payout_core::sandbox::{Delivery, Fault, RecordedRequest, SandboxServer, WebhookInbox};
+pub use payout_core::sandbox::{Fault, RecordedRequest, SandboxServer};
 use payout_core::sandbox::{IdempotencyStore, KeyState, json_response};
-use payout_core::{Decimal, IdempotencyKey, RetryPolicy};
+use payout_core::{Decimal, IdempotencyKey, ReconcilePolicy, RetryPolicy};
 use serde_json::{Map, Value, json};
 
 use crate::{
@@ -106,19 +106,19 @@ pub const SANDBOX_AGENT_ID: &str = "a12d5be1-3456-4c18-b111-33cdd0a1cc99";
 pub const FAILING_ACCOUNT: &str = "sandbox-fail";
 
 /// `redeem_card`, USD 25.00: Google Play 25 USD.
-pub const GOOGLE_PLAY_25: ProductId = ProductId(101);
+pub const GOOGLE_PLAY_25: ProductId = ProductId::new(101);
 /// `redeem_card`, EUR 10.00: Amazon.de 10 EUR.
-pub const AMAZON_DE_10: ProductId = ProductId(102);
+pub const AMAZON_DE_10: ProductId = ProductId::new(102);
 /// `redeem_card`, USD 50.00, inactive (cannot be ordered).
-pub const PLAYSTATION_50_INACTIVE: ProductId = ProductId(103);
+pub const PLAYSTATION_50_INACTIVE: ProductId = ProductId::new(103);
 /// `direct_transfer`, USD 0.99: Free Fire 100 Diamonds.
-pub const FREE_FIRE_100: ProductId = ProductId(201);
+pub const FREE_FIRE_100: ProductId = ProductId::new(201);
 /// `direct_transfer`, USD 1.10: PUBG Mobile 60 UC.
-pub const PUBG_60_UC: ProductId = ProductId(202);
+pub const PUBG_60_UC: ProductId = ProductId::new(202);
 /// `direct_top_up`, USD 5..=100 in steps of 1: Steam Wallet Top Up (the documented product).
-pub const STEAM_TOP_UP: ProductId = ProductId(456);
+pub const STEAM_TOP_UP: ProductId = ProductId::new(456);
 /// `direct_top_up`, KZT 500..=20000 in steps of 100: Kcell mobile top-up.
-pub const KCELL_TOP_UP: ProductId = ProductId(501);
+pub const KCELL_TOP_UP: ProductId = ProductId::new(501);
 
 /// The default page size of the list endpoints (ASSUMPTION: the documented example's).
 const DEFAULT_PAGE_SIZE: usize = 50;
@@ -249,7 +249,7 @@ impl Sandbox {
     }
 
     /// A client pointed at the sandbox, with quick retries (20 ms back-off, up to 3 retries,
-    /// 2 s per attempt).
+    /// 2 s per attempt) and quick reconcile lookups (2, 20 ms apart).
     pub fn client(&self) -> Client {
         let built = Client::builder()
             .api_key(self.shared.api_key.clone())
@@ -263,6 +263,10 @@ impl Sandbox {
             )
             .attempt_timeout(Duration::from_secs(2))
             .timeout(Duration::from_secs(10))
+            .reconcile_policy(ReconcilePolicy {
+                lookups: 2,
+                spacing: Duration::from_millis(20),
+            })
             .build();
         match built {
             Ok(c) => c,
@@ -336,9 +340,13 @@ impl Sandbox {
     }
 
     /// Moves every `pending` order to `completed`, or to `failed` (refunded) when its
-    /// `customer_account` holds [`FAILING_ACCOUNT`]. Returns the orders that changed.
-    pub fn advance(&self) -> Vec<OrderId> {
+    /// `customer_account` holds [`FAILING_ACCOUNT`]. Returns the ids of the orders that
+    /// changed.
+    pub fn advance(&self) -> Vec<String> {
         advance(&self.shared)
+            .into_iter()
+            .map(OrderId::into_string)
+            .collect()
     }
 
     /// Completes a `pending` order (a `voucher_code` for `redeem_card`). False if it is not
@@ -372,7 +380,7 @@ impl Sandbox {
     /// balance does not change until [`Sandbox::post_deposit`].
     pub fn add_deposit(&self, currency: &str, amount: Decimal) -> DepositId {
         let mut d = self.shared.lock();
-        let id = DepositId(d.next_deposit);
+        let id = DepositId::new(d.next_deposit);
         d.next_deposit += 1;
         let amount = amount.round_dp(EXPONENT);
         let minor = to_minor_units(amount, EXPONENT).unwrap_or(0);
@@ -383,7 +391,7 @@ impl Sandbox {
             amount_minor: Some(minor),
             method: Some(DepositMethod::BankWire),
             status: DepositStatus::Pending,
-            external_ref: Some(format!("WIRE-SBX-{}", id.0)),
+            external_ref: Some(format!("WIRE-SBX-{id}")),
             created_at: Some(now_iso()),
             posted_at: None,
             extra: Map::new(),
@@ -494,7 +502,7 @@ fn seed_types() -> Vec<ProductType> {
     ]
     .into_iter()
     .map(|(id, code, name)| ProductType {
-        id: ProductTypeId(id),
+        id: ProductTypeId::new(id),
         code,
         name: name.into(),
     })
@@ -509,7 +517,7 @@ fn seed_categories() -> Vec<ProductCategory> {
     ]
     .into_iter()
     .map(|(id, name, slug)| ProductCategory {
-        id: CategoryId(id),
+        id: CategoryId::new(id),
         name: name.into(),
         slug: Some(slug.into()),
         parent_id: None,
@@ -635,8 +643,8 @@ fn seed_products() -> Vec<Product> {
             id: s.id,
             name: s.name.into(),
             slug: Some(s.slug.into()),
-            category_id: Some(CategoryId(s.category)),
-            product_type_id: Some(ProductTypeId(s.type_id)),
+            category_id: Some(CategoryId::new(s.category)),
+            product_type_id: Some(ProductTypeId::new(s.type_id)),
             region_code: Some(s.region.into()),
             currency_code: Some(s.currency.into()),
             logo: Some(format!("https://cdn.sandbox.invalid/{}.png", s.slug)),
@@ -646,7 +654,6 @@ fn seed_products() -> Vec<Product> {
             step: s.range.map(|r| dec(r.2)),
             description: Some(s.description.into()),
             is_active: s.active,
-            extra: Map::new(),
         })
         .collect()
 }
@@ -710,7 +717,7 @@ fn seed_deposits() -> (Vec<Deposit>, BTreeMap<String, (i64, String)>) {
                 b.1 = format!("{day}T15:00:00Z");
             }
             Deposit {
-                id: DepositId(id),
+                id: DepositId::new(id),
                 currency_code: Some(currency.into()),
                 amount: from_minor_units(minor, EXPONENT),
                 amount_minor: Some(minor),
@@ -904,8 +911,8 @@ async fn list_products(State(sh): Shd, Path(agent): Path<String>, headers: Heade
     let run = || -> Result<Response, Refusal> {
         let q = params(q)?;
         let paging = paging(&q)?;
-        let category = int_param(&q, "category_id")?.map(CategoryId);
-        let ty = int_param(&q, "product_type_id")?.map(ProductTypeId);
+        let category = int_param(&q, "category_id")?.map(CategoryId::new);
+        let ty = int_param(&q, "product_type_id")?.map(ProductTypeId::new);
         let active = bool_param(&q, "is_active")?;
         let region = q.get("region_code");
         let currency = q.get("currency_code");
@@ -947,7 +954,7 @@ async fn get_product(
     let found = id
         .parse::<i64>()
         .ok()
-        .and_then(|id| sh.products.iter().find(|p| p.id == ProductId(id)));
+        .and_then(|id| sh.products.iter().find(|p| p.id == ProductId::new(id)));
     match found {
         Some(p) => json_response(StatusCode::OK, &product_json(p)),
         None => error(StatusCode::NOT_FOUND, "not_found", "Product not found"),
@@ -1003,7 +1010,7 @@ async fn list_orders(State(sh): Shd, Path(agent): Path<String>, headers: HeaderM
         let q = params(q)?;
         let paging = paging(&q)?;
         let status = q.get("status").map(|s| OrderStatus::from(s.as_str()));
-        let product = int_param(&q, "product_id")?.map(ProductId);
+        let product = int_param(&q, "product_id")?.map(ProductId::new);
         let d = sh.lock();
         let items = d
             .orders
@@ -1028,7 +1035,7 @@ async fn get_order(
         return r;
     }
     let d = sh.lock();
-    match d.orders.iter().find(|o| o.order.id.0 == id) {
+    match d.orders.iter().find(|o| o.order.id.as_str() == id) {
         Some(o) => json_response(StatusCode::OK, &to_json(&o.order)),
         None => error(StatusCode::NOT_FOUND, "not_found", "Order not found"),
     }
@@ -1130,7 +1137,7 @@ fn plan_order(sh: &Shared, d: &Data, body: &[u8]) -> Result<Plan, Refusal> {
     let Some(product_id) = req.get("product_id").and_then(Value::as_i64) else {
         return Err(bad_request("product_id is required (an integer)"));
     };
-    let Some(product) = sh.products.iter().find(|p| p.id == ProductId(product_id)) else {
+    let Some(product) = sh.products.iter().find(|p| p.id == ProductId::new(product_id)) else {
         return Err(bad_request(&format!("product_id {product_id} does not exist")));
     };
     if !product.is_active {
@@ -1293,7 +1300,7 @@ fn place(d: &mut Data, plan: Plan, key: &str) -> Order {
     };
     let money = |m: i64| Some(from_minor_units(m, EXPONENT));
     let order = Order {
-        id: OrderId(format!(
+        id: OrderId::new(format!(
             "{seq:08x}-5b0c-4a7e-9c1d-{:012x}",
             0x5a4d_b0c5_0000 + seq
         )),

@@ -1,6 +1,6 @@
 //! Balance: the documented response, the pre-check and low-balance thresholds.
 
-use agent_catalog::{Decimal, ErrorExt, LowBalanceThresholds};
+use agent_catalog::{Decimal, ErrorCode, LowBalanceThresholds};
 use httpmock::prelude::*;
 use payout_core::test_util::LogCapture;
 
@@ -59,7 +59,7 @@ async fn ensure_covers_reads_the_balance_and_refuses_per_currency() {
         .ensure_covers("EUR", Decimal::from(50))
         .await
         .unwrap_err();
-    assert!(err.is_insufficient_balance());
+    assert_eq!(ErrorCode::of(&err), Some(ErrorCode::InsufficientBalance));
     assert!(
         err.message()
             .contains("EUR balance (40.00 available) cannot cover 50"),

@@ -22,7 +22,7 @@ async fn product_types_list_returns_the_canonical_types() {
     let types = client(&server).product_types().list().await.unwrap();
     m.assert_calls_async(1).await;
     assert_eq!(types.len(), 3);
-    assert_eq!(types[0].id, ProductTypeId(1));
+    assert_eq!(types[0].id, ProductTypeId::new(1));
     assert_eq!(types[0].code, ProductTypeCode::RedeemCard);
     assert_eq!(types[0].name, "Redeemable Card");
     assert_eq!(types[1].code, ProductTypeCode::DirectTransfer);
@@ -61,7 +61,7 @@ async fn product_categories_list_accepts_array_and_page_object() {
     let cats = client(&server).product_categories().list().await.unwrap();
     m.assert_calls_async(1).await;
     assert_eq!(cats.len(), 2);
-    assert_eq!(cats[0].id, CategoryId(7));
+    assert_eq!(cats[0].id, CategoryId::new(7));
     assert_eq!(cats[1].slug.as_deref(), Some("games"));
     assert_eq!(cats[1].extra["icon"], "x.png");
 
@@ -111,7 +111,7 @@ async fn products_list_sends_filters_and_page_size() {
     assert_eq!(page.total, Some(3));
     assert_eq!(page.next, Some(3));
     let prod = &page.items[0];
-    assert_eq!(prod.id, ProductId(456));
+    assert_eq!(prod.id, ProductId::new(456));
     assert_eq!(prod.price, Some(Decimal::from(10)));
     assert_eq!(prod.min_amount, Some(Decimal::from(5)));
     assert_eq!(prod.max_amount, Some(Decimal::from(100)));
@@ -177,7 +177,7 @@ async fn products_stream_walks_every_page_once() {
         .await;
     p1.assert_calls_async(1).await;
     p2.assert_calls_async(1).await;
-    let ids: Vec<i64> = all.iter().map(|p| p.id.0).collect();
+    let ids: Vec<i64> = all.iter().map(|p| p.id.get()).collect();
     assert_eq!(ids, vec![101, 456, 789]);
     assert_eq!(all[2].price, Some(Decimal::new(999, 2)));
     assert!(!all[2].is_active);
@@ -207,8 +207,8 @@ async fn product_get_reads_the_documented_product() {
     m.assert_calls_async(1).await;
     assert_eq!(prod.name, "Steam Wallet Top Up");
     assert_eq!(prod.slug.as_deref(), Some("steam-wallet-top-up"));
-    assert_eq!(prod.category_id, Some(CategoryId(12)));
-    assert_eq!(prod.product_type_id, Some(ProductTypeId(3)));
+    assert_eq!(prod.category_id, Some(CategoryId::new(12)));
+    assert_eq!(prod.product_type_id, Some(ProductTypeId::new(3)));
     assert_eq!(prod.region_code.as_deref(), Some("GLOBAL"));
     assert_eq!(prod.currency_code.as_deref(), Some("USD"));
     assert_eq!(prod.logo.as_deref(), Some("https://cdn.example.com/steam.png"));
@@ -265,13 +265,16 @@ async fn catalog_snapshot_has_lookups_and_an_explicit_refresh() {
             .product_type_by_code(&ProductTypeCode::RedeemCard)
             .unwrap()
             .id,
-        ProductTypeId(1)
+        ProductTypeId::new(1)
     );
     assert_eq!(
         catalog.product_by_slug("google-play-25-usd").unwrap().id,
-        ProductId(101)
+        ProductId::new(101)
     );
-    assert_eq!(catalog.category_by_slug("gift-cards").unwrap().id, CategoryId(7));
+    assert_eq!(
+        catalog.category_by_slug("gift-cards").unwrap().id,
+        CategoryId::new(7)
+    );
     let vouchers: Vec<_> = catalog.products_of_type(&ProductTypeCode::RedeemCard).collect();
     assert_eq!(vouchers.len(), 1);
     assert_eq!(catalog.products_in_category(12).count(), 1);
@@ -309,7 +312,7 @@ fn catalog_from_parts_works_offline() {
     let products = vec![serde_json::from_value(product_json()).unwrap()];
     let catalog = Catalog::from_parts(types, vec![], products);
     assert_eq!(
-        catalog.type_code_of(catalog.product(ProductId(456)).unwrap()),
+        catalog.type_code_of(catalog.product(ProductId::new(456)).unwrap()),
         Some(&ProductTypeCode::DirectTopUp)
     );
 }
@@ -361,6 +364,6 @@ async fn paged_product_categories_are_all_fetched() {
     let cats = client(&server).product_categories().list().await.unwrap();
     first.assert_calls_async(1).await;
     second.assert_calls_async(1).await;
-    let ids: Vec<i64> = cats.iter().map(|c| c.id.0).collect();
+    let ids: Vec<i64> = cats.iter().map(|c| c.id.get()).collect();
     assert_eq!(ids, vec![7, 8, 9]);
 }

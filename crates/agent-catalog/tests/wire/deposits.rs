@@ -44,7 +44,7 @@ async fn list_deposits_with_filters() {
     assert_eq!(page.total, Some(2));
     assert_eq!(page.next, None);
     let d = &page.items[0];
-    assert_eq!(d.id, DepositId(1201));
+    assert_eq!(d.id, DepositId::new(1201));
     assert_eq!(d.amount, Decimal::new(25000, 2));
     assert_eq!(d.method, Some(DepositMethod::BankWire));
     assert!(d.is_posted());

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use agent_catalog::{CircuitBreaker, CircuitState, ErrorKind, RetryPolicy};
+use agent_catalog::{CircuitBreaker, CircuitState, ErrorKind, Keyed, RetryPolicy};
 use httpmock::prelude::*;
 use serde_json::json;
 
@@ -91,7 +91,7 @@ async fn undecodable_201_on_create_may_have_succeeded() {
     assert_eq!(err.kind(), ErrorKind::Decode);
     assert!(err.may_have_succeeded());
     assert!(!err.is_retryable());
-    assert_eq!(err.idempotency_key(), Some(req.get_idempotency_key()));
+    assert_eq!(err.idempotency_key().map(|k| k.as_str()), Some(req.key()));
     assert!(err.to_string().contains("look it up by"), "{err}");
 }
 
@@ -114,7 +114,7 @@ async fn a_wrong_type_names_the_json_path() {
     assert!(err.message().contains("items[0].amount"), "{}", err.message());
 }
 
-/// The excerpt: "implement backoff or circuit-breaking on repeated failures". The breaker is
+/// The Plexy Gate documentation: "implement backoff or circuit-breaking on repeated failures". The breaker is
 /// payout-core's, opt-in through the builder; refused calls are never sent.
 #[tokio::test]
 async fn circuit_breaker_opens_after_repeated_failures_and_probes_after_cool_down() {
@@ -179,8 +179,12 @@ async fn insufficient_balance_in_a_detail_body_is_recognised() {
             .await
             .unwrap_err();
         m.assert_calls_async(1).await;
-        use agent_catalog::ErrorExt;
-        assert!(err.is_insufficient_balance(), "{body}: {err}");
+        use agent_catalog::ErrorCode;
+        assert_eq!(
+            ErrorCode::of(&err),
+            Some(ErrorCode::InsufficientBalance),
+            "{body}: {err}"
+        );
         assert!(!err.is_retryable());
     }
 }

@@ -9,12 +9,13 @@ mod errors;
 mod health;
 mod leak;
 mod orders;
+mod protocol;
 #[cfg(feature = "sandbox")]
 mod sandbox;
 
 use std::time::{Duration, Instant};
 
-use agent_catalog::{Client, ClientBuilder, RetryPolicy};
+use agent_catalog::{Client, ClientBuilder, ReconcilePolicy, RetryPolicy};
 use httpmock::MockServer;
 use serde_json::{Value, json};
 
@@ -37,6 +38,10 @@ pub(crate) fn builder(base_url: &str) -> ClientBuilder {
         )
         .attempt_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(20))
+        .reconcile_policy(ReconcilePolicy {
+            lookups: 2,
+            spacing: Duration::from_millis(10),
+        })
 }
 
 pub(crate) fn client(server: &MockServer) -> Client {

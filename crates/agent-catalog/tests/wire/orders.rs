@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use agent_catalog::{
-    Catalog, CreateOrder, Decimal, ErrorCode, ErrorExt, ErrorKind, IdempotencyKey, OrderFilter, OrderId,
+    Catalog, CreateOrder, Decimal, ErrorCode, ErrorKind, IdempotencyKey, Keyed, OrderFilter, OrderId,
     OrderStatus, PollOptions, ProductId, TopupRequest,
 };
 use futures_util::StreamExt;
@@ -17,7 +17,7 @@ use crate::{
     types_json, voucher_json, wait_calls,
 };
 
-/// The excerpt's reference payload, built with the crate's types.
+/// The documented reference payload ("Create order"), built with the crate's types.
 fn documented_request() -> CreateOrder {
     CreateOrder::new(456)
         .external_ref("INV-1001")
@@ -68,7 +68,7 @@ async fn create_order_sends_documented_body() {
     assert_eq!(order.status, OrderStatus::Pending);
     assert!(!order.is_final());
     assert_eq!(order.idempotency_key.as_ref().unwrap().as_str(), "order-1001");
-    assert_eq!(order.product_id, Some(ProductId(456)));
+    assert_eq!(order.product_id, Some(ProductId::new(456)));
     assert_eq!(order.external_ref.as_deref(), Some("INV-1001"));
     assert_eq!(order.order_content.vendor_order_id(), Some("LC-123456"));
     assert_eq!(order.order_content.voucher_code(), None);
@@ -85,11 +85,11 @@ async fn create_order_sends_documented_body() {
 async fn create_order_generates_a_key_per_attempt_and_returns_it() {
     let server = MockServer::start_async().await;
     let req = CreateOrder::new(101).currency_code("USD").quantity(2).test(true);
-    let key = req.get_idempotency_key().clone();
+    let key = IdempotencyKey::new(req.key()).unwrap();
     assert_eq!(key.as_str().len(), 36, "a UUID");
     assert_ne!(
-        &key,
-        CreateOrder::new(101).get_idempotency_key(),
+        key.as_str(),
+        CreateOrder::new(101).key(),
         "a new attempt, a new key"
     );
     let m = server
@@ -150,20 +150,33 @@ async fn dropped_connection_on_create_is_resent_only_with_the_same_key() {
     let c = builder(&srv.base_url()).build().unwrap();
     let req = documented_request();
     let err = c.orders().create(&req).await.unwrap_err();
-    assert_eq!(srv.requests(), 3, "1 attempt + 2 retries, all key-protected");
-    for raw in srv.raw_requests() {
-        let text = String::from_utf8_lossy(&raw).to_ascii_lowercase();
+    let raw: Vec<String> = srv
+        .raw_requests()
+        .iter()
+        .map(|r| String::from_utf8_lossy(r).to_ascii_lowercase())
+        .collect();
+    let posts: Vec<&String> = raw.iter().filter(|t| t.starts_with("post ")).collect();
+    assert_eq!(posts.len(), 3, "1 attempt + 2 retries, all key-protected");
+    for text in &posts {
         assert!(text.contains("idempotency-key: order-1001\r\n"), "{text}");
     }
+    // Then the reconcile looked for the order by its key, and nothing else was sent.
+    for text in raw.iter().filter(|t| !t.starts_with("post ")) {
+        assert!(
+            text.starts_with(
+                &format!("get {}?page=1&pagesize=100&product_id=456 ", p("/orders")).to_ascii_lowercase()
+            ),
+            "{text}"
+        );
+    }
     assert_eq!(err.idempotency_key().map(|k| k.as_str()), Some("order-1001"));
-    assert_ne!(err.kind(), ErrorKind::Ambiguous, "the key makes a repeat safe");
-    // The order may exist: the error must say that "retry" means the same key, not a new
-    // CreateOrder (which would be a second purchase).
+    // The lookup could not reach the provider either: the outcome is unknown, and the error
+    // says how to settle it without paying twice.
+    assert_eq!(err.kind(), ErrorKind::Ambiguous);
+    assert!(err.may_have_succeeded());
     let shown = err.to_string();
     assert!(
-        shown.contains("may have been created")
-            && shown.contains("same CreateOrder")
-            && shown.contains("order-1001"),
+        shown.contains("Idempotency-Key `order-1001`") && shown.contains("never send it again under a new"),
         "{shown}"
     );
 }
@@ -184,10 +197,13 @@ async fn create_that_keeps_failing_with_5xx_says_to_retry_with_the_same_key() {
         .unwrap_err();
     m.assert_calls_async(3).await;
     assert_eq!(err.status(), Some(503));
+    // The reconcile looked the order up (the mock has no list: 404, nothing there), so the
+    // original error stands: retryable, with the same key only.
+    assert_ne!(err.kind(), ErrorKind::Ambiguous);
     assert!(err.is_retryable());
+    assert!(err.may_have_succeeded());
     assert!(
-        err.to_string()
-            .contains("same CreateOrder (Idempotency-Key `order-1001`)"),
+        err.to_string().contains("only with the same key `order-1001`"),
         "{err}"
     );
 
@@ -205,7 +221,8 @@ async fn create_that_keeps_failing_with_5xx_says_to_retry_with_the_same_key() {
         .create(&documented_request())
         .await
         .unwrap_err();
-    assert!(!err.to_string().contains("may have been created"), "{err}");
+    assert!(!err.may_have_succeeded());
+    assert!(!err.to_string().contains("may have succeeded"), "{err}");
 }
 
 #[tokio::test]
@@ -227,8 +244,8 @@ async fn insufficient_balance_is_its_own_error_and_is_not_retried() {
         .await
         .unwrap_err();
     m.assert_calls_async(1).await;
-    assert!(err.is_insufficient_balance());
-    assert_eq!(err.error_code(), Some(ErrorCode::InsufficientBalance));
+    assert_eq!(ErrorCode::of(&err), Some(ErrorCode::InsufficientBalance));
+    assert_eq!(ErrorCode::of(&err), Some(ErrorCode::InsufficientBalance));
     assert_eq!(err.kind(), ErrorKind::Provider);
     assert_eq!(err.status(), Some(400));
     assert!(!err.is_retryable());
@@ -262,7 +279,7 @@ async fn insufficient_balance_is_its_own_error_and_is_not_retried() {
         .create(&documented_request())
         .await
         .unwrap_err();
-    assert!(err.is_insufficient_balance());
+    assert_eq!(ErrorCode::of(&err), Some(ErrorCode::InsufficientBalance));
     assert_eq!(err.request_id(), Some("req_1"));
 }
 
@@ -299,10 +316,10 @@ async fn create_checked_refuses_an_order_the_balance_cannot_cover() {
         .create_checked(&req, &catalog())
         .await
         .unwrap_err();
-    assert!(err.is_insufficient_balance(), "{err}");
+    assert_eq!(ErrorCode::of(&err), Some(ErrorCode::InsufficientBalance), "{err}");
     assert_eq!(err.status(), None, "decided before sending");
     assert!(!err.was_sent(), "nothing reached the provider");
-    assert_eq!(err.idempotency_key(), Some(req.get_idempotency_key()));
+    assert_eq!(err.idempotency_key().map(|k| k.as_str()), Some(req.key()));
     bal.assert_calls_async(1).await;
     create.assert_calls_async(0).await;
 }
@@ -533,13 +550,13 @@ async fn wait_until_final_polls_until_completed() {
         })
         .await;
     let c = client(&server);
-    let opts = PollOptions::new()
-        .initial_interval(Duration::from_millis(10))
+    let opts = PollOptions::default()
+        .interval(Duration::from_millis(10))
         .max_interval(Duration::from_millis(40))
         .timeout(Duration::from_secs(10));
     let call = tokio::spawn(async move {
         c.orders()
-            .wait_until_final("8f0c3b7e-6b7a-4a53-9a7e-2b8f1d1c9e01", opts)
+            .wait_until_final("8f0c3b7e-6b7a-4a53-9a7e-2b8f1d1c9e01", &opts)
             .await
     });
     wait_calls(&pending, 2).await;
@@ -559,17 +576,29 @@ async fn wait_until_final_gives_up_with_a_timeout_that_says_not_to_recreate() {
             then.status(200).json_body(created_order_json("k"));
         })
         .await;
-    let opts = PollOptions::new()
-        .initial_interval(Duration::from_millis(10))
+    let opts = PollOptions::default()
+        .interval(Duration::from_millis(10))
         .max_interval(Duration::from_millis(20))
         .timeout(Duration::from_millis(100));
+    let started = std::time::Instant::now();
     let err = client(&server)
         .orders()
-        .wait_until_final("o-1", opts)
+        .wait_until_final("o-1", &opts)
         .await
         .unwrap_err();
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(100) && waited < Duration::from_secs(2),
+        "at the deadline: {waited:?}"
+    );
     assert_eq!(err.kind(), ErrorKind::Timeout);
-    assert!(err.message().contains("instead of creating it again"), "{err}");
+    assert!(err.message().contains("never create it again"), "{err}");
+    // The last order seen comes with the error: still pending, never an `Ok`.
+    let last = err
+        .last_state::<agent_catalog::Order>()
+        .expect("the last order seen");
+    assert_eq!(last.status, OrderStatus::Pending);
+    assert!(!last.is_final());
 }
 
 #[tokio::test]
@@ -617,7 +646,7 @@ async fn idempotency_conflict_409_is_reported_not_retried() {
     assert_eq!(err.kind(), ErrorKind::Provider);
     assert_eq!(err.status(), Some(409));
     assert_eq!(
-        err.error_code(),
+        ErrorCode::of(&err),
         Some(ErrorCode::Unknown("idempotency_key_reused".into()))
     );
     assert!(!err.is_retryable());
@@ -661,11 +690,11 @@ async fn wait_until_final_polls_through_a_transient_outage() {
         })
         .await;
     let c = client(&server);
-    let opts = PollOptions::new()
-        .initial_interval(Duration::from_millis(10))
+    let opts = PollOptions::default()
+        .interval(Duration::from_millis(10))
         .max_interval(Duration::from_millis(20))
         .timeout(Duration::from_secs(10));
-    let call = tokio::spawn(async move { c.orders().wait_until_final("o-7", opts).await });
+    let call = tokio::spawn(async move { c.orders().wait_until_final("o-7", &opts).await });
     // 3 attempts per look (1 + 2 retries): wait for a second look to be under way.
     wait_calls(&down, 4).await;
     down.delete_async().await;
@@ -688,7 +717,7 @@ async fn wait_until_final_polls_through_a_transient_outage() {
         .await;
     let err = client(&server)
         .orders()
-        .wait_until_final("nope", opts)
+        .wait_until_final("nope", &opts)
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);

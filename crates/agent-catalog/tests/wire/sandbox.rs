@@ -9,8 +9,8 @@ use agent_catalog::sandbox::{
     PLAYSTATION_50_INACTIVE, STEAM_TOP_UP, Sandbox,
 };
 use agent_catalog::{
-    Client, CreateOrder, Decimal, DepositFilter, DepositStatus, ErrorCode, ErrorExt, ErrorKind,
-    IdempotencyKey, OrderFilter, OrderStatus, PollOptions, ProductFilter, ProductTypeCode, TopupRequest,
+    Client, CreateOrder, Decimal, DepositFilter, DepositStatus, ErrorCode, ErrorKind, IdempotencyKey,
+    OrderFilter, OrderStatus, PollOptions, ProductFilter, ProductTypeCode, TopupRequest,
 };
 use futures_util::TryStreamExt;
 
@@ -110,7 +110,7 @@ async fn documented_flow_catalog_balance_order_poll_deposits() {
     assert_eq!(balances.available("EUR"), usd(4_000));
     assert_eq!(balances.available("KZT"), usd(5_000_000));
 
-    // 4. A top-up with the excerpt's payload: 201 pending, vendor id at once, 12.50 charged.
+    // 4. A top-up with the documented payload: 201 pending, vendor id at once, 12.50 charged.
     let req = steam(10, "order-1001");
     let order = client.orders().create_checked(&req, &catalog).await.unwrap();
     assert_eq!(order.status, OrderStatus::Pending);
@@ -170,9 +170,14 @@ async fn documented_flow_catalog_balance_order_poll_deposits() {
     assert_eq!(only_cards.items.len(), 1);
 
     // 5. Track: advance, then poll until final.
-    assert_eq!(sandbox.advance().len(), 3);
-    let fast = PollOptions::new().initial_interval(Duration::from_millis(20));
-    let done = client.orders().wait_until_final(&order.id, fast).await.unwrap();
+    let advanced = sandbox.advance();
+    assert_eq!(advanced.len(), 3);
+    assert!(
+        advanced.contains(&order.id.to_string()),
+        "ids as strings: {advanced:?}"
+    );
+    let fast = PollOptions::default().interval(Duration::from_millis(20));
+    let done = client.orders().wait_until_final(&order.id, &fast).await.unwrap();
     assert!(done.is_completed());
     assert_eq!(
         done.order_content.vendor_order_id(),
@@ -331,7 +336,7 @@ async fn insufficient_balance_is_400_never_retried_and_the_same_key_works_after_
         .quantity(4)
         .idempotency_key(IdempotencyKey::new("order-3001").unwrap()); // 4 × 10.00 + 25 % = 50.00 EUR > 40.00
     let e = client.orders().create(&req).await.unwrap_err();
-    assert!(e.is_insufficient_balance());
+    assert_eq!(ErrorCode::of(&e), Some(ErrorCode::InsufficientBalance));
     assert_eq!(ErrorCode::of(&e), Some(ErrorCode::InsufficientBalance));
     assert_eq!(e.status(), Some(400));
     assert_eq!(sandbox.server().count("POST", ORDERS), 1, "never retried");
@@ -347,19 +352,13 @@ async fn insufficient_balance_is_400_never_retried_and_the_same_key_works_after_
         .create_checked(&req.clone().quantity(5), &catalog)
         .await
         .unwrap_err();
-    assert!(e.is_insufficient_balance() && e.status().is_none());
+    assert!(ErrorCode::of(&e) == Some(ErrorCode::InsufficientBalance) && e.status().is_none());
     assert_eq!(sandbox.server().count("POST", ORDERS), 1);
 
     // Fund the account; once the deposit posts, the same order with the same key succeeds.
     let wire = sandbox.add_deposit("EUR", Decimal::from(20));
-    assert!(
-        client
-            .orders()
-            .create(&req)
-            .await
-            .unwrap_err()
-            .is_insufficient_balance()
-    );
+    let e = client.orders().create(&req).await.unwrap_err();
+    assert_eq!(ErrorCode::of(&e), Some(ErrorCode::InsufficientBalance));
     assert!(sandbox.post_deposit(wire));
     let order = client.orders().create(&req).await.unwrap();
     assert_eq!(order.idempotency_key.as_ref().unwrap().as_str(), "order-3001");
@@ -422,7 +421,7 @@ async fn failed_orders_are_refunded_and_timer_advances() {
         .orders()
         .wait_until_final(
             &order.id,
-            PollOptions::new().initial_interval(Duration::from_millis(20)),
+            &PollOptions::default().interval(Duration::from_millis(20)),
         )
         .await
         .unwrap();
@@ -477,6 +476,30 @@ async fn response_lost_after_processing_is_replayed_not_recreated() {
         "the retry got the order the lost answer held"
     );
     assert_eq!(sandbox.balance("USD"), usd(8_750), "one debit");
+}
+
+#[tokio::test]
+async fn every_response_lost_is_settled_by_the_key_lookup_and_charges_once() {
+    let sandbox = Sandbox::start().await.unwrap();
+    // The sandbox client tries 4 times; every answer is lost after processing.
+    sandbox
+        .server()
+        .fail_next_on("POST", ORDERS, 4, Fault::DropAfterProcessing);
+    let order = sandbox
+        .client()
+        .orders()
+        .create(&steam(10, "order-5005"))
+        .await
+        .unwrap();
+    assert_eq!(keys_sent(&sandbox).len(), 4);
+    assert_eq!(sandbox.orders_created(), 1);
+    assert_eq!(sandbox.orders()[0].id, order.id, "found by its Idempotency-Key");
+    assert_eq!(order.idempotency_key.as_ref().unwrap().as_str(), "order-5005");
+    assert_eq!(sandbox.balance("USD"), usd(8_750), "one debit");
+    assert!(
+        sandbox.server().count_prefix("GET", ORDERS) >= 1,
+        "the reconcile listed the product's orders"
+    );
 }
 
 #[tokio::test]
