@@ -23,7 +23,7 @@ use std::time::Duration;
 use rohopay::webhook::{self, EventType};
 use rohopay::{
     Card, CheckoutRequest, Client, CollectRequest, Currency, Environment, ErrorKind, IdempotencyKey,
-    UntrustedCheckoutReturn,
+    PollOptions, UntrustedCheckoutReturn,
 };
 
 type BoxError = Box<dyn std::error::Error>;
@@ -75,7 +75,7 @@ async fn online() -> Result<(), BoxError> {
         }
         Err(e) => return Err(e.into()),
     };
-    let reference = session.internal_reference.clone().unwrap_or_default();
+    let reference = session.internal_reference.clone();
     println!("checkout {reference}: open {} in a browser", session.payment_url);
 
     // 2. After 3-D Secure the browser lands on the return URL. Paste it here.
@@ -102,28 +102,35 @@ async fn online() -> Result<(), BoxError> {
             .mobile_money()
             .collect(&CollectRequest::new(phone, 5_000, Currency::Ugx).idempotency_key(key))
             .await?;
-        let reference = initiated.transaction.internal_reference.unwrap_or_default();
+        let reference = initiated.transaction.internal_reference;
         println!(
             "collection {reference} started (key {})",
             initiated.idempotency_key
         );
         let tx = client
             .transactions()
-            .wait_until_final(&reference, Duration::from_secs(5), 24)
+            .wait_until_final(
+                &reference,
+                &PollOptions::default()
+                    .interval(Duration::from_secs(5))
+                    .backoff(1.0)
+                    .timeout(Duration::from_secs(120)),
+            )
             .await?;
         println!("collection {reference}: {:?}", tx.status);
     }
 
     // 4. Webhooks: verify the raw body with the webhook secret (not the API key), then parse.
-    let secret = webhook::secret_from_env()?;
+    let secret = rohopay::SecretString::from(std::env::var("ROHOPAY_WEBHOOK_SECRET")?);
+    let verifier = webhook::Verifier::new(secret.clone()); // or Verifier::from_env()
     let body = br#"{"event":"deposit.successful","internal_reference":"RHP-2024-ABC123","status":"successful","amount":50000,"currency":"UGX"}"#;
     // In a real handler these come from the request; here we sign a sample ourselves.
-    let headers = [(webhook::SIGNATURE_HEADER, webhook::sign(&secret, body))];
-    let event = webhook::verify(&headers, body, [&secret])?.parse()?;
-    if event.event == EventType::DepositSuccessful {
+    let headers = webhook::sign(&secret, body, std::time::SystemTime::now());
+    let event = verifier.verify(&headers, body)?.parse()?;
+    if event.event_type() == EventType::DepositSuccessful {
         println!(
             "webhook verified: {:?} (dedup on {:?})",
-            event.event,
+            event.event_type(),
             event.dedup_key()
         );
     }
@@ -135,7 +142,7 @@ async fn online() -> Result<(), BoxError> {
 #[cfg(feature = "sandbox")]
 async fn offline() -> Result<(), BoxError> {
     use rohopay::sandbox::{Fault, Sandbox, ThreeDs, WebhookInbox};
-    use rohopay::{DisburseRequest, ErrorExt, ListTransactions, TransactionType};
+    use rohopay::{DisburseRequest, ErrorCode, ListTransactions, TransactionType};
 
     let sandbox = Sandbox::start().await?;
     let inbox = WebhookInbox::start().await?;
@@ -164,7 +171,7 @@ async fn offline() -> Result<(), BoxError> {
             .description("payout-rs quickstart"),
         )
         .await?;
-    let reference = session.internal_reference.clone().unwrap_or_default();
+    let reference = session.internal_reference.clone();
     call(
         "POST",
         "/api/v1/checkout",
@@ -246,11 +253,7 @@ async fn offline() -> Result<(), BoxError> {
                 .idempotency_key(IdempotencyKey::new("quickstart-collect-1")?),
         )
         .await?;
-    let collect_ref = collected
-        .transaction
-        .internal_reference
-        .clone()
-        .unwrap_or_default();
+    let collect_ref = collected.transaction.internal_reference.clone();
     call(
         "POST",
         "/api/v1/collect",
@@ -262,7 +265,7 @@ async fn offline() -> Result<(), BoxError> {
     );
     let tx = live
         .transactions()
-        .wait_until_final(&collect_ref, Duration::from_millis(25), 200)
+        .wait_until_final(&collect_ref, &fast_poll())
         .await?;
     call(
         "GET",
@@ -287,7 +290,7 @@ async fn offline() -> Result<(), BoxError> {
             "/api/v1/disburse (test_ key)",
             format!(
                 "403 {}",
-                e.rohopay_code().map(|c| c.to_string()).unwrap_or_default()
+                ErrorCode::of(&e).map(|c| c.to_string()).unwrap_or_default()
             ),
         ),
         _ => return Err("a test key was allowed to disburse".into()),
@@ -299,7 +302,7 @@ async fn offline() -> Result<(), BoxError> {
                 .idempotency_key(IdempotencyKey::new("quickstart-payout-1")?),
         )
         .await?;
-    let payout_ref = payout.transaction.internal_reference.clone().unwrap_or_default();
+    let payout_ref = payout.transaction.internal_reference.clone();
     call(
         "POST",
         "/api/v1/disburse",
@@ -311,7 +314,7 @@ async fn offline() -> Result<(), BoxError> {
     );
     let tx = live
         .transactions()
-        .wait_until_final(&payout_ref, Duration::from_millis(25), 200)
+        .wait_until_final(&payout_ref, &fast_poll())
         .await?;
     call(
         "GET",
@@ -346,25 +349,22 @@ async fn offline() -> Result<(), BoxError> {
         ),
     );
     let wallet = live.wallet().balance().await?;
-    let before = wallet.balance_live.unwrap_or_default();
+    let before = wallet.balance_live;
     call(
         "GET",
         "/api/v1/wallet/balance",
-        format!(
-            "live {} UGX, test {} UGX",
-            before,
-            wallet.balance_test.unwrap_or_default()
-        ),
+        format!("live {} UGX, test {} UGX", before, wallet.balance_test),
     );
 
     // 4. Webhooks: verify the raw body with the webhook secret (not the API key), then parse.
     let secret = sandbox.webhook_secret();
     let received = inbox.wait_for(3, Duration::from_secs(5)).await;
+    let verifier = webhook::Verifier::new(secret);
     for hook in &received {
-        let event = webhook::verify(&hook.headers, &hook.body, [&secret])?.parse()?;
+        let event = verifier.verify_headers(&hook.headers, &hook.body)?.parse()?;
         println!(
             "<= webhook {:<20} signature verified ({})",
-            event.event.as_str(),
+            event.event_type().as_str(),
             webhook::SIGNATURE_HEADER
         );
     }
@@ -383,7 +383,7 @@ async fn offline() -> Result<(), BoxError> {
         .await?;
     let sent = sandbox.server().count("POST", "/api/v1/disburse") - sent_before;
     let payouts = sandbox.transactions_of(TransactionType::Disbursement);
-    let after = live.wallet().balance().await?.balance_live.unwrap_or_default();
+    let after = live.wallet().balance().await?.balance_live;
     println!(
         "!! fault: connection dropped after RohoPay processed disburse -> retried with the same Idempotency-Key ({sent} requests), {} payout created, wallet {before} -> {after} UGX (debited once)",
         payouts - 1
@@ -404,4 +404,13 @@ fn status_text(status: Option<&rohopay::TransactionStatus>) -> &str {
 #[cfg(feature = "sandbox")]
 fn call(method: &str, path: &str, what: String) {
     println!("-> {method:<4} {path:<40} <- {what}");
+}
+
+/// Fast polling for the offline sandbox.
+#[cfg(feature = "sandbox")]
+fn fast_poll() -> PollOptions {
+    PollOptions::default()
+        .interval(Duration::from_millis(25))
+        .backoff(1.0)
+        .timeout(Duration::from_secs(5))
 }

@@ -13,18 +13,24 @@
 //!    the redirect disagree, trust the webhook.
 //!
 //! The card number, expiry and CVV are held as [`SecretString`]: they never appear in a
-//! `Debug`, a log line or an error. Validation errors name the field, never the value.
+//! `Debug`, a log line, an error or a serialized request (see [`Card`]). Validation errors
+//! name the field, never the value.
+//!
+//! Checkout sends an `Idempotency-Key`, as RohoPay's official SDK does on every POST, made
+//! when the [`CheckoutRequest`] is built: a timeout, a dropped connection or a 5xx (even a
+//! Cloudflare HTML page) is retried with the same key, and sending the same request value
+//! again after an error reuses it.
 
-use std::time::SystemTime;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use payout_core::{AuthScheme, Decimal, Error, ErrorKind, Request, Result, SecretString};
+use payout_core::{AuthScheme, Decimal, Error, IdempotencyKey, Keyed, Request, Result, SecretString};
 use secrecy::ExposeSecret;
 use secrecy::zeroize::Zeroize;
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, PROVIDER};
-use crate::error::{scrub_error, unwrap_data};
-use crate::transactions::{Currency, Transaction, TransactionStatus};
+use crate::mobile_money::IDEMPOTENCY_HEADER;
+use crate::transactions::{Currency, Transaction, TransactionId, TransactionReference, TransactionStatus};
 use crate::validate;
 
 /// The JSON body field RohoPay reads the API key from on checkout. The client splices the key
@@ -34,11 +40,17 @@ pub const API_KEY_FIELD: &str = "api_key";
 /// Card data: number, expiry and CVV, all secret.
 ///
 /// `Debug` prints `[REDACTED]` for each; nothing in this crate logs or echoes them.
+/// **Serializing a card writes `[REDACTED]` for each field, never the card data** (a journal
+/// that stores a [`CheckoutRequest`] must not hold a card number or a CVV; card data may
+/// not be stored after authorisation). A card read back from such a record fails
+/// validation, so a stored checkout can never be re-sent with a masked card.
 ///
 /// ```
 /// use rohopay::Card;
 /// let card = Card::new("4111 1111 1111 1111", "10/27", "123");
 /// assert!(!format!("{card:?}").contains("4111"));
+/// let json = serde_json::to_string(&card).unwrap();
+/// assert!(!json.contains("4111") && !json.contains("10/27") && !json.contains("123"));
 /// ```
 #[derive(Clone)]
 pub struct Card {
@@ -54,6 +66,32 @@ impl std::fmt::Debug for Card {
             .field("expiry", &"[REDACTED]")
             .field("cvv", &"[REDACTED]")
             .finish()
+    }
+}
+
+const MASK: &str = "[REDACTED]";
+
+impl Serialize for Card {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Card", 3)?;
+        st.serialize_field("number", MASK)?;
+        st.serialize_field("expiry", MASK)?;
+        st.serialize_field("cvv", MASK)?;
+        st.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Card {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Wire {
+            number: String,
+            expiry: String,
+            cvv: String,
+        }
+        let w = Wire::deserialize(d)?;
+        Ok(Card::new(w.number, w.expiry, w.cvv))
     }
 }
 
@@ -85,7 +123,9 @@ impl Card {
 }
 
 /// `POST /api/v1/checkout`: a card payment. Holds no API key: the client adds it to the body
-/// while sending.
+/// while sending. Carries its `Idempotency-Key` from construction ([`Keyed::key`]).
+///
+/// Serializes (for a journal) with the card masked: see [`Card`].
 ///
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
@@ -102,15 +142,17 @@ impl Card {
 /// let june_2026 = UNIX_EPOCH + Duration::from_secs(1_781_000_000);
 /// assert!(req.validate_at(june_2026).is_ok());
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckoutRequest {
     amount: u64,
     currency: Currency,
     customer_name: String,
     customer_email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     description: Option<String>,
     return_url: String,
     card: Card,
+    idempotency_key: IdempotencyKey,
 }
 
 #[derive(Serialize)]
@@ -150,7 +192,14 @@ impl CheckoutRequest {
             description: None,
             return_url: return_url.into(),
             card,
+            idempotency_key: IdempotencyKey::generate(),
         }
+    }
+    /// Your key for this checkout (one per payment attempt of an order). Without it,
+    /// [`CheckoutRequest::new`] made a fresh UUID that stays with this value.
+    pub fn idempotency_key(mut self, key: IdempotencyKey) -> Self {
+        self.idempotency_key = key;
+        self
     }
     /// A description of the payment.
     pub fn description(mut self, description: impl Into<String>) -> Self {
@@ -178,6 +227,27 @@ impl CheckoutRequest {
         self.card.validate_at(now)
     }
 
+    /// Everything [`CheckoutRequest::validate_at`] checks except whether the card has expired
+    /// by now (only that its expiry is a well-formed `MM/YY`): `build_request` has no clock,
+    /// [`Checkout::create`] checks the expiry against the client's.
+    fn validate_offline(&self) -> Result<()> {
+        self.validate_at(UNIX_EPOCH)
+    }
+
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        self.validate_offline()?;
+        Ok(req
+            .json(&self.body())
+            .map_err(|e| Error::invalid_input(PROVIDER, "body", "could not be serialized").with_source(e))?
+            .auth(AuthScheme::JsonBodyField(API_KEY_FIELD))
+            .idempotency_header(IDEMPOTENCY_HEADER, self.idempotency_key.clone())
+            // Masked by the transport wherever RohoPay might echo them (messages, codes, body
+            // snippets; plain, JSON-escaped and as whole tokens), before any truncation.
+            .redact(&self.card.number)
+            .redact(&self.card.expiry)
+            .redact(&self.card.cvv))
+    }
+
     fn body(&self) -> CheckoutBody<'_> {
         CheckoutBody {
             amount: self.amount,
@@ -200,11 +270,11 @@ impl CheckoutRequest {
 pub struct CheckoutSession {
     /// RohoPay's transaction id (`transaction_id` on the wire, not `id`; `id` is accepted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub transaction_id: Option<String>,
+    pub transaction_id: Option<TransactionId>,
     /// The `RHP-…` reference. **Store it with your order**: it is what
-    /// [`Checkout::confirm`] looks up. (`reference` is accepted.)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub internal_reference: Option<String>,
+    /// [`Checkout::confirm`] looks up. (`reference` is accepted.) Required: an answer without
+    /// it is a decode error.
+    pub internal_reference: TransactionReference,
     /// The one-time 3-D Secure link: redirect the browser to it (full page, not an iframe).
     pub payment_url: String,
     /// `pending` until the cardholder finishes 3-D Secure.
@@ -227,13 +297,13 @@ pub struct CheckoutSession {
 #[derive(Deserialize)]
 struct CheckoutSessionWire {
     #[serde(default)]
-    transaction_id: Option<String>,
+    transaction_id: Option<TransactionId>,
     #[serde(default)]
-    id: Option<String>,
+    id: Option<TransactionId>,
     #[serde(default)]
-    internal_reference: Option<String>,
+    internal_reference: Option<TransactionReference>,
     #[serde(default)]
-    reference: Option<String>,
+    reference: Option<TransactionReference>,
     #[serde(default)]
     payment_url: Option<String>,
     #[serde(default)]
@@ -249,7 +319,10 @@ impl TryFrom<CheckoutSessionWire> for CheckoutSession {
     fn try_from(w: CheckoutSessionWire) -> std::result::Result<Self, Self::Error> {
         Ok(CheckoutSession {
             transaction_id: w.transaction_id.or(w.id),
-            internal_reference: w.internal_reference.or(w.reference),
+            internal_reference: w
+                .internal_reference
+                .or(w.reference)
+                .ok_or("missing field `internal_reference`")?,
             payment_url: w.payment_url.ok_or("missing field `payment_url`")?,
             status: w.status,
             amount: w.amount,
@@ -387,60 +460,37 @@ pub struct Checkout<'a> {
     pub(crate) client: &'a Client,
 }
 
+impl Keyed for CheckoutRequest {
+    const KEY_NAME: &'static str = "Idempotency-Key";
+    fn key(&self) -> &str {
+        self.idempotency_key.as_str()
+    }
+}
+
 impl Checkout<'_> {
     /// `POST /api/v1/checkout`: validates the request (card expiry against the client's
-    /// clock), then sends it with the API key in the JSON body, not in a header.
+    /// clock), then sends it with the API key in the JSON body, not in a header, and the
+    /// request's `Idempotency-Key`.
     ///
-    /// Never re-sent once it may have reached RohoPay (no idempotency key is documented for
-    /// checkout): a timeout or 5xx after sending is an [`payout_core::ErrorKind::Ambiguous`]
-    /// error. No money moves until the cardholder completes 3-D Secure on the one-time
-    /// `payment_url`, which a lost answer never delivered: RohoPay documents that an
-    /// abandoned session stays `pending`, expires and charges nothing. So after an ambiguous
-    /// checkout, starting a new one for the same order is safe (there is no reference to
-    /// look the lost one up by). RohoPay allows 30 checkouts per minute per IP
-    /// ([`crate::rate_limits::checkout`]).
+    /// Retried on 5xx (HTML error pages included), timeouts and dropped connections with the
+    /// same key, as the official SDK retries it; sending the same `req` again after an error
+    /// reuses the key too. RohoPay documents no lookup by that key, so that re-send is how an
+    /// unknown outcome is settled. In any case no card is charged until the cardholder
+    /// completes 3-D Secure on the one-time `payment_url`: a session whose answer was lost
+    /// stays `pending`, expires and charges nothing (RohoPay API reference, "Checkout").
+    /// RohoPay allows 30 checkouts per minute per IP ([`crate::rate_limits::checkout`]).
     pub async fn create(&self, req: &CheckoutRequest) -> Result<CheckoutSession> {
         req.validate_at(self.client.now())?;
-        let http = Request::post("checkout.create", "/api/v1/checkout")
-            .json(&req.body())
-            .map_err(|e| Error::invalid_input(PROVIDER, "body", "could not be serialized").with_source(e))?
-            .auth(AuthScheme::JsonBodyField(API_KEY_FIELD))
-            // Masked by the transport before any truncation, in plain and JSON-escaped form.
-            .redact(&req.card.number)
-            .redact(&req.card.expiry)
-            .redact(&req.card.cvv);
-        let card = &req.card;
-        let secrets = [
-            card.number.expose_secret(),
-            card.expiry.expose_secret(),
-            card.cvv.expose_secret(),
-        ];
-        // RohoPay's error messages may quote what it rejected; never hand card data back.
-        let transport = &self.client.transport;
-        let result = transport
-            .send(http)
-            .await
-            .and_then(|resp| unwrap_data(transport, &resp));
-        result.map(|(session, _)| session).map_err(|e| {
-            let e = scrub_error(e, &secrets);
-            if e.kind() == ErrorKind::Ambiguous {
-                // Nothing to look up by, and nothing charged without 3-D Secure on a
-                // payment_url the caller never got: the generic advice would mislead.
-                e.with_advice(
-                    "no card is charged until 3-D Secure is completed on the payment_url, which this answer never delivered: starting a new checkout for the order is safe",
-                )
-            } else {
-                e
-            }
-        })
+        self.client.send(req).await
     }
 
     /// Fetches `GET /api/v1/transactions/{reference}` for the reference you stored from
     /// [`CheckoutSession::internal_reference`] and returns its authoritative status.
     ///
     /// Refuses (as a provider error) an answer about another transaction.
-    pub async fn confirm(&self, stored_reference: &str) -> Result<Confirmation> {
-        let transaction = self.fetch(stored_reference).await?;
+    pub async fn confirm(&self, stored_reference: impl Into<TransactionReference>) -> Result<Confirmation> {
+        let stored_reference: TransactionReference = stored_reference.into();
+        let transaction = self.fetch(stored_reference.as_str()).await?;
         Ok(Confirmation {
             transaction,
             claimed_status: None,
@@ -454,8 +504,10 @@ impl Checkout<'_> {
     pub async fn confirm_return(
         &self,
         ret: &UntrustedCheckoutReturn,
-        stored_reference: &str,
+        stored_reference: impl Into<TransactionReference>,
     ) -> Result<Confirmation> {
+        let stored_reference: TransactionReference = stored_reference.into();
+        let stored_reference = stored_reference.as_str();
         let transaction = self.fetch(stored_reference).await?;
         let return_matches = match (&ret.reference, &ret.order_ref) {
             (Some(r), _) => transaction.has_reference(r) || r == stored_reference,
@@ -471,9 +523,7 @@ impl Checkout<'_> {
 
     async fn fetch(&self, reference: &str) -> Result<Transaction> {
         let transaction = self.client.transactions().get(reference).await?;
-        let names_another = (transaction.internal_reference.is_some()
-            || transaction.provider_reference.is_some())
-            && !transaction.has_reference(reference);
+        let names_another = !transaction.has_reference(reference);
         if names_another {
             return Err(Error::provider(
                 PROVIDER,

@@ -224,7 +224,7 @@ impl ClientBuilder {
             }
         };
         let base_url = self.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
-        let error_decoder = Arc::new(crate::error::decoder(key.clone()));
+        let error_decoder = Arc::new(crate::error::decode_error);
         let transport = Transport::new(TransportConfig {
             provider: PROVIDER,
             version: env!("CARGO_PKG_VERSION"),
@@ -313,7 +313,27 @@ impl Client {
         RawApi::new(self.transport.clone())
     }
 
+    /// Sends any RohoPay request value ([`crate::CheckoutRequest`], [`crate::CollectRequest`],
+    /// [`crate::GetTransaction`], …) and decodes its output: the generic form of the resource
+    /// handlers, with the same validation, retries and redaction.
+    ///
+    /// ```no_run
+    /// # async fn run(client: rohopay::Client) -> rohopay::Result<()> {
+    /// let tx = client.send(&rohopay::GetTransaction::new("RHP-2024-ABC123")).await?;
+    /// # let _ = tx; Ok(()) }
+    /// ```
+    pub async fn send<E: payout_core::Endpoint>(&self, req: &E) -> Result<E::Output> {
+        payout_core::endpoint::send_via(&self.transport, req).await
+    }
+
     pub(crate) fn now(&self) -> SystemTime {
         self.clock.now()
+    }
+}
+
+impl payout_core::ApiClient for Client {
+    const PROVIDER: &'static str = PROVIDER;
+    fn transport(&self) -> &Transport {
+        &self.transport
     }
 }

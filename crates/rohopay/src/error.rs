@@ -1,16 +1,13 @@
-//! RohoPay's error codes and its `{success, data | error}` envelope.
+//! RohoPay's error codes and its error envelope.
 //!
 //! Every call returns [`payout_core::Error`]. RohoPay's error body
-//! `{"success": false, "error": {"code", "message", "reference"}}` becomes its
-//! [`Error::provider_code`], [`Error::message`] and [`Error::request_id`] (the `RHP-…`
-//! reference, when the error concerns a transaction). [`ErrorExt`] adds the typed
-//! [`ErrorCode`] and the idempotency-conflict check.
+//! `{"success": false, "error": {"code", "message", "reference"}}` (RohoPay API reference,
+//! "Errors") becomes its [`Error::provider_code`], [`Error::message`] and
+//! [`Error::request_id`] (the `RHP-…` reference, when the error concerns a transaction).
+//! [`ErrorCode::of`] reads the typed code.
 
 use payout_core::reqwest::header::HeaderMap;
-use payout_core::{Error, ErrorInfo, ErrorKind, Response, Result, SecretString, Transport};
-use secrecy::ExposeSecret;
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
+use payout_core::{Error, ErrorInfo, ErrorKind, ProviderErrorCode};
 use serde_json::Value;
 
 use crate::client::PROVIDER;
@@ -72,83 +69,72 @@ impl ErrorCode {
             _ => None,
         }
     }
+
+    /// The RohoPay error code of `err`, typed; `None` for an error that did not come from
+    /// RohoPay or carries no code. An HTTP 409 is [`ErrorCode::IdempotencyConflict`]: the
+    /// `Idempotency-Key` was already used with different parameters and nothing new was
+    /// created (resend the original request unchanged, or use a new key for a new payment).
+    ///
+    /// ```
+    /// use rohopay::ErrorCode;
+    /// let e = rohopay::Error::provider("rohopay", Some("CARD_EXPIRED".into()), "card expired");
+    /// assert_eq!(ErrorCode::of(&e), Some(ErrorCode::CardExpired));
+    /// let other = rohopay::Error::provider("xrocket", Some("CARD_EXPIRED".into()), "x");
+    /// assert_eq!(ErrorCode::of(&other), None);
+    /// ```
+    pub fn of(err: &Error) -> Option<ErrorCode> {
+        <ErrorCode as ProviderErrorCode>::of(err)
+    }
 }
 
-/// RohoPay-specific questions about a [`payout_core::Error`].
-///
-/// ```
-/// use rohopay::{ErrorCode, ErrorExt};
-/// let e = rohopay::Error::provider("rohopay", Some("CARD_EXPIRED".into()), "card expired");
-/// assert_eq!(e.rohopay_code(), Some(ErrorCode::CardExpired));
-/// assert!(!e.is_idempotency_conflict());
-/// ```
-pub trait ErrorExt {
-    /// The RohoPay error code, typed.
-    fn rohopay_code(&self) -> Option<ErrorCode>;
-    /// True for HTTP 409: the `Idempotency-Key` was already used with different parameters.
-    /// Nothing new was created. Resend the original request unchanged to get its result, or
-    /// use a new key if this really is a new payment.
-    fn is_idempotency_conflict(&self) -> bool;
-}
-
-impl ErrorExt for Error {
-    fn rohopay_code(&self) -> Option<ErrorCode> {
-        self.provider_code().map(ErrorCode::from)
-    }
-    fn is_idempotency_conflict(&self) -> bool {
-        self.status() == Some(409) || self.provider_code() == Some(ErrorCode::IdempotencyConflict.as_str())
-    }
+impl ProviderErrorCode for ErrorCode {
+    const PROVIDER: &'static str = PROVIDER;
 }
 
 const CONFLICT_HINT: &str = "the Idempotency-Key was already used with different parameters; nothing new was created: resend the original request unchanged to get its result, or use a new key for a new payment";
 
-/// What the envelope of an error said.
-#[derive(Default)]
-struct Envelope {
-    success: Option<bool>,
-    code: Option<String>,
-    message: Option<String>,
-    reference: Option<String>,
-}
-
-fn read_envelope(body: &[u8]) -> Option<Envelope> {
-    let v: Value = serde_json::from_slice(body).ok()?;
-    let obj = v.as_object()?;
-    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
-    let mut env = Envelope {
-        success: obj.get("success").and_then(Value::as_bool),
-        ..Envelope::default()
+/// The failure fields of RohoPay's envelope: `error.code`, `error.message`,
+/// `error.reference`; some error paths answer `"error": "<text>"`, and the official SDK falls
+/// back to a top-level `message` and `code`. Never panics on any body.
+pub(crate) fn envelope_failure(body: &[u8]) -> ErrorInfo {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return ErrorInfo::default();
     };
+    let Some(obj) = v.as_object() else {
+        return ErrorInfo::default();
+    };
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+    let mut info = ErrorInfo::default();
     match obj.get("error") {
         Some(Value::Object(e)) => {
-            env.code = text(e.get("code"));
-            env.message = text(e.get("message"));
-            env.reference = text(e.get("reference"));
+            info.code = text(e.get("code"));
+            info.message = text(e.get("message"));
+            info.request_id = text(e.get("reference")).filter(|r| is_reference(r));
         }
-        // Some error paths answer `"error": "<text>"`.
-        Some(Value::String(s)) => env.message = Some(s.clone()),
+        Some(Value::String(s)) => info.message = Some(s.clone()),
         _ => {}
     }
-    // The official SDK falls back to a top-level `message` (and so do we).
-    if env.message.is_none() {
-        env.message = text(obj.get("message"));
+    if info.message.is_none() {
+        info.message = text(obj.get("message"));
     }
-    if env.code.is_none() {
-        env.code = text(obj.get("code"));
+    if info.code.is_none() {
+        info.code = text(obj.get("code"));
     }
-    Some(env)
+    info.kind = info.code.as_deref().map(ErrorCode::from).and_then(|c| c.kind());
+    info
+}
+
+/// A transaction reference as RohoPay writes it (`RHP-<year>-<code>`): anything else in the
+/// `reference` slot is not kept as the error's request id.
+fn is_reference(r: &str) -> bool {
+    r.starts_with("RHP-") && r.len() <= 64 && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 /// The [`payout_core::ErrorDecoder`] for RohoPay's non-2xx responses. Never panics: HTML
 /// pages and truncated JSON simply yield no code (the core then keeps a redacted snippet).
+/// The transport masks the API key and the request's own secrets in what this returns.
 pub(crate) fn decode_error(status: u16, _headers: &HeaderMap, body: &[u8]) -> ErrorInfo {
-    let env = read_envelope(body).unwrap_or_default();
-    let mut info = ErrorInfo {
-        kind: env.code.as_deref().map(ErrorCode::from).and_then(|c| c.kind()),
-        code: env.code,
-        message: env.message,
-        request_id: env.reference,
-    };
+    let mut info = envelope_failure(body);
     if status == 409 {
         info.code
             .get_or_insert_with(|| ErrorCode::IdempotencyConflict.as_str().to_string());
@@ -158,132 +144,6 @@ pub(crate) fn decode_error(status: u16, _headers: &HeaderMap, body: &[u8]) -> Er
         });
     }
     info
-}
-
-/// The decoder the client installs: [`decode_error`], then every occurrence of the API key
-/// masked, in case RohoPay echoes a bad `api_key` back in its message.
-pub(crate) fn decoder(
-    key: SecretString,
-) -> impl Fn(u16, &HeaderMap, &[u8]) -> ErrorInfo + Send + Sync + 'static {
-    move |status, headers, body| {
-        let mut info = decode_error(status, headers, body);
-        let secrets = [key.expose_secret()];
-        for text in [&mut info.code, &mut info.message, &mut info.request_id]
-            .into_iter()
-            .flatten()
-        {
-            *text = scrub_text(text, &secrets);
-        }
-        info
-    }
-}
-
-/// Replaces every occurrence of each secret (three characters or more) with `[REDACTED]`.
-pub(crate) fn scrub_text(text: &str, secrets: &[&str]) -> String {
-    let mut out = text.to_string();
-    for s in secrets {
-        if s.len() >= 3 && out.contains(s) {
-            out = out.replace(s, "[REDACTED]");
-        }
-    }
-    out
-}
-
-/// Masks `secrets` in the code, message, body snippet and request id of an error, for calls
-/// whose request carried data the provider might echo back (card number, expiry, CVV). The
-/// JSON-escaped form of each secret (`08\/29`, as PHP's `json_encode` writes a slash) is
-/// masked too: a body kept as a snippet is raw JSON.
-pub(crate) fn scrub_error(e: Error, secrets: &[&str]) -> Error {
-    let escaped: Vec<String> = secrets
-        .iter()
-        .filter(|s| s.contains('/'))
-        .map(|s| s.replace('/', "\\/"))
-        .collect();
-    let all: Vec<&str> = escaped
-        .iter()
-        .map(String::as_str)
-        .chain(secrets.iter().copied())
-        .collect();
-    let mut e = e;
-    if let Some(code) = e.provider_code().and_then(|t| scrub_cut(t, &all)) {
-        e = e.with_code(code);
-    }
-    if let Some(m) = scrub_cut(e.message(), &all) {
-        e = e.with_message(m);
-    }
-    if let Some(s) = e.body_snippet().and_then(|t| scrub_cut(t, &all)) {
-        e = e.with_body_snippet(Some(s));
-    }
-    if let Some(id) = e.request_id().and_then(|t| scrub_cut(t, &all)) {
-        e = e.with_request_id(Some(id));
-    }
-    e
-}
-
-/// [`scrub_text`], plus the tail of a text the transport truncated (`…`) when it ends inside
-/// a secret (`"cvv":"94…`): the full-value match cannot see a cut secret. `None` when
-/// nothing changed.
-fn scrub_cut(text: &str, secrets: &[&str]) -> Option<String> {
-    let mut out = scrub_text(text, secrets);
-    if let Some(body) = out.strip_suffix('…') {
-        let cut = secrets
-            .iter()
-            .filter(|s| s.len() >= 3)
-            .filter_map(|s| {
-                (1..s.len())
-                    .rev()
-                    .find(|&n| s.is_char_boundary(n) && body.ends_with(&s[..n]))
-            })
-            .max();
-        if let Some(n) = cut {
-            out = format!("{}[REDACTED]…", &body[..body.len() - n]);
-        }
-    }
-    (out != text).then_some(out)
-}
-
-/// Unwraps `{"success": true, "data": T, "message"?}` from a 2xx response.
-///
-/// A 2xx that says `"success": false` is an error (the official SDK agrees): it becomes a
-/// provider error with RohoPay's code. A 2xx whose `data` does not decode is a
-/// [`ErrorKind::Decode`] error marked "may have succeeded".
-pub(crate) fn unwrap_data<T: DeserializeOwned>(
-    transport: &Transport,
-    resp: &Response,
-) -> Result<(T, Option<String>)> {
-    if let Some(env) = read_envelope(resp.body())
-        && env.success == Some(false)
-    {
-        // The transport's scrub masks the API key and card-number-like digit runs (the
-        // decoder that does this for non-2xx answers does not run on a 2xx).
-        let env_code = env.code.map(|c| transport.scrub(c.as_bytes(), 128));
-        let code = env_code.as_deref().map(ErrorCode::from);
-        let message = env
-            .message
-            .map(|m| transport.snippet(m.as_bytes()))
-            .unwrap_or_else(|| "RohoPay answered success: false".to_string());
-        let mut e = Error::provider(PROVIDER, env_code.clone(), message)
-            .with_status(resp.status())
-            .with_request_id(
-                env.reference
-                    .map(|r| transport.snippet(r.as_bytes()))
-                    .or_else(|| resp.request_id().map(str::to_string)),
-            )
-            .with_idempotency_key(resp.idempotency_key().cloned())
-            .with_attempts(resp.attempts());
-        if let Some(kind) = code.and_then(|c| c.kind()) {
-            e = e.with_kind(kind);
-        }
-        return Err(e);
-    }
-    #[derive(Deserialize)]
-    struct Data<T> {
-        data: T,
-        #[serde(default)]
-        message: Option<String>,
-    }
-    let d: Data<T> = resp.json()?;
-    Ok((d.data, d.message))
 }
 
 #[cfg(test)]
@@ -321,5 +181,11 @@ mod tests {
         let info = decode_error(409, &HeaderMap::new(), b"{}");
         assert_eq!(info.code.as_deref(), Some("IDEMPOTENCY_CONFLICT"));
         assert!(info.message.unwrap().contains("new key"));
+    }
+
+    #[test]
+    fn only_a_transaction_reference_is_kept_as_the_request_id() {
+        let body = br#"{"success":false,"error":{"code":"INVALID_CARD","message":"bad","reference":"4111111111111111"}}"#;
+        assert_eq!(decode_error(400, &HeaderMap::new(), body).request_id, None);
     }
 }

@@ -3,8 +3,10 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+pub(crate) mod api;
 pub mod checkout;
 mod client;
+mod endpoints;
 pub mod error;
 pub mod mobile_money;
 #[cfg(feature = "sandbox")]
@@ -18,15 +20,18 @@ pub use checkout::{
     Card, Checkout, CheckoutRequest, CheckoutSession, Confirmation, ReturnStatus, UntrustedCheckoutReturn,
 };
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, Environment, SANDBOX_BASE_URL, rate_limits};
-pub use error::{ErrorCode, ErrorExt};
+pub use error::ErrorCode;
 pub use mobile_money::{CollectRequest, DisburseRequest, Initiated, MobileMoney};
 pub use transactions::{
-    Currency, ListTransactions, PaymentMethod, Transaction, TransactionEnvironment, TransactionStatus,
-    TransactionType, Transactions, UpstreamProvider,
+    Currency, GetTransaction, ListTransactions, PaymentMethod, Transaction, TransactionEnvironment,
+    TransactionId, TransactionList, TransactionReference, TransactionStatus, TransactionType, Transactions,
+    UpstreamProvider,
 };
-pub use wallet::{Wallet, WalletBalance};
+pub use wallet::{GetWalletBalance, Wallet, WalletBalance};
 
+/// The `reqwest` version payout-core uses (its `HeaderMap` is what [`webhook::Verifier::verify`] takes).
+pub use payout_core::reqwest;
 pub use payout_core::{
-    CircuitBreaker, Decimal, Error, ErrorKind, IdempotencyKey, Page, RateLimiter, Result, RetryPolicy,
-    SecretString,
+    ApiClient, CircuitBreaker, Decimal, Endpoint, Error, ErrorKind, IdempotencyKey, Keyed, OnLookupError,
+    Page, PollOptions, RateLimiter, Result, RetryPolicy, SecretString,
 };

@@ -6,13 +6,18 @@
 //! `idempotency_key(...)`), so sending the same [`CollectRequest`] or [`DisburseRequest`]
 //! again after an error is answered with the first result, never a second charge or
 //! payout. It is sent on every retry and returned on the result and on the error. Store it
-//! with your order; build a new request value only for a new payment.
+//! with your order ([`payout_core::Keyed::key`] reads it before sending); build a new request
+//! value only for a new payment.
+//!
+//! RohoPay documents no lookup by `Idempotency-Key` (a transaction is looked up only by the
+//! `RHP-…` reference its answer carries), so an unknown outcome is settled by sending the
+//! same request value again, which RohoPay answers with the first result: that is the
+//! reconcile of these calls (see the "Deviations" of `docs/api-conventions.md`).
 
-use payout_core::{Error, IdempotencyKey, Request, Result};
-use serde::Serialize;
+use payout_core::{Error, IdempotencyKey, Keyed, Request, Response, Result};
+use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, PROVIDER};
-use crate::error::unwrap_data;
 use crate::transactions::{Currency, PaymentMethod, Transaction};
 use crate::validate;
 
@@ -32,7 +37,7 @@ pub const MIN_DISBURSE_UGX: u64 = 1000;
 ///     .idempotency_key(IdempotencyKey::new("order-1001-collect").unwrap());
 /// assert!(req.validate().is_ok());
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CollectRequest {
     phone: String,
     amount: u64,
@@ -94,9 +99,9 @@ impl CollectRequest {
         self.idempotency_key = key;
         self
     }
-    /// The key this collection is sent with, on every attempt and every repeat of this value.
-    pub fn get_idempotency_key(&self) -> &IdempotencyKey {
-        &self.idempotency_key
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        self.validate()?;
+        build(req, &self.body(), &self.idempotency_key)
     }
     /// Checks the request as [`MobileMoney::collect`] does before sending.
     pub fn validate(&self) -> Result<()> {
@@ -134,7 +139,7 @@ impl CollectRequest {
 /// assert!(req.validate().is_ok());
 /// assert!(DisburseRequest::new("256712345678", 999, Currency::Ugx).validate().is_err());
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DisburseRequest {
     phone: String,
     amount: u64,
@@ -175,9 +180,9 @@ impl DisburseRequest {
         self.idempotency_key = key;
         self
     }
-    /// The key this payout is sent with, on every attempt and every repeat of this value.
-    pub fn get_idempotency_key(&self) -> &IdempotencyKey {
-        &self.idempotency_key
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        self.validate()?;
+        build(req, &self.body(), &self.idempotency_key)
     }
     /// Checks the request as [`MobileMoney::disburse`] does before sending.
     pub fn validate(&self) -> Result<()> {
@@ -210,10 +215,31 @@ impl DisburseRequest {
     }
 }
 
+impl Keyed for CollectRequest {
+    const KEY_NAME: &'static str = "Idempotency-Key";
+    fn key(&self) -> &str {
+        self.idempotency_key.as_str()
+    }
+}
+
+impl Keyed for DisburseRequest {
+    const KEY_NAME: &'static str = "Idempotency-Key";
+    fn key(&self) -> &str {
+        self.idempotency_key.as_str()
+    }
+}
+
+fn build(req: Request, body: &MobileMoneyBody<'_>, key: &IdempotencyKey) -> Result<Request> {
+    Ok(req
+        .json(body)
+        .map_err(|e| Error::invalid_input(PROVIDER, "body", "could not be serialized").with_source(e))?
+        .idempotency_header(IDEMPOTENCY_HEADER, key.clone()))
+}
+
 /// A collection or payout RohoPay accepted, usually still `pending` (sandbox keys may
 /// already be final). Wait for the webhook or poll
 /// [`crate::Transactions::wait_until_final`] before fulfilling.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Initiated {
     /// The transaction as RohoPay returned it.
@@ -221,7 +247,29 @@ pub struct Initiated {
     /// The key the call was protected by: store it with your order.
     pub idempotency_key: IdempotencyKey,
     /// RohoPay's message (`"Payment initiated"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+/// The decoder of `/collect` and `/disburse`: the enveloped transaction, RohoPay's optional
+/// top-level `message`, and the key the call was sent with.
+pub(crate) fn decode_initiated(resp: &Response) -> Result<Initiated> {
+    #[derive(Deserialize)]
+    struct Message {
+        #[serde(default)]
+        message: Option<String>,
+    }
+    let transaction: Transaction = crate::api::decode(resp)?;
+    let message = resp.json::<Message>().ok().and_then(|m| m.message);
+    let idempotency_key = resp
+        .idempotency_key()
+        .cloned()
+        .ok_or_else(|| resp.decode_error("the answer carries no Idempotency-Key (a bug in rohopay)"))?;
+    Ok(Initiated {
+        transaction,
+        idempotency_key,
+        message,
+    })
 }
 
 /// `client.mobile_money()`: collections and payouts.
@@ -234,50 +282,15 @@ impl MobileMoney<'_> {
     /// `POST /api/v1/collect` with the request's `Idempotency-Key`. Retried on 5xx, timeouts
     /// and dropped connections with the same key, which RohoPay deduplicates, so the payer is
     /// prompted (and charged) at most once; calling it again with the same `req` after an
-    /// error reuses that key too.
+    /// error reuses that key too, and RohoPay answers with the first result.
     pub async fn collect(&self, req: &CollectRequest) -> Result<Initiated> {
-        req.validate()?;
-        self.send(
-            "mobile_money.collect",
-            "/api/v1/collect",
-            &req.body(),
-            &req.idempotency_key,
-        )
-        .await
+        self.client.send(req).await
     }
 
     /// `POST /api/v1/disburse` with the request's `Idempotency-Key`. Retried only with the
     /// same key, and calling it again with the same `req` after an error reuses that key, so
     /// the payee is paid at most once.
     pub async fn disburse(&self, req: &DisburseRequest) -> Result<Initiated> {
-        req.validate()?;
-        self.send(
-            "mobile_money.disburse",
-            "/api/v1/disburse",
-            &req.body(),
-            &req.idempotency_key,
-        )
-        .await
-    }
-
-    async fn send(
-        &self,
-        operation: &'static str,
-        path: &'static str,
-        body: &MobileMoneyBody<'_>,
-        key: &IdempotencyKey,
-    ) -> Result<Initiated> {
-        let key = key.clone();
-        let req = Request::post(operation, path)
-            .json(body)
-            .map_err(|e| Error::invalid_input(PROVIDER, "body", "could not be serialized").with_source(e))?
-            .idempotency_header(IDEMPOTENCY_HEADER, key.clone());
-        let resp = self.client.transport.send(req).await?;
-        let (transaction, message) = unwrap_data(&self.client.transport, &resp)?;
-        Ok(Initiated {
-            transaction,
-            idempotency_key: key,
-            message,
-        })
+        self.client.send(req).await
     }
 }

@@ -24,7 +24,7 @@
 //!     .unwrap();
 //! let return_url = sandbox.complete_3ds(&session.payment_url, ThreeDs::Approve).await.unwrap();
 //! let ret = UntrustedCheckoutReturn::parse(&return_url);
-//! let reference = session.internal_reference.unwrap();
+//! let reference = session.internal_reference;
 //! let confirmation = client.checkout().confirm_return(&ret, &reference).await.unwrap();
 //! assert!(confirmation.is_paid_for(75_000, &Currency::Ugx));
 //!
@@ -54,6 +54,9 @@
 //!   (or `decline`) completes it and answers `302` to the checkout's `return_url` with `status`,
 //!   `reference` and `order_ref`. A second use of the link is refused (`410`). Card data is never
 //!   stored, logged or echoed; the transaction keeps only the amount.
+//! * **Checkout keys.** An `Idempotency-Key` on checkout (the official SDK sends one on every
+//!   POST) is honoured like on collect: the same key with the same body replays the first
+//!   session, with another body is `409`. Only a keyed digest of the body is remembered.
 //! * **Mobile money.** `POST /api/v1/collect` and `/disburse` require `Idempotency-Key`
 //!   (`400 MISSING_IDEMPOTENCY_KEY`); the same key with the same body replays the first answer,
 //!   with another body is `409`. A disbursement the live wallet cannot cover is
@@ -152,7 +155,7 @@ struct Record {
 
 impl Record {
     fn reference(&self) -> &str {
-        self.tx.internal_reference.as_deref().unwrap_or_default()
+        self.tx.internal_reference.as_str()
     }
     fn status(&self) -> TransactionStatus {
         self.tx.status.clone().unwrap_or(TransactionStatus::Pending)
@@ -274,8 +277,8 @@ impl Sandbox {
         SANDBOX_LIVE_KEY
     }
 
-    /// The secret webhooks are signed with: what your handler passes to
-    /// [`webhook::verify`].
+    /// The secret webhooks are signed with: what your handler gives
+    /// [`webhook::Verifier::new`].
     pub fn webhook_secret(&self) -> SecretString {
         self.shared.webhook_secret.clone()
     }
@@ -469,7 +472,9 @@ impl Sandbox {
             .ok_or_else(|| "the redirect has no Location".to_string())
     }
 
-    /// The webhooks delivered so far.
+    /// The webhooks delivered so far, each with the headers and the raw body sent (verify
+    /// one with [`webhook::Verifier::verify`] and [`Delivery::header_map`]) and the status
+    /// the receiver answered.
     pub fn deliveries(&self) -> Vec<Delivery> {
         self.shared.webhooks.deliveries()
     }
@@ -496,8 +501,9 @@ pub struct SignedWebhook {
 /// })).unwrap();
 /// let secret = SecretString::from("my_webhook_secret");
 /// let hook = signed_webhook(&EventType::DepositSuccessful, &tx, &secret);
-/// let event = webhook::verify(&hook.headers, &hook.body, [&secret]).unwrap().parse().unwrap();
-/// assert_eq!(event.event, EventType::DepositSuccessful);
+/// let verifier = webhook::Verifier::new(secret);
+/// let event = verifier.verify_headers(&hook.headers, &hook.body).unwrap().parse().unwrap();
+/// assert_eq!(event.event_type(), EventType::DepositSuccessful);
 /// ```
 pub fn signed_webhook(event: &EventType, transaction: &Transaction, secret: &SecretString) -> SignedWebhook {
     let mut body = Map::new();
@@ -506,16 +512,11 @@ pub fn signed_webhook(event: &EventType, transaction: &Transaction, secret: &Sec
         body.extend(fields);
     }
     let body = serde_json::to_vec(&Value::Object(body)).unwrap_or_default();
-    SignedWebhook {
-        headers: vec![
-            (
-                webhook::SIGNATURE_HEADER.to_string(),
-                webhook::sign(secret, &body),
-            ),
-            ("content-type".to_string(), "application/json".to_string()),
-        ],
-        body,
-    }
+    let headers = webhook::sign(secret, &body, SystemTime::now())
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect();
+    SignedWebhook { headers, body }
 }
 
 /// The fields RohoPay sends as JSON numbers (the crate's model serializes decimals as strings).
@@ -606,11 +607,7 @@ fn settle(d: &mut Data, i: usize, success: bool) -> Option<Option<Hook>> {
     let hook = signed_webhook(&event, &tx, &secret);
     Some(Some(Hook {
         url,
-        label: format!(
-            "{} {}",
-            event.as_str(),
-            tx.internal_reference.as_deref().unwrap_or("?")
-        ),
+        label: format!("{} {}", event.as_str(), tx.internal_reference.as_str()),
         body: hook.body,
     }))
 }
@@ -623,7 +620,12 @@ fn is_loopback(u: &str) -> bool {
 
 async fn deliver(shared: &Shared, hooks: Vec<Hook>) {
     for h in hooks {
-        let sig = webhook::sign(&shared.webhook_secret, &h.body);
+        let signed = webhook::sign(&shared.webhook_secret, &h.body, SystemTime::now());
+        let sig = signed
+            .get(webhook::SIGNATURE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
         shared
             .webhooks
             .send(&h.url, &h.label, &[(webhook::SIGNATURE_HEADER, sig)], h.body)
@@ -813,7 +815,7 @@ fn parse_currency(body: &Value) -> Result<Currency, Refused> {
 // ---------------------------------------------------------------------------------------------
 // POST /api/v1/checkout
 
-async fn checkout(State(shared): State<Arc<Shared>>, body: String) -> Response {
+async fn checkout(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: String) -> Response {
     if let Some(r) = shared.rate_limited(PATH_CHECKOUT, rate_limits::CHECKOUT_PER_MINUTE) {
         return r;
     }
@@ -865,14 +867,29 @@ async fn checkout(State(shared): State<Arc<Shared>>, body: String) -> Response {
     if let Err(e) = validate::card_expiry("card_expiry", expiry, now) {
         return invalid("CARD_EXPIRED", &e);
     }
+    // The official SDK sends an Idempotency-Key on checkout too: the same key with the same
+    // body replays the first answer, with another body is 409. The body carries the card, so
+    // only a keyed digest of it is remembered, never the card itself.
+    let key = idempotency_key(&headers);
+    let fingerprint = payout_core::webhook::to_hex(&payout_core::webhook::hmac_sha256(
+        b"rohopay-sandbox-checkout-fingerprint",
+        &[env.as_str().as_bytes(), b"\n", body.as_bytes()],
+    ));
+    if let Some(key) = &key {
+        match shared.idempotency.begin(key, fingerprint.as_bytes()) {
+            KeyState::New => {}
+            KeyState::Replay(status, bytes) => return replay(status, bytes),
+            KeyState::Conflict => return conflict(),
+        }
+    }
     // The card passed; nothing of it is kept.
     let mut d = shared.lock();
     let (seq, id, reference, provider_reference) = next_ids(&mut d, now);
     let at = iso8601(now);
     let fee = commission(amount);
     let tx = Transaction {
-        id: Some(id.clone()),
-        internal_reference: Some(reference.clone()),
+        id: Some(id.clone().into()),
+        internal_reference: reference.clone().into(),
         provider_reference: Some(provider_reference),
         kind: Some(TransactionType::Collection),
         status: Some(TransactionStatus::Pending),
@@ -891,7 +908,8 @@ async fn checkout(State(shared): State<Arc<Shared>>, body: String) -> Response {
         environment: Some(env),
         created_at: Some(at.clone()),
         updated_at: Some(at),
-        ..Transaction::default()
+        phone_number: None,
+        callback_url: None,
     };
     d.records.push(Record {
         seq,
@@ -909,19 +927,48 @@ async fn checkout(State(shared): State<Arc<Shared>>, body: String) -> Response {
         },
     );
     drop(d);
-    json_response(
-        StatusCode::OK,
-        &json!({
-            "success": true,
-            "data": {
-                "transaction_id": id,
-                "internal_reference": reference,
-                "payment_url": format!("{}{THREE_DS_PREFIX}{token}", shared.base_url()),
-                "status": "pending",
-                "amount": amount,
-                "currency": currency.as_str(),
-            }
-        }),
+    let response = json!({
+        "success": true,
+        "data": {
+            "transaction_id": id,
+            "internal_reference": reference,
+            "payment_url": format!("{}{THREE_DS_PREFIX}{token}", shared.base_url()),
+            "status": "pending",
+            "amount": amount,
+            "currency": currency.as_str(),
+        }
+    });
+    let bytes = serde_json::to_vec(&response).unwrap_or_default();
+    if let Some(key) = &key {
+        shared.idempotency.finish(key, 200, bytes.clone().into());
+    }
+    replay(200, bytes.into())
+}
+
+/// The `Idempotency-Key` header, if present and not blank.
+fn idempotency_key(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(crate::mobile_money::IDEMPOTENCY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(str::to_string)
+}
+
+/// A JSON answer from stored bytes (a first answer or its replay).
+fn replay(status: u16, bytes: payout_core::sandbox::axum::body::Bytes) -> Response {
+    let mut r = Response::new(Body::from(bytes));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    r.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    r
+}
+
+fn conflict() -> Response {
+    error(
+        StatusCode::CONFLICT,
+        "IDEMPOTENCY_CONFLICT",
+        "This Idempotency-Key was already used with different parameters",
     )
 }
 
@@ -1162,20 +1209,8 @@ fn mobile_money(shared: &Shared, headers: &HeaderMap, body: &str, kind: Transact
     d.keys_seen.insert(key.to_string());
     match shared.idempotency.begin(key, &fingerprint) {
         KeyState::New => {}
-        KeyState::Replay(status, bytes) => {
-            let mut r = Response::new(Body::from(bytes));
-            *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            r.headers_mut()
-                .insert("content-type", HeaderValue::from_static("application/json"));
-            return r;
-        }
-        KeyState::Conflict => {
-            return error(
-                StatusCode::CONFLICT,
-                "IDEMPOTENCY_CONFLICT",
-                "This Idempotency-Key was already used with different parameters",
-            );
-        }
+        KeyState::Replay(status, bytes) => return replay(status, bytes),
+        KeyState::Conflict => return conflict(),
     }
     let now = SystemTime::now();
     let (seq, id, reference, provider_reference) = next_ids(&mut d, now);
@@ -1186,8 +1221,8 @@ fn mobile_money(shared: &Shared, headers: &HeaderMap, body: &str, kind: Transact
         req.amount - fee
     };
     let tx = Transaction {
-        id: Some(id),
-        internal_reference: Some(reference),
+        id: Some(id.into()),
+        internal_reference: reference.into(),
         provider_reference: Some(provider_reference),
         kind: Some(kind),
         status: Some(TransactionStatus::Pending),
@@ -1402,12 +1437,12 @@ mod tests {
 
     #[test]
     fn wire_json_writes_money_as_numbers() {
-        let tx = Transaction {
-            amount: Some(Decimal::from(75_000)),
-            commission_rate: Some(commission_rate()),
-            internal_reference: Some("RHP-2026-SBX00001".into()),
-            ..Transaction::default()
-        };
+        let tx: Transaction = serde_json::from_value(json!({
+            "amount": "75000",
+            "commission_rate": "0.01",
+            "internal_reference": "RHP-2026-SBX00001",
+        }))
+        .unwrap();
         let v = wire_json(&tx);
         assert_eq!(v["amount"], json!(75000));
         assert_eq!(v["commission_rate"], json!(0.01));

@@ -1,16 +1,27 @@
 //! Transactions: the object every endpoint and webhook returns, one lookup by reference, and
 //! the filtered, offset-paginated list.
 
-use std::time::Duration;
-
 use futures_core::Stream;
 use payout_core::pagination::{self, Page, next_offset};
-use payout_core::{Decimal, Request, Result};
+use payout_core::poll::{Poll, wait_until};
+use payout_core::{Decimal, PollOptions, Request, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, PROVIDER};
-use crate::error::unwrap_data;
 use crate::validate::{invalid, max_chars, not_blank};
+
+payout_core::id! {
+    /// RohoPay's internal transaction id (`01j2k3m4…`; `transaction_id` in the checkout
+    /// answer). Not what lookups take: see [`TransactionReference`].
+    pub struct TransactionId(String);
+}
+
+payout_core::id! {
+    /// What `GET /api/v1/transactions/{reference}` looks a transaction up by: its
+    /// `RHP-<year>-<code>` internal reference, or the upstream provider's reference (RohoPay
+    /// API reference, "Transactions"). Store it with your order.
+    pub struct TransactionReference(String);
+}
 
 payout_core::open_enum! {
     /// A currency. RohoPay documents UGX, KES, TZS and RWF; requests refuse any other before
@@ -98,20 +109,21 @@ impl From<crate::Environment> for TransactionEnvironment {
 /// A RohoPay transaction (collect, disburse, card checkout), as returned by
 /// `GET /api/v1/transactions/{reference}`, the list, `/collect`, `/disburse` and webhooks.
 ///
-/// Every field is optional: RohoPay's responses have been seen with other field names than
-/// documented (`reference`, `transaction_id`, `commission`, `provider_fee`, `phone`), which
+/// Every field but `internal_reference` is optional: RohoPay's responses have been seen with
+/// other field names than documented (`reference`, `transaction_id`, `commission`, `provider_fee`, `phone`), which
 /// are accepted as fallbacks, also when both names are present (the documented one wins).
 /// Amounts are in the currency's smallest unit, exact.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(from = "TransactionWire")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "TransactionWire")]
 #[non_exhaustive]
 pub struct Transaction {
     /// RohoPay's internal id (`01j2k3m4…`; `transaction_id` in some responses).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// The `RHP-<year>-<code>` reference: store it, look transactions up by it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub internal_reference: Option<String>,
+    pub id: Option<TransactionId>,
+    /// The `RHP-<year>-<code>` reference: store it, look transactions up by it. Required: a
+    /// transaction without it (and without its `reference` alias) is a decode error, never
+    /// an anonymous transaction a reconcile or a poll could mistake for another.
+    pub internal_reference: TransactionReference,
     /// The upstream provider's reference (also accepted by the lookup).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_reference: Option<String>,
@@ -205,10 +217,10 @@ pub struct Transaction {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct TransactionWire {
-    id: Option<String>,
-    transaction_id: Option<String>,
-    internal_reference: Option<String>,
-    reference: Option<String>,
+    id: Option<TransactionId>,
+    transaction_id: Option<TransactionId>,
+    internal_reference: Option<TransactionReference>,
+    reference: Option<TransactionReference>,
     provider_reference: Option<String>,
     #[serde(rename = "type")]
     kind: Option<TransactionType>,
@@ -243,11 +255,15 @@ struct TransactionWire {
     updated_at: Option<String>,
 }
 
-impl From<TransactionWire> for Transaction {
-    fn from(w: TransactionWire) -> Self {
-        Transaction {
+impl TryFrom<TransactionWire> for Transaction {
+    type Error = &'static str;
+    fn try_from(w: TransactionWire) -> std::result::Result<Self, Self::Error> {
+        Ok(Transaction {
             id: w.id.or(w.transaction_id),
-            internal_reference: w.internal_reference.or(w.reference),
+            internal_reference: w
+                .internal_reference
+                .or(w.reference)
+                .ok_or("missing field `internal_reference`")?,
             provider_reference: w.provider_reference,
             kind: w.kind,
             status: w.status,
@@ -268,7 +284,7 @@ impl From<TransactionWire> for Transaction {
             environment: w.environment,
             created_at: w.created_at,
             updated_at: w.updated_at,
-        }
+        })
     }
 }
 
@@ -284,8 +300,40 @@ impl Transaction {
     /// True if this is the transaction known by `reference` (its internal or provider
     /// reference).
     pub fn has_reference(&self, reference: &str) -> bool {
-        self.internal_reference.as_deref() == Some(reference)
-            || self.provider_reference.as_deref() == Some(reference)
+        self.internal_reference.as_str() == reference || self.provider_reference.as_deref() == Some(reference)
+    }
+}
+
+/// What `GET /api/v1/transactions` answers in `data`: one page of transactions, newest first.
+/// A `data` that is not a list is a decode error, never an empty page.
+pub type TransactionList = Vec<Transaction>;
+
+/// `GET /api/v1/transactions/{reference}`: one transaction, as a request value for
+/// [`Client::send`]; [`Transactions::get`] is the usual way to send it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct GetTransaction {
+    reference: TransactionReference,
+}
+
+impl GetTransaction {
+    /// Looks up `reference`: the `RHP-…` internal reference or the provider reference.
+    pub fn new(reference: impl Into<TransactionReference>) -> Self {
+        GetTransaction {
+            reference: reference.into(),
+        }
+    }
+    /// The reference looked up.
+    pub fn reference(&self) -> &TransactionReference {
+        &self.reference
+    }
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        let reference = self.reference.as_str();
+        not_blank("reference", reference)?;
+        max_chars("reference", reference, 255)?;
+        Ok(req.path(format!(
+            "/api/v1/transactions/{}",
+            payout_core::encode_path_segment(reference)
+        )))
     }
 }
 
@@ -357,6 +405,18 @@ impl ListTransactions {
         self
     }
 
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        self.validate()?;
+        Ok(req
+            .query_opt("status", self.status.as_ref())
+            .query_opt("type", self.kind.as_ref())
+            .query_opt("environment", self.environment.as_ref())
+            .query_opt("from", self.from.as_ref())
+            .query_opt("to", self.to.as_ref())
+            .query_opt("limit", self.limit)
+            .query_opt("offset", self.offset))
+    }
+
     /// Checks the filter as [`Transactions::list`] does before sending.
     pub fn validate(&self) -> Result<()> {
         if let Some(l) = self.limit
@@ -383,31 +443,14 @@ pub struct Transactions<'a> {
 impl Transactions<'_> {
     /// `GET /api/v1/transactions/{reference}`: one transaction, by its `RHP-…` internal
     /// reference or its provider reference. The authoritative status of a payment.
-    pub async fn get(&self, reference: &str) -> Result<Transaction> {
-        not_blank("reference", reference)?;
-        max_chars("reference", reference, 255)?;
-        let req = Request::get("transactions.get", "/api/v1/transactions/{reference}").path(format!(
-            "/api/v1/transactions/{}",
-            payout_core::encode_path_segment(reference)
-        ));
-        let resp = self.client.transport.send(req).await?;
-        Ok(unwrap_data(&self.client.transport, &resp)?.0)
+    pub async fn get(&self, reference: impl Into<TransactionReference>) -> Result<Transaction> {
+        self.client.send(&GetTransaction::new(reference)).await
     }
 
     /// `GET /api/v1/transactions`: one page, newest first. RohoPay reports no total; the
     /// page's `next` is the offset of the following page, `None` after a short page.
     pub async fn list(&self, filter: &ListTransactions) -> Result<Page<Transaction, u64>> {
-        filter.validate()?;
-        let req = Request::get("transactions.list", "/api/v1/transactions")
-            .query_opt("status", filter.status.as_ref())
-            .query_opt("type", filter.kind.as_ref())
-            .query_opt("environment", filter.environment.as_ref())
-            .query_opt("from", filter.from.as_ref())
-            .query_opt("to", filter.to.as_ref())
-            .query_opt("limit", filter.limit)
-            .query_opt("offset", filter.offset);
-        let resp = self.client.transport.send(req).await?;
-        let (items, _): (Vec<Transaction>, _) = unwrap_data(&self.client.transport, &resp)?;
+        let items = self.client.send(filter).await?;
         let offset = filter.offset.unwrap_or(0);
         let limit = u64::from(filter.limit.unwrap_or(ListTransactions::DEFAULT_LIMIT));
         let next = next_offset(offset, limit, items.len(), None);
@@ -438,25 +481,31 @@ impl Transactions<'_> {
         pagination::collect_all(self.stream(filter), max).await
     }
 
-    /// Polls `GET /transactions/{reference}` every `interval` until the status is final or
-    /// `max_polls` lookups were made, and returns the last transaction seen (check
-    /// [`Transaction::is_final`]). RohoPay suggests every 5 s for about 2 minutes (24 polls),
-    /// then relying on the webhook. A failed lookup ends the wait with its error (lookups
-    /// themselves are retried as usual).
+    /// Polls `GET /api/v1/transactions/{reference}` as `opts` says until the status is final
+    /// (`successful` or `failed`) and returns that transaction.
+    ///
+    /// At the deadline the result is an [`payout_core::ErrorKind::Timeout`] error carrying the
+    /// last transaction seen (`err.last_state::<Transaction>()`), never `Ok` with a
+    /// transaction that is still `pending`: it is still in progress, so wait longer or rely
+    /// on the webhook, and never pay again. RohoPay's status-polling guide suggests every 5 s
+    /// for about 2 minutes: `PollOptions::default().interval(Duration::from_secs(5))
+    /// .backoff(1.0).timeout(Duration::from_secs(120))`.
     pub async fn wait_until_final(
         &self,
-        reference: &str,
-        interval: Duration,
-        max_polls: u32,
+        reference: impl Into<TransactionReference>,
+        opts: &PollOptions,
     ) -> Result<Transaction> {
-        let mut polls = 0;
-        loop {
-            let tx = self.get(reference).await?;
-            polls += 1;
-            if tx.is_final() || polls >= max_polls.max(1) {
-                return Ok(tx);
-            }
-            tokio::time::sleep(interval).await;
-        }
+        let req = GetTransaction::new(reference);
+        let req = &req;
+        let client = self.client;
+        wait_until(
+            PROVIDER,
+            opts,
+            || client.send(req),
+            |tx: &Transaction| {
+                if tx.is_final() { Poll::Final } else { Poll::Pending }
+            },
+        )
+        .await
     }
 }

@@ -1,38 +1,43 @@
-//! Webhooks: [`verify`] the `x-rohopay-signature` header over the raw body, then
-//! [`Verified::parse`] the event. Verification never parses; parsing never trusts.
+//! Webhooks: a [`Verifier`] checks the `x-rohopay-signature` header over the raw body, then
+//! [`Verified::parse`] reads the event. Verification never parses; parsing never trusts.
 //!
 //! RohoPay signs the **raw request body** with HMAC-SHA256 under your **webhook secret**
 //! (Dashboard → Webhooks, `webhook_secret`; it is not the API key) and sends
-//! `x-rohopay-signature: sha256=<lowercase hex>`. Pass the body bytes exactly as received,
-//! before any JSON parsing. Give several secrets during a rotation.
+//! `x-rohopay-signature: sha256=<lowercase hex>` (RohoPay documentation, "Webhooks" →
+//! "Verifying signatures"). Pass the body bytes exactly as received, before any JSON parsing.
+//! Add a second secret with [`Verifier::secret`] during a rotation.
 //!
-//! Also accepted, as the official SDK does: the bare hex digest, its base64 form, and a
-//! `t=<unix seconds>,v=<hex or base64>` header, whose timestamp must be within 5 minutes of
-//! now (the digest still covers the body only).
-//!
-//! RohoPay retries a delivery that is not answered 2xx within 10 seconds, so handle events
-//! idempotently ([`WebhookEvent::dedup_key`]).
+//! Only that documented form verifies: `sha256=` and exactly 64 lowercase hex characters.
+//! Uppercase hex, a missing or other prefix, spaces, base64 or a `t=…,v=…` form are
+//! [`WebhookError::MalformedHeader`]: accepting other spellings of a valid MAC makes the
+//! signature malleable. The scheme carries no timestamp, so there is no tolerance to set:
+//! deduplicate deliveries instead ([`WebhookEvent::dedup_key`]); RohoPay retries a delivery
+//! that is not answered 2xx within 10 seconds.
 //!
 //! ```
-//! use rohopay::SecretString;
-//! use rohopay::webhook::{self, EventType};
+//! use rohopay::webhook::{EventType, Verifier};
+//! use rohopay::reqwest::header::HeaderMap;
 //! let body = br#"{"event":"deposit.successful","internal_reference":"RHP-2024-ABC123","status":"successful","amount":50000,"currency":"UGX"}"#;
-//! let headers = [(
+//! let mut headers = HeaderMap::new();
+//! headers.insert(
 //!     "x-rohopay-signature",
-//!     "sha256=2d2740d65b86820b9f6d8efb394c040fba23ba10de280dbc3fad4cc238529abe",
-//! )];
-//! let secret = SecretString::from("test_webhook_secret");
-//! let event = webhook::verify(&headers, body, [&secret])?.parse()?;
-//! assert_eq!(event.event, EventType::DepositSuccessful);
-//! assert!(event.transaction.unwrap().is_successful());
-//! # Ok::<(), webhook::WebhookError>(())
+//!     "sha256=2d2740d65b86820b9f6d8efb394c040fba23ba10de280dbc3fad4cc238529abe".parse().unwrap(),
+//! );
+//! let event = Verifier::new("test_webhook_secret").verify(&headers, body)?.parse()?;
+//! assert_eq!(event.event_type(), EventType::DepositSuccessful);
+//! assert!(event.transaction().unwrap().is_successful());
+//! # Ok::<(), rohopay::webhook::WebhookError>(())
 //! ```
 
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use payout_core::SecretString;
-pub use payout_core::webhook::{Clock, FixedClock, Headers, SystemClock, WebhookError};
-use payout_core::webhook::{any_secret_matches, check_timestamp, from_hex, verify_hex_signature};
+use payout_core::reqwest::header::{HeaderMap, HeaderValue};
+/// The clocks [`crate::ClientBuilder::clock`] takes (for card-expiry checks).
+pub use payout_core::webhook::{Clock, FixedClock, SystemClock};
+pub use payout_core::webhook::{Headers, WebhookError};
+use payout_core::webhook::{strip_documented_prefix, verify_hex_signature};
+use secrecy::ExposeSecret;
 use serde_json::Value;
 
 use crate::transactions::Transaction;
@@ -40,8 +45,8 @@ use crate::transactions::Transaction;
 /// The header carrying the signature.
 pub const SIGNATURE_HEADER: &str = "x-rohopay-signature";
 
-/// How far a `t=` timestamp may be from now.
-pub const TIMESTAMP_TOLERANCE: Duration = Duration::from_secs(300);
+/// The documented prefix of the signature.
+pub const SIGNATURE_PREFIX: &str = "sha256=";
 
 const HINT: &str = "RohoPay signs with the webhook secret from Dashboard → Webhooks, not with the API key";
 
@@ -69,31 +74,107 @@ payout_core::open_enum! {
     }
 }
 
-/// A request whose signature matched one of your secrets. Holds the raw body; call
+/// Verifies RohoPay webhooks with one or more webhook secrets.
+///
+/// ```
+/// use rohopay::webhook::Verifier;
+/// let verifier = Verifier::new("whsec_new").secret("whsec_old"); // during a rotation
+/// # let _ = verifier;
+/// ```
+#[derive(Clone)]
+pub struct Verifier {
+    secrets: Vec<SecretString>,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("secrets", &self.secrets.len())
+            .finish()
+    }
+}
+
+impl Verifier {
+    /// A verifier for your webhook secret (Dashboard → Webhooks; not the API key).
+    pub fn new(secret: impl Into<SecretString>) -> Self {
+        Verifier {
+            secrets: vec![secret.into()],
+        }
+    }
+
+    /// A verifier for the secret in `ROHOPAY_WEBHOOK_SECRET`; the error names the variable
+    /// when it is unset.
+    pub fn from_env() -> payout_core::Result<Self> {
+        payout_core::require_env(crate::client::PROVIDER, "ROHOPAY_WEBHOOK_SECRET").map(Verifier::new)
+    }
+
+    /// Also accepts signatures made with `secret` (key rotation: keep the old secret until
+    /// every delivery signed with it has arrived).
+    pub fn secret(mut self, secret: impl Into<SecretString>) -> Self {
+        self.secrets.push(secret.into());
+        self
+    }
+
+    /// Checks `x-rohopay-signature` over `raw_body` (the bytes exactly as received).
+    pub fn verify(&self, headers: &HeaderMap, raw_body: &[u8]) -> Result<Verified, WebhookError> {
+        self.verify_headers(headers, raw_body)
+    }
+
+    /// [`Verifier::verify`] for any [`Headers`] (a `HashMap`, pairs, another framework's
+    /// map); lookups are case-insensitive.
+    pub fn verify_headers<H: Headers + ?Sized>(
+        &self,
+        headers: &H,
+        raw_body: &[u8],
+    ) -> Result<Verified, WebhookError> {
+        let value = headers
+            .header(SIGNATURE_HEADER)
+            .ok_or(WebhookError::MissingHeader(SIGNATURE_HEADER))?;
+        let digest = strip_documented_prefix(value, SIGNATURE_PREFIX, SIGNATURE_HEADER)?;
+        verify_hex_signature(&self.secrets, &[raw_body], digest, SIGNATURE_HEADER, HINT)?;
+        Ok(Verified {
+            body: raw_body.to_vec(),
+        })
+    }
+}
+
+impl payout_core::WebhookVerifier for Verifier {
+    type Verified = Verified;
+    type Error = WebhookError;
+    fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<Verified, WebhookError> {
+        Verifier::verify(self, headers, body)
+    }
+}
+
+/// A delivery whose signature matched one of your secrets. Holds the raw body; call
 /// [`Verified::parse`] to read it.
 #[derive(Debug, Clone)]
-pub struct Verified<'a> {
-    body: &'a [u8],
+pub struct Verified {
+    body: Vec<u8>,
 }
 
-impl<'a> Verified<'a> {
+impl Verified {
     /// The verified raw body.
-    pub fn body(&self) -> &'a [u8] {
-        self.body
+    pub fn body(&self) -> &[u8] {
+        &self.body
     }
 
-    /// Parses the verified body: the flat `{event, …transaction}` form or the
-    /// `{type, data}` envelope. Unknown event types parse to [`EventType::Unknown`] with the
-    /// raw JSON kept in [`WebhookEvent::raw`].
+    /// Parses the verified body: the documented flat `{event, …transaction}` form or the
+    /// official SDK's `{type, data}` envelope.
+    ///
+    /// An unknown event type is [`WebhookEvent::Unknown`] with the raw JSON; a known one whose
+    /// transaction does not decode is [`WebhookEvent::Unparsed`] with the raw JSON and the
+    /// decode error, never a rejected delivery. Only a body that is not a JSON object in
+    /// either shape is an error.
     pub fn parse(&self) -> Result<WebhookEvent, WebhookError> {
-        parse_event(self.body)
+        parse_event(&self.body)
     }
 }
 
-/// A parsed webhook.
+/// A known event and its transaction.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-pub struct WebhookEvent {
+pub struct TransactionEvent {
     /// The event type (`event` in the flat form, `type` in the envelope).
     pub event: EventType,
     /// Which shape arrived.
@@ -102,146 +183,100 @@ pub struct WebhookEvent {
     pub id: Option<String>,
     /// The envelope's creation time (envelope form only).
     pub created_at: Option<String>,
-    /// The transaction. Always present for known events; for an unknown event, present when
-    /// its payload reads as a transaction.
-    pub transaction: Option<Transaction>,
-    /// The whole body as JSON, for fields and events this crate does not model.
+    /// The transaction.
+    pub transaction: Transaction,
+    /// The whole body as JSON, for fields this crate does not model.
     pub raw: Value,
 }
 
+/// A parsed webhook.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum WebhookEvent {
+    /// A known event type with its transaction.
+    Transaction(TransactionEvent),
+    /// An event type this crate does not know (RohoPay added one): the raw JSON, and the
+    /// transaction when the payload reads as one.
+    Unknown {
+        /// The event type as sent.
+        event: String,
+        /// Which shape arrived.
+        shape: PayloadShape,
+        /// The payload as a transaction, if it reads as one.
+        transaction: Option<Transaction>,
+        /// The whole body.
+        raw: Value,
+    },
+    /// A known event type whose transaction did not decode (RohoPay changed a field): the
+    /// delivery is verified and kept, with the decode error; read what you need from `raw`.
+    Unparsed {
+        /// The event type.
+        event: EventType,
+        /// Which shape arrived.
+        shape: PayloadShape,
+        /// The whole body.
+        raw: Value,
+        /// Why the transaction did not decode (names the field, never quotes values).
+        error: String,
+    },
+}
+
 impl WebhookEvent {
+    /// The event type (`EventType::Unknown` for a type this crate does not know).
+    pub fn event_type(&self) -> EventType {
+        match self {
+            WebhookEvent::Transaction(t) => t.event.clone(),
+            WebhookEvent::Unknown { event, .. } => EventType::from(event.as_str()),
+            WebhookEvent::Unparsed { event, .. } => event.clone(),
+        }
+    }
+
+    /// Which shape arrived.
+    pub fn shape(&self) -> &PayloadShape {
+        match self {
+            WebhookEvent::Transaction(t) => &t.shape,
+            WebhookEvent::Unknown { shape, .. } | WebhookEvent::Unparsed { shape, .. } => shape,
+        }
+    }
+
+    /// The transaction, when the payload decoded as one.
+    pub fn transaction(&self) -> Option<&Transaction> {
+        match self {
+            WebhookEvent::Transaction(t) => Some(&t.transaction),
+            WebhookEvent::Unknown { transaction, .. } => transaction.as_ref(),
+            WebhookEvent::Unparsed { .. } => None,
+        }
+    }
+
+    /// The whole body as JSON.
+    pub fn raw(&self) -> &Value {
+        match self {
+            WebhookEvent::Transaction(t) => &t.raw,
+            WebhookEvent::Unknown { raw, .. } | WebhookEvent::Unparsed { raw, .. } => raw,
+        }
+    }
+
     /// A key to deduplicate deliveries on (RohoPay retries): the envelope id, else
-    /// `<internal_reference>:<event>`, as RohoPay recommends.
+    /// `<internal_reference>:<event>`, as RohoPay recommends (read from the raw JSON when the
+    /// transaction did not decode).
     pub fn dedup_key(&self) -> Option<String> {
-        if let Some(id) = &self.id {
-            return Some(id.clone());
+        let raw = self.raw();
+        let payload = raw.get("data").filter(|d| d.is_object()).unwrap_or(raw);
+        if *self.shape() == PayloadShape::Envelope
+            && let Some(id) = raw.get("id").and_then(Value::as_str)
+        {
+            return Some(id.to_string());
         }
-        let reference = self.transaction.as_ref()?.internal_reference.as_ref()?;
-        Some(format!("{reference}:{}", self.event))
+        let reference = match self.transaction() {
+            Some(t) => t.internal_reference.as_str().to_string(),
+            None => payload
+                .get("internal_reference")
+                .or_else(|| payload.get("reference"))
+                .and_then(Value::as_str)?
+                .to_string(),
+        };
+        Some(format!("{reference}:{}", self.event_type()))
     }
-}
-
-/// Verifies `x-rohopay-signature` over `raw_body` against any of `secrets`, with the system
-/// clock for the `t=` form. Pass the body bytes exactly as received.
-pub fn verify<'b, 's, H>(
-    headers: &H,
-    raw_body: &'b [u8],
-    secrets: impl IntoIterator<Item = &'s SecretString>,
-) -> Result<Verified<'b>, WebhookError>
-where
-    H: Headers + ?Sized,
-{
-    verify_with_clock(headers, raw_body, secrets, &SystemClock)
-}
-
-/// [`verify`] with your own clock (tests, or a clock you trust more).
-pub fn verify_with_clock<'b, 's, H>(
-    headers: &H,
-    raw_body: &'b [u8],
-    secrets: impl IntoIterator<Item = &'s SecretString>,
-    clock: &dyn Clock,
-) -> Result<Verified<'b>, WebhookError>
-where
-    H: Headers + ?Sized,
-{
-    let value = headers
-        .header(SIGNATURE_HEADER)
-        .ok_or(WebhookError::MissingHeader(SIGNATURE_HEADER))?;
-    verify_signature(value, raw_body, secrets, clock)
-}
-
-/// Verifies a signature header value you already extracted.
-pub fn verify_signature<'b, 's>(
-    signature: &str,
-    raw_body: &'b [u8],
-    secrets: impl IntoIterator<Item = &'s SecretString>,
-    clock: &dyn Clock,
-) -> Result<Verified<'b>, WebhookError> {
-    let secrets: Vec<&SecretString> = secrets.into_iter().collect();
-    if secrets.is_empty() {
-        return Err(WebhookError::NoSecret);
-    }
-    let signature = signature.trim();
-    let digest = match timestamped(signature) {
-        Some((t, v)) => {
-            // `t` comes from the request: `UNIX_EPOCH + t` would panic on overflow.
-            let now = clock.now();
-            let signed_at = UNIX_EPOCH.checked_add(Duration::from_secs(t)).ok_or_else(|| {
-                WebhookError::TimestampOutsideTolerance {
-                    age_secs: t
-                        .saturating_sub(now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)),
-                    tolerance_secs: TIMESTAMP_TOLERANCE.as_secs(),
-                }
-            })?;
-            check_timestamp(signed_at, now, TIMESTAMP_TOLERANCE)?;
-            v
-        }
-        None => signature,
-    };
-    let digest = payout_core::webhook::strip_sha256_prefix(digest);
-    let is_hex = digest.len() == 64 && from_hex(digest).is_some();
-    if is_hex {
-        verify_hex_signature(secrets, &[raw_body], digest, SIGNATURE_HEADER, HINT)?;
-        return Ok(Verified { body: raw_body });
-    }
-    match base64_decode(digest) {
-        Some(bytes) if bytes.len() == 32 => {
-            if any_secret_matches(secrets, &[raw_body], &bytes) {
-                Ok(Verified { body: raw_body })
-            } else {
-                Err(WebhookError::SignatureMismatch { hint: HINT })
-            }
-        }
-        _ => Err(WebhookError::MalformedHeader {
-            header: SIGNATURE_HEADER,
-            reason: "expected `sha256=` and 64 hex characters (an HMAC-SHA256 of the raw body)",
-        }),
-    }
-}
-
-/// Splits `t=<unix>,v=<digest>` (either order); `None` for any other form.
-fn timestamped(sig: &str) -> Option<(u64, &str)> {
-    if !sig.contains(',') {
-        return None;
-    }
-    let mut t = None;
-    let mut v = None;
-    for part in sig.split(',') {
-        match part.trim().split_once('=') {
-            Some(("t", val)) => t = val.trim().parse::<u64>().ok(),
-            Some(("v", val)) => v = Some(val.trim()),
-            _ => {}
-        }
-    }
-    Some((t?, v?))
-}
-
-/// Standard base64 (with or without padding); `None` on anything else.
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    fn val(c: u8) -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    }
-    let s = s.trim_end_matches('=').as_bytes();
-    if s.is_empty() || s.len() % 4 == 1 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    for chunk in s.chunks(4) {
-        let mut acc = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            acc |= val(c)? << (18 - 6 * i);
-        }
-        let bytes = acc.to_be_bytes();
-        out.extend_from_slice(&bytes[1..chunk.len()]);
-    }
-    Some(out)
 }
 
 fn parse_event(body: &[u8]) -> Result<WebhookEvent, WebhookError> {
@@ -260,28 +295,37 @@ fn parse_event(body: &[u8]) -> Result<WebhookEvent, WebhookError> {
             "neither the flat form (an `event` field) nor the envelope (`type` and a `data` object)".into(),
         ));
     };
-    let event = EventType::from(event);
-    let transaction = match serde_json::from_value::<Transaction>(payload.clone()) {
-        Ok(t) => Some(t),
-        Err(e) if !event.is_unknown() => {
-            return Err(WebhookError::InvalidBody(format!(
-                "the transaction does not decode: {}",
-                payout_core::error::redact_snippet(e.to_string().as_bytes(), 200, &[])
-            )));
-        }
-        Err(_) => None,
-    };
+    let decoded = serde_json::from_value::<Transaction>(payload.clone());
     let (id, created_at) = match shape {
         PayloadShape::Envelope => (text("id"), text("created_at")),
         _ => (None, None),
     };
-    Ok(WebhookEvent {
-        event,
-        shape,
-        id,
-        created_at,
-        transaction,
-        raw,
+    let kind = EventType::from(event.as_str());
+    if kind.is_unknown() {
+        return Ok(WebhookEvent::Unknown {
+            event,
+            shape,
+            transaction: decoded.ok(),
+            raw,
+        });
+    }
+    Ok(match decoded {
+        Ok(transaction) => WebhookEvent::Transaction(TransactionEvent {
+            event: kind,
+            shape,
+            id,
+            created_at,
+            transaction,
+            raw,
+        }),
+        Err(e) => WebhookEvent::Unparsed {
+            event: kind,
+            shape,
+            raw,
+            // serde_json's message names the field and the expected type; it can quote an
+            // unexpected string value, so it is passed through the snippet redactor.
+            error: payout_core::error::redact_snippet(e.to_string().as_bytes(), 200, &[]),
+        },
     })
 }
 
@@ -295,40 +339,30 @@ fn json_category(e: &serde_json::Error) -> &'static str {
     }
 }
 
-/// The webhook secret from `ROHOPAY_WEBHOOK_SECRET` (Dashboard → Webhooks; not the API
-/// key). The error names the variable when it is unset.
-pub fn secret_from_env() -> payout_core::Result<SecretString> {
-    payout_core::require_env(crate::client::PROVIDER, "ROHOPAY_WEBHOOK_SECRET").map(SecretString::from)
-}
-
-/// Signs `raw_body` the way RohoPay does (`sha256=<hex>`), to test your webhook handler.
-pub fn sign(secret: &SecretString, raw_body: &[u8]) -> String {
-    use secrecy::ExposeSecret;
+/// Signs `raw_body` as RohoPay does, to test your webhook handler: the headers of a delivery
+/// (`x-rohopay-signature: sha256=<lowercase hex>` and `content-type: application/json`).
+///
+/// `at` is the moment of sending, taken for the same argument order in every payout-rs crate;
+/// RohoPay's scheme signs no timestamp, so it does not change the signature.
+///
+/// ```
+/// use std::time::SystemTime;
+/// use rohopay::webhook::{Verifier, sign};
+/// let body = br#"{"event":"withdraw.failed","internal_reference":"RHP-2024-X","status":"failed"}"#;
+/// let headers = sign(&"whsec_1".into(), body, SystemTime::now());
+/// assert!(Verifier::new("whsec_1").verify(&headers, body).is_ok());
+/// ```
+pub fn sign(secret: &SecretString, raw_body: &[u8], at: SystemTime) -> HeaderMap {
+    let _ = at;
     let mac = payout_core::webhook::hmac_sha256(secret.expose_secret().as_bytes(), &[raw_body]);
-    format!("sha256={}", payout_core::webhook::to_hex(&mac))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base64_decodes_the_reference_vector() {
-        let b = base64_decode("LSdA1luGggufbY77OUwED7ojuhDeKA28P61MwjhSmr4=").unwrap();
-        assert_eq!(
-            payout_core::webhook::to_hex(&b),
-            "2d2740d65b86820b9f6d8efb394c040fba23ba10de280dbc3fad4cc238529abe"
-        );
-        assert_eq!(base64_decode("TWFu").unwrap(), b"Man");
-        assert_eq!(base64_decode("TWE=").unwrap(), b"Ma");
-        assert!(base64_decode("T").is_none());
-        assert!(base64_decode("T*==").is_none());
+    let value = format!("{SIGNATURE_PREFIX}{}", payout_core::webhook::to_hex(&mac));
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        headers.insert(SIGNATURE_HEADER, v);
     }
-
-    #[test]
-    fn timestamped_form_is_recognised() {
-        assert_eq!(timestamped("t=10,v=abc"), Some((10, "abc")));
-        assert_eq!(timestamped("v=abc, t=10"), Some((10, "abc")));
-        assert_eq!(timestamped("sha256=abc"), None);
-    }
+    headers.insert(
+        payout_core::reqwest::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers
 }

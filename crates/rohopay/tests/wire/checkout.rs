@@ -6,8 +6,8 @@ use httpmock::prelude::*;
 use payout_core::test_util::{DropMode, DropServer};
 use rohopay::webhook::FixedClock;
 use rohopay::{
-    Card, CheckoutRequest, Client, Currency, ErrorCode, ErrorExt, ErrorKind, ReturnStatus, TransactionStatus,
-    UntrustedCheckoutReturn,
+    Card, CheckoutRequest, Client, Currency, ErrorCode, ErrorKind, IdempotencyKey, Keyed, ReturnStatus,
+    TransactionStatus, UntrustedCheckoutReturn,
 };
 use serde_json::json;
 
@@ -23,22 +23,20 @@ async fn checkout_sends_documented_body() {
                 .query_param_count(".*", ".*", 0)
                 .header("content-type", "application/json")
                 .header_missing("authorization")
-                .header_missing("idempotency-key")
+                .header("idempotency-key", "order-1001-checkout-1")
                 .json_body(excerpt_checkout_body(LIVE_KEY));
             then.status(200).json_body(excerpt_checkout_response());
         })
         .await;
-    let session = client(&server)
-        .checkout()
-        .create(&excerpt_checkout())
-        .await
-        .unwrap();
+    let req = excerpt_checkout().idempotency_key(IdempotencyKey::new("order-1001-checkout-1").unwrap());
+    assert_eq!(req.key(), "order-1001-checkout-1");
+    let session = client(&server).checkout().create(&req).await.unwrap();
     m.assert_calls_async(1).await;
     assert_eq!(
-        session.transaction_id.as_deref(),
+        session.transaction_id.as_ref().map(|t| t.as_str()),
         Some("01j5m6n7p8q9r0s1t2u3vwxy")
     );
-    assert_eq!(session.internal_reference.as_deref(), Some("RHP-2024-CARD001"));
+    assert_eq!(session.internal_reference.as_str(), "RHP-2024-CARD001");
     assert_eq!(session.payment_url, "https://payments.rohopay.com/3ds/abc123xyz");
     assert_eq!(session.status, Some(TransactionStatus::Pending));
     assert_eq!(session.amount, Some(75_000.into()));
@@ -294,7 +292,7 @@ async fn checkout_documented_errors_map_to_kinds() {
             .unwrap_err();
         assert_eq!(err.kind(), kind, "{code}");
         assert_eq!(err.status(), Some(status));
-        assert_eq!(err.rohopay_code(), Some(typed));
+        assert_eq!(ErrorCode::of(&err), Some(typed));
         assert_eq!(err.message(), message);
         assert_eq!(err.request_id(), Some("RHP-2024-CARD001"));
         assert!(!err.is_retryable());
@@ -323,56 +321,94 @@ async fn checkout_rate_limit_429_is_retried_because_nothing_was_processed() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::RateLimited);
-    assert_eq!(err.rohopay_code(), Some(ErrorCode::RateLimitExceeded));
+    assert_eq!(ErrorCode::of(&err), Some(ErrorCode::RateLimitExceeded));
     assert!(err.is_retryable());
     m.assert_calls_async(3).await;
     assert_eq!(rohopay::rate_limits::CHECKOUT_PER_MINUTE, 30);
 }
 
-/// 503 PROVIDER_LINE_DOWN after the card was sent: unprotected, so never re-sent and
-/// reported as ambiguous.
+/// 503 PROVIDER_LINE_DOWN after the card was sent: key-protected since checkout carries an
+/// `Idempotency-Key`, so retried with the same key; when every attempt fails the error keeps
+/// the key, says it may have succeeded, and is retryable with that key.
 #[tokio::test]
-async fn checkout_503_provider_line_down_is_ambiguous_and_not_resent() {
+async fn checkout_503_is_retried_with_the_same_key() {
     let server = MockServer::start_async().await;
+    let req = excerpt_checkout();
+    let key = req.key().to_string();
     let m = server
         .mock_async(|when, then| {
-            when.method(POST).path("/api/v1/checkout");
+            when.method(POST)
+                .path("/api/v1/checkout")
+                .header("idempotency-key", key.as_str());
             then.status(503)
                 .json_body(error_body("PROVIDER_LINE_DOWN", "Payment provider unavailable"));
         })
         .await;
-    let err = client(&server)
-        .checkout()
-        .create(&excerpt_checkout())
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Ambiguous);
-    assert!(
-        err.to_string()
-            .ends_with("starting a new checkout for the order is safe"),
-        "checkout advice, not the generic lookup: {err}"
-    );
+    let err = client(&server).checkout().create(&req).await.unwrap_err();
     assert_eq!(err.status(), Some(503));
-    assert_eq!(err.rohopay_code(), Some(ErrorCode::ProviderLineDown));
+    assert_eq!(ErrorCode::of(&err), Some(ErrorCode::ProviderLineDown));
+    assert_eq!(err.idempotency_key().map(|k| k.as_str()), Some(key.as_str()));
     assert!(err.may_have_succeeded());
-    assert!(!err.is_retryable());
-    assert_eq!(err.attempts(), 1);
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    m.assert_calls_async(1).await;
+    assert!(err.is_retryable());
+    assert_eq!(err.attempts(), 3);
+    m.assert_calls_async(3).await;
+}
+
+/// A Cloudflare-style HTML 502 page, then the session: one call, the same key twice.
+#[tokio::test]
+async fn checkout_html_502_then_200_is_retried_with_the_same_key() {
+    let server = MockServer::start_async().await;
+    let req = excerpt_checkout();
+    let key = req.key().to_string();
+    let bad = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/api/v1/checkout")
+                .header("idempotency-key", key.as_str());
+            then.status(502)
+                .header("content-type", "text/html")
+                .body("<html><head><title>502 Bad Gateway</title></head><body>cloudflare</body></html>");
+        })
+        .await;
+    let client = client(&server);
+    let call = tokio::spawn({
+        let client = client.clone();
+        let req = req.clone();
+        async move { client.checkout().create(&req).await }
+    });
+    wait_calls(&bad, 1).await;
+    bad.delete_async().await;
+    let good = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/api/v1/checkout")
+                .header("idempotency-key", key.as_str())
+                .json_body(excerpt_checkout_body(LIVE_KEY));
+            then.status(200).json_body(excerpt_checkout_response());
+        })
+        .await;
+    let session = call.await.unwrap().unwrap();
+    good.assert_calls_async(1).await;
+    assert_eq!(session.internal_reference.as_str(), "RHP-2024-CARD001");
 }
 
 #[tokio::test]
-async fn checkout_dropped_connection_is_not_resent() {
+async fn checkout_dropped_connection_is_retried_with_the_same_key() {
     for mode in [DropMode::CloseAfterRequest, DropMode::TruncatedResponse] {
         let srv = DropServer::start(mode);
+        let req = excerpt_checkout();
         let err = client_for(&srv.base_url(), LIVE_KEY)
             .checkout()
-            .create(&excerpt_checkout())
+            .create(&req)
             .await
             .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Ambiguous, "{mode:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        assert_eq!(srv.requests(), 1, "{mode:?}: a checkout was re-sent");
+        assert!(err.may_have_succeeded(), "{mode:?}");
+        assert_eq!(
+            err.idempotency_key().map(|k| k.as_str()),
+            Some(req.key()),
+            "{mode:?}"
+        );
+        assert_eq!(srv.requests(), 3, "{mode:?}: retried with the key");
     }
 }
 
@@ -416,7 +452,7 @@ async fn checkout_success_false_in_a_200_is_an_error() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Provider);
     assert_eq!(
-        err.rohopay_code(),
+        ErrorCode::of(&err),
         Some(ErrorCode::Unknown("SOMETHING_NEW".into()))
     );
     assert_eq!(err.status(), Some(200));
@@ -630,14 +666,25 @@ async fn checkout_response_with_id_and_transaction_id_decodes() {
         .await
         .unwrap();
     assert_eq!(
-        session.transaction_id.as_deref(),
+        session.transaction_id.as_ref().map(|t| t.as_str()),
         Some("01j5m6n7p8q9r0s1t2u3vwxy")
     );
-    assert_eq!(session.internal_reference.as_deref(), Some("RHP-2024-CARD001"));
+    assert_eq!(session.internal_reference.as_str(), "RHP-2024-CARD001");
     assert_eq!(session.payment_url, "https://payments.rohopay.com/3ds/abc123xyz");
-    // Only `id` (older shape) still works; no payment_url is still an error.
-    let only_id: rohopay::CheckoutSession =
-        serde_json::from_value(json!({"id": "01jx", "payment_url": "https://p.example/3ds"})).unwrap();
-    assert_eq!(only_id.transaction_id.as_deref(), Some("01jx"));
-    assert!(serde_json::from_value::<rohopay::CheckoutSession>(json!({"id": "01jx"})).is_err());
+    // Only `id` and `reference` (older shape) still work; no payment_url, or no reference
+    // by either name, is an error: never a session the order cannot be confirmed by.
+    let only_id: rohopay::CheckoutSession = serde_json::from_value(
+        json!({"id": "01jx", "reference": "RHP-1", "payment_url": "https://p.example/3ds"}),
+    )
+    .unwrap();
+    assert_eq!(only_id.transaction_id.as_ref().map(|t| t.as_str()), Some("01jx"));
+    assert_eq!(only_id.internal_reference.as_str(), "RHP-1");
+    assert!(
+        serde_json::from_value::<rohopay::CheckoutSession>(json!({"id": "01jx", "reference": "RHP-1"}))
+            .is_err()
+    );
+    assert!(
+        serde_json::from_value::<rohopay::CheckoutSession>(json!({"id": "01jx", "payment_url": "https://p"}))
+            .is_err()
+    );
 }

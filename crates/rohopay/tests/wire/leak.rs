@@ -206,8 +206,15 @@ async fn no_card_data_or_key_in_logs_debug_or_errors() {
         .unwrap_err();
     shown.push_str(&show(&mismatch));
 
-    // The bare CVV is safe to search in Debug output of the request types.
+    // The bare CVV is safe to search in Debug output of the request types, and in their
+    // serialized form (what a journal stores): the card is masked there too.
     assert!(!format!("{:?} {:?}", checkout(), Card::new(CARD, EXPIRY, CVV)).contains(CVV));
+    let stored = serde_json::to_string(&checkout()).unwrap();
+    assert!(
+        !stored.contains(CVV) && !stored.contains(CARD) && !stored.contains(EXPIRY),
+        "{stored}"
+    );
+    shown.push_str(&stored);
     assert_clean(&shown, "Debug, Display and error output");
     let logs = capture.contents();
     assert!(logs.contains("attempt finished"), "the capture saw nothing");
@@ -271,19 +278,56 @@ async fn escaped_expiry_and_card_data_in_the_code_are_scrubbed() {
     shown.push_str(&show(&err));
     shown.push_str(&format!(" {:?}", err.provider_code()));
 
+    // The field forms RohoPay's validation could echo: `"cvv":"947"`, `"card_cvv": "947"`,
+    // `cvv=947`, in an error body kept as a snippet, in a message and in a 200's message.
+    for body in [
+        format!(
+            r#"{{"success":false,"error":{{"code":"VALIDATION_ERROR","message":"{{\"cvv\":\"{CVV}\",\"card_cvv\": \"{CVV}\"}}"}}}}"#
+        ),
+        format!(
+            r#"{{"success":false,"errors":{{"cvv":"{CVV}","card_cvv": "{CVV}","card_expiry":"{EXPIRY}","card_number":"{CARD}"}}}}"#
+        ),
+        format!("card_cvv={CVV}&card_expiry={EXPIRY}&card_number={CARD}"),
+    ] {
+        for status in [400u16, 200] {
+            let server = MockServer::start_async().await;
+            let b = body.clone();
+            server
+                .mock_async(|when, then| {
+                    when.method(POST).path("/api/v1/checkout");
+                    then.status(status)
+                        .header("content-type", "application/json")
+                        .body(b);
+                })
+                .await;
+            let err = client(&server).checkout().create(&checkout()).await.unwrap_err();
+            shown.push_str(&show(&err));
+            shown.push_str(err.body_snippet().unwrap_or_default());
+            shown.push_str(err.message());
+        }
+    }
+
     assert_no_secret(&shown, &[("card expiry, JSON-escaped", "08\\/29")], "errors");
+    let field_forms = [
+        ("CVV as a JSON field", format!(r#""cvv":"{CVV}""#)),
+        ("CVV as a spaced JSON field", format!(r#""card_cvv": "{CVV}""#)),
+        ("CVV as an escaped JSON field", format!(r#"\"cvv\":\"{CVV}\""#)),
+        ("CVV as a form field", format!("card_cvv={CVV}")),
+    ];
+    let field_forms: Vec<(&str, &str)> = field_forms.iter().map(|(l, v)| (*l, v.as_str())).collect();
+    assert_no_secret(&shown, &field_forms, "errors");
     assert_clean(&shown, "errors");
     assert!(!shown.contains(&format!("_{CVV}_")), "{shown}");
 }
 
-/// The transport truncates a kept body to 240 characters before this crate scrubs card
-/// data, so a CVV or expiry cut in half by the truncation must still be masked.
+/// The transport masks a request's secrets before it truncates a kept body to 240
+/// characters, so a CVV or expiry that the cut would split in half is masked whole.
 #[tokio::test]
 async fn card_data_cut_by_the_snippet_truncation_is_masked() {
     for (secret, label) in [(CVV, "CVV"), (EXPIRY, "expiry")] {
         let server = MockServer::start_async().await;
-        // 238 characters, then the secret: the 240-character snippet ends inside it.
-        let body = format!("{}{secret} and more text after it", "a".repeat(238));
+        // 238 characters, then the secret: the 240-character snippet would end inside it.
+        let body = format!("{} {secret} and more text after it", "a".repeat(237));
         server
             .mock_async(|when, then| {
                 when.method(POST).path("/api/v1/checkout");
@@ -294,8 +338,12 @@ async fn card_data_cut_by_the_snippet_truncation_is_masked() {
         let snippet = err.body_snippet().unwrap();
         assert!(snippet.ends_with('…'), "{snippet}");
         assert!(
-            !snippet.contains(&format!("a{}", &secret[..2])),
+            !snippet.contains(&format!(" {}", &secret[..2])),
             "{label}: the first two characters survived the cut: {snippet}"
+        );
+        assert!(
+            snippet.ends_with(" [R…"),
+            "{label}: masked whole, then cut: {snippet}"
         );
         assert!(snippet.starts_with("aaaa"), "{snippet}");
     }

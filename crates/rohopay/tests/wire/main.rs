@@ -5,6 +5,7 @@
 mod checkout;
 mod client;
 mod common;
+mod contract;
 mod leak;
 mod mobile_money;
 #[cfg(feature = "sandbox")]

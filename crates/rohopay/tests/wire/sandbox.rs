@@ -7,11 +7,11 @@ use std::time::Duration;
 use payout_core::reqwest;
 use payout_core::sandbox::{Fault, WebhookInbox};
 use rohopay::sandbox::{FAILING_PHONE, SANDBOX_TEST_KEY, Sandbox, ThreeDs, signed_webhook};
-use rohopay::webhook::{self, EventType};
+use rohopay::webhook::{self, EventType, Verifier};
 use rohopay::{
-    Card, CheckoutRequest, CollectRequest, Currency, DisburseRequest, ErrorCode, ErrorExt, ErrorKind,
-    IdempotencyKey, ListTransactions, ReturnStatus, SecretString, TransactionEnvironment, TransactionStatus,
-    TransactionType, UntrustedCheckoutReturn,
+    Card, CheckoutRequest, CollectRequest, Currency, DisburseRequest, ErrorCode, ErrorKind, IdempotencyKey,
+    Keyed, ListTransactions, PollOptions, ReturnStatus, SecretString, TransactionEnvironment,
+    TransactionStatus, TransactionType, UntrustedCheckoutReturn,
 };
 use serde_json::{Value, json};
 
@@ -88,7 +88,8 @@ fn verified_events(
     inbox_received
         .iter()
         .map(|r| {
-            webhook::verify(&r.headers, &r.body, [secret])
+            Verifier::new(secret.clone())
+                .verify_headers(&r.headers, &r.body)
                 .unwrap()
                 .parse()
                 .unwrap()
@@ -106,7 +107,7 @@ async fn card_checkout_3ds_return_url_and_confirm() {
     let session = client.checkout().create(&card_checkout(75_000)).await.unwrap();
     assert_eq!(session.status, Some(TransactionStatus::Pending));
     assert_eq!(session.amount, Some(75_000.into()));
-    let reference = session.internal_reference.clone().unwrap();
+    let reference = session.internal_reference.clone().into_string();
     assert!(reference.starts_with("RHP-"));
     assert!(session.transaction_id.is_some());
     assert!(
@@ -121,7 +122,12 @@ async fn card_checkout_3ds_return_url_and_confirm() {
 
     // Abandoned so far: still pending, nothing credited.
     assert_eq!(
-        client.checkout().confirm(&reference).await.unwrap().status(),
+        client
+            .checkout()
+            .confirm(reference.as_str())
+            .await
+            .unwrap()
+            .status(),
         TransactionStatus::Pending
     );
 
@@ -149,7 +155,11 @@ async fn card_checkout_3ds_return_url_and_confirm() {
     assert!(ret.claimed_order_ref().unwrap().starts_with("relworx-"));
 
     // The authoritative answer.
-    let confirmation = client.checkout().confirm_return(&ret, &reference).await.unwrap();
+    let confirmation = client
+        .checkout()
+        .confirm_return(&ret, reference.as_str())
+        .await
+        .unwrap();
     assert!(confirmation.is_paid_for(75_000, &Currency::Ugx));
     assert!(!confirmation.is_paid_for(80_000, &Currency::Ugx));
     assert!(confirmation.return_matches);
@@ -175,14 +185,18 @@ async fn card_checkout_3ds_return_url_and_confirm() {
     let got = inbox.wait_for(1, Duration::from_secs(5)).await;
     assert_eq!(got.len(), 1);
     let events = verified_events(&got, &sandbox.webhook_secret());
-    assert_eq!(events[0].event, EventType::DepositSuccessful);
-    let tx = events[0].transaction.as_ref().unwrap();
-    assert_eq!(tx.internal_reference.as_deref(), Some(reference.as_str()));
+    assert_eq!(events[0].event_type(), EventType::DepositSuccessful);
+    let tx = events[0].transaction().unwrap();
+    assert_eq!(tx.internal_reference.as_str(), reference.as_str());
     assert!(tx.is_successful());
     assert!(!String::from_utf8_lossy(&got[0].body).contains(CARD_NUMBER));
     // Signed with the webhook secret, not the API key.
     let api_key = SecretString::from(SANDBOX_TEST_KEY);
-    assert!(webhook::verify(&got[0].headers, &got[0].body, [&api_key]).is_err());
+    assert!(
+        Verifier::new(api_key)
+            .verify_headers(&got[0].headers, &got[0].body)
+            .is_err()
+    );
     assert!(
         got[0]
             .header("x-rohopay-signature")
@@ -200,14 +214,18 @@ async fn declined_3ds_redirects_failed_and_moves_no_money() {
     sandbox.set_webhook_url(inbox.url());
     let client = sandbox.client();
     let session = client.checkout().create(&card_checkout(10_000)).await.unwrap();
-    let reference = session.internal_reference.unwrap();
+    let reference = session.internal_reference.into_string();
     let location = sandbox
         .complete_3ds(&session.payment_url, ThreeDs::Decline)
         .await
         .unwrap();
     let ret = UntrustedCheckoutReturn::parse(&location);
     assert_eq!(ret.claimed_status(), Some(&ReturnStatus::Failed));
-    let confirmation = client.checkout().confirm_return(&ret, &reference).await.unwrap();
+    let confirmation = client
+        .checkout()
+        .confirm_return(&ret, reference.as_str())
+        .await
+        .unwrap();
     assert_eq!(confirmation.status(), TransactionStatus::Failed);
     assert!(!confirmation.is_paid());
     assert_eq!(sandbox.balance_test(), 0);
@@ -215,7 +233,7 @@ async fn declined_3ds_redirects_failed_and_moves_no_money() {
     let forged = UntrustedCheckoutReturn::parse(&format!("?status=success&reference={reference}"));
     let c = client
         .checkout()
-        .confirm_return(&forged, &reference)
+        .confirm_return(&forged, reference.as_str())
         .await
         .unwrap();
     assert!(c.redirect_disagrees() && !c.is_paid());
@@ -255,7 +273,7 @@ async fn collect_disburse_list_and_wallet() {
     assert_eq!(tx.environment, Some(TransactionEnvironment::Live));
     assert_eq!(tx.commission_amount, Some(500.into()));
     assert_eq!(tx.net_amount, Some(49_500.into()));
-    let collect_ref = tx.internal_reference.clone().unwrap();
+    let collect_ref = tx.internal_reference.clone().into_string();
     assert_eq!(sandbox.balance_live(), 0, "nothing credited while pending");
     assert_eq!(
         sandbox.server().requests()[0].header("idempotency-key"),
@@ -263,7 +281,7 @@ async fn collect_disburse_list_and_wallet() {
     );
 
     assert_eq!(sandbox.advance().await, vec![collect_ref.clone()]);
-    let done = live.transactions().get(&collect_ref).await.unwrap();
+    let done = live.transactions().get(collect_ref.as_str()).await.unwrap();
     assert!(done.is_successful());
     assert_eq!(done.provider_status.as_deref(), Some("SUCCESSFUL"));
     // Also found by its provider reference.
@@ -274,8 +292,8 @@ async fn collect_disburse_list_and_wallet() {
         .unwrap();
     assert_eq!(by_provider.internal_reference, done.internal_reference);
     let wallet = live.wallet().balance().await.unwrap();
-    assert_eq!(wallet.balance_live, Some(49_500.into()));
-    assert_eq!(wallet.balance_test, Some(0.into()));
+    assert_eq!(wallet.balance_live, 49_500.into());
+    assert_eq!(wallet.balance_test, 0.into());
     assert_eq!(wallet.currency, Some(Currency::Ugx));
 
     let paid = live
@@ -283,7 +301,7 @@ async fn collect_disburse_list_and_wallet() {
         .disburse(&DisburseRequest::new(PHONE, 20_000, Currency::Ugx).idempotency_key(key("refund-1001")))
         .await
         .unwrap();
-    let payout_ref = paid.transaction.internal_reference.clone().unwrap();
+    let payout_ref = paid.transaction.internal_reference.clone().into_string();
     assert_eq!(paid.transaction.kind, Some(TransactionType::Disbursement));
     assert_eq!(sandbox.balance_live(), 49_500 - 20_200, "debited on acceptance");
     assert!(sandbox.complete(&payout_ref).await);
@@ -294,7 +312,7 @@ async fn collect_disburse_list_and_wallet() {
         &inbox.wait_for(2, Duration::from_secs(5)).await,
         &sandbox.webhook_secret(),
     );
-    let kinds: Vec<_> = events.iter().map(|e| e.event.clone()).collect();
+    let kinds: Vec<_> = events.iter().map(|e| e.event_type()).collect();
     assert_eq!(
         kinds,
         vec![EventType::DepositSuccessful, EventType::WithdrawSuccessful]
@@ -321,10 +339,7 @@ async fn collect_disburse_list_and_wallet() {
         .await
         .unwrap();
     assert_eq!(payouts.items.len(), 1);
-    assert_eq!(
-        payouts.items[0].internal_reference.as_deref(),
-        Some(payout_ref.as_str())
-    );
+    assert_eq!(payouts.items[0].internal_reference.as_str(), payout_ref.as_str());
     let pending = live
         .transactions()
         .list(&ListTransactions::new().status(TransactionStatus::Pending))
@@ -387,7 +402,7 @@ async fn failing_numbers_fail_and_payouts_are_refunded() {
     for r in [&c, &d] {
         let tx = live
             .transactions()
-            .get(r.transaction.internal_reference.as_deref().unwrap())
+            .get(r.transaction.internal_reference.as_str())
             .await
             .unwrap();
         assert_eq!(tx.status, Some(TransactionStatus::Failed));
@@ -398,7 +413,7 @@ async fn failing_numbers_fail_and_payouts_are_refunded() {
         &sandbox.webhook_secret(),
     );
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0].event, EventType::WithdrawFailed);
+    assert_eq!(events[0].event_type(), EventType::WithdrawFailed);
 }
 
 #[tokio::test]
@@ -414,9 +429,10 @@ async fn auto_advance_settles_on_a_timer() {
     let tx = client
         .transactions()
         .wait_until_final(
-            c.transaction.internal_reference.as_deref().unwrap(),
-            Duration::from_millis(20),
-            100,
+            c.transaction.internal_reference.as_str(),
+            &PollOptions::default()
+                .interval(Duration::from_millis(20))
+                .timeout(Duration::from_secs(10)),
         )
         .await
         .unwrap();
@@ -440,7 +456,7 @@ async fn idempotency_replays_same_body_and_refuses_another() {
         .collect(&CollectRequest::new(PHONE, 60_000, Currency::Ugx).idempotency_key(key("order-7")))
         .await
         .unwrap_err();
-    assert!(e.is_idempotency_conflict());
+    assert_eq!(ErrorCode::of(&e), Some(ErrorCode::IdempotencyConflict));
     assert_eq!(e.status(), Some(409));
     assert_eq!(e.idempotency_key().map(|k| k.as_str()), Some("order-7"));
     // The same key on the other endpoint is another request: refused too.
@@ -450,7 +466,7 @@ async fn idempotency_replays_same_body_and_refuses_another() {
         .disburse(&DisburseRequest::new(PHONE, 50_000, Currency::Ugx).idempotency_key(key("order-7")))
         .await
         .unwrap_err();
-    assert!(e.is_idempotency_conflict());
+    assert_eq!(ErrorCode::of(&e), Some(ErrorCode::IdempotencyConflict));
     assert_eq!(sandbox.transactions_created(), 1);
     assert_eq!(sandbox.balance_live(), 1_000_000);
 }
@@ -467,7 +483,7 @@ async fn documented_refusals() {
         .await
         .unwrap_err();
     assert_eq!(e.status(), Some(403));
-    assert_eq!(e.rohopay_code(), Some(ErrorCode::DisburseTestBlocked));
+    assert_eq!(ErrorCode::of(&e), Some(ErrorCode::DisburseTestBlocked));
 
     // More than the live wallet holds: refused, nothing created, the key not used up.
     let live = sandbox.live_client();
@@ -475,7 +491,7 @@ async fn documented_refusals() {
     let req = DisburseRequest::new(PHONE, 10_000, Currency::Ugx).idempotency_key(key("payout-9"));
     let e = live.mobile_money().disburse(&req).await.unwrap_err();
     assert_eq!(e.status(), Some(422));
-    assert_eq!(e.rohopay_code(), Some(ErrorCode::InsufficientBalance));
+    assert_eq!(ErrorCode::of(&e), Some(ErrorCode::InsufficientBalance));
     assert_eq!(e.attempts(), 1, "a 422 is final");
     assert_eq!(sandbox.transactions_created(), 0);
     sandbox.set_balance_live(10_100);
@@ -491,7 +507,7 @@ async fn documented_refusals() {
     let e = wrong.wallet().balance().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Auth);
     assert_eq!(e.status(), Some(401));
-    assert_eq!(e.rohopay_code(), Some(ErrorCode::Unauthorized));
+    assert_eq!(ErrorCode::of(&e), Some(ErrorCode::Unauthorized));
     let e = wrong.checkout().create(&card_checkout(5_000)).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Auth);
     assert_eq!(sandbox.checkout_sessions_created(), 0);
@@ -631,28 +647,29 @@ async fn a_short_rate_window_lets_the_client_retry_after_it() {
 
 // ----- Fault scenarios: one per money-moving endpoint, asserted from the sandbox's record -----
 
+/// The checkout's answer is lost after the sandbox created it: retried with the same
+/// `Idempotency-Key`, which the sandbox (like RohoPay) answers with the first session. One
+/// session exists.
 #[tokio::test]
-async fn checkout_response_lost_is_ambiguous_and_created_once() {
+async fn checkout_response_lost_is_retried_with_the_same_key_and_created_once() {
     let sandbox = Sandbox::start().await.unwrap();
     sandbox
         .server()
         .fail_next_on("POST", "/api/v1/checkout", 1, Fault::DropAfterProcessing);
-    let e = sandbox
-        .client()
-        .checkout()
-        .create(&card_checkout(75_000))
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Ambiguous);
-    assert!(!e.to_string().contains(CARD_NUMBER));
-    assert_eq!(
-        sandbox.server().count("POST", "/api/v1/checkout"),
-        1,
-        "never re-sent"
-    );
+    let req = card_checkout(75_000);
+    let session = sandbox.client().checkout().create(&req).await.unwrap();
+    let posts: Vec<_> = sandbox
+        .server()
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == "/api/v1/checkout")
+        .collect();
+    assert_eq!(posts.len(), 2, "retried once");
+    for p in &posts {
+        assert_eq!(p.header("idempotency-key"), Some(req.key()));
+    }
     assert_eq!(sandbox.checkout_sessions_created(), 1);
     assert_eq!(sandbox.transactions_created(), 1);
-    // The one session is still pending: nothing was charged.
     let listed = sandbox
         .client()
         .transactions()
@@ -660,25 +677,86 @@ async fn checkout_response_lost_is_ambiguous_and_created_once() {
         .await
         .unwrap();
     assert_eq!(listed.items.len(), 1);
+    assert_eq!(listed.items[0].internal_reference, session.internal_reference);
     assert_eq!(listed.items[0].status, Some(TransactionStatus::Pending));
     assert_eq!(sandbox.balance_test(), 0);
 }
 
+/// Issue 11's scenario: a Cloudflare-style HTML 502 on the checkout POST (nothing processed,
+/// no `payment_url` delivered) is retried with the same key and succeeds; the sandbox's
+/// record shows one checkout.
 #[tokio::test]
-async fn checkout_500_is_ambiguous_and_never_resent() {
+async fn checkout_html_502_is_retried_with_the_same_key_and_succeeds() {
     let sandbox = Sandbox::start().await.unwrap();
     sandbox
         .server()
-        .fail_next_on("POST", "/api/v1/checkout", 1, Fault::Status(500));
-    let e = sandbox
+        .fail_next_on("POST", "/api/v1/checkout", 1, Fault::HtmlPage(502));
+    let req = card_checkout(75_000);
+    let session = sandbox.client().checkout().create(&req).await.unwrap();
+    assert!(session.payment_url.contains("/3ds/"));
+    let posts: Vec<_> = sandbox
+        .server()
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == "/api/v1/checkout")
+        .collect();
+    assert_eq!(posts.len(), 2);
+    assert!(
+        posts
+            .iter()
+            .all(|p| p.header("idempotency-key") == Some(req.key()))
+    );
+    assert_eq!(sandbox.checkout_sessions_created(), 1);
+    assert_eq!(sandbox.transactions_created(), 1);
+    // Sending the same request value again replays the same session: still one.
+    let again = sandbox.client().checkout().create(&req).await.unwrap();
+    assert_eq!(again, session);
+    assert_eq!(sandbox.checkout_sessions_created(), 1);
+    // A new request value is a new checkout.
+    sandbox
         .client()
         .checkout()
         .create(&card_checkout(75_000))
         .await
+        .unwrap();
+    assert_eq!(sandbox.checkout_sessions_created(), 2);
+}
+
+#[tokio::test]
+async fn checkout_500_is_retried_with_the_same_key_and_created_once() {
+    let sandbox = Sandbox::start().await.unwrap();
+    sandbox
+        .server()
+        .fail_next_on("POST", "/api/v1/checkout", 1, Fault::Status(500));
+    sandbox
+        .client()
+        .checkout()
+        .create(&card_checkout(75_000))
+        .await
+        .unwrap();
+    assert_eq!(sandbox.server().count("POST", "/api/v1/checkout"), 2);
+    assert_eq!(sandbox.checkout_sessions_created(), 1);
+}
+
+/// The same key with another body is refused (409), as for collect and disburse.
+#[tokio::test]
+async fn checkout_key_reused_with_another_body_is_a_conflict() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let k = key("order-7-checkout");
+    let client = sandbox.client();
+    client
+        .checkout()
+        .create(&card_checkout(75_000).idempotency_key(k.clone()))
+        .await
+        .unwrap();
+    let err = client
+        .checkout()
+        .create(&card_checkout(80_000).idempotency_key(k))
+        .await
         .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Ambiguous);
-    assert_eq!(sandbox.server().count("POST", "/api/v1/checkout"), 1);
-    assert_eq!(sandbox.checkout_sessions_created(), 0);
+    assert_eq!(err.status(), Some(409));
+    assert_eq!(ErrorCode::of(&err), Some(ErrorCode::IdempotencyConflict));
+    assert_eq!(sandbox.checkout_sessions_created(), 1);
 }
 
 /// Sends a collection through `fault` and checks it was created and credited exactly once.
@@ -709,7 +787,7 @@ async fn collect_through(fault: Fault) {
     sandbox.advance().await;
     assert_eq!(sandbox.balance_live(), 49_500, "credited once");
     let wallet = live.wallet().balance().await.unwrap();
-    assert_eq!(wallet.balance_live, Some(49_500.into()));
+    assert_eq!(wallet.balance_live, 49_500.into());
     let listed = live.transactions().list(&ListTransactions::new()).await.unwrap();
     assert_eq!(listed.items.len(), 1);
 }
@@ -754,7 +832,7 @@ async fn disburse_through(fault: Fault) {
     assert_eq!(sandbox.balance_live(), 100_000 - 20_200, "debited once");
     sandbox.advance().await;
     let wallet = live.wallet().balance().await.unwrap();
-    assert_eq!(wallet.balance_live, Some((100_000 - 20_200).into()));
+    assert_eq!(wallet.balance_live, (100_000 - 20_200).into());
     let listed = live
         .transactions()
         .list(&ListTransactions::new().kind(TransactionType::Disbursement))
@@ -815,6 +893,50 @@ async fn disburse_repeated_as_is_after_retries_ran_out_pays_once() {
     assert_eq!(sandbox.balance_live(), 100_000 - 20_200);
 }
 
+/// `deliveries()` carries each delivery's headers and raw body: verifiable with the crate's
+/// own `Verifier`, byte for byte.
+#[tokio::test]
+async fn deliveries_carry_headers_and_raw_body_that_verify() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let inbox = WebhookInbox::start().await.unwrap();
+    sandbox.set_webhook_url(inbox.url());
+    let live = sandbox.live_client();
+    let c = live
+        .mobile_money()
+        .collect(&CollectRequest::new(PHONE, 10_000, Currency::Ugx))
+        .await
+        .unwrap();
+    let advanced = sandbox.advance().await;
+    assert_eq!(
+        advanced,
+        vec![c.transaction.internal_reference.as_str().to_string()]
+    );
+    let deliveries = sandbox.deliveries();
+    assert_eq!(deliveries.len(), 1);
+    let d = &deliveries[0];
+    assert_eq!(d.url, inbox.url());
+    assert_eq!(d.status, Some(200));
+    let verifier = Verifier::new(sandbox.webhook_secret());
+    let event = verifier
+        .verify(&d.header_map(), &d.body)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(event.event_type(), EventType::DepositSuccessful);
+    assert_eq!(
+        event.transaction().unwrap().internal_reference,
+        c.transaction.internal_reference
+    );
+    // The body the receiver got is the body recorded.
+    let got = inbox.wait_for(1, Duration::from_secs(5)).await;
+    assert_eq!(got[0].body, d.body);
+    assert!(
+        Verifier::new(SANDBOX_TEST_KEY)
+            .verify(&d.header_map(), &d.body)
+            .is_err()
+    );
+}
+
 // ----- Test helpers for users -----
 
 #[test]
@@ -830,13 +952,14 @@ fn signed_webhook_builder_verifies_with_the_crates_verify() {
     .unwrap();
     let secret = SecretString::from("my_webhook_secret");
     let hook = signed_webhook(&EventType::DepositSuccessful, &tx, &secret);
-    let event = webhook::verify(&hook.headers, &hook.body, [&secret])
+    let event = Verifier::new(secret.clone())
+        .verify_headers(&hook.headers, &hook.body)
         .unwrap()
         .parse()
         .unwrap();
-    assert_eq!(event.event, EventType::DepositSuccessful);
-    assert_eq!(event.shape, webhook::PayloadShape::Flat);
-    let parsed = event.transaction.unwrap();
+    assert_eq!(event.event_type(), EventType::DepositSuccessful);
+    assert_eq!(*event.shape(), webhook::PayloadShape::Flat);
+    let parsed = event.transaction().unwrap().clone();
     assert_eq!(parsed.internal_reference, tx.internal_reference);
     assert_eq!(parsed.amount, Some(50_000.into()));
     // Flat, with money as numbers and the phone as text, as RohoPay documents it.
@@ -844,8 +967,16 @@ fn signed_webhook_builder_verifies_with_the_crates_verify() {
     assert_eq!(raw["event"], "deposit.successful");
     assert_eq!(raw["amount"], 50000);
     assert_eq!(raw["phone_number"], PHONE);
-    assert!(webhook::verify(&hook.headers, &hook.body, [&SecretString::from("other")]).is_err());
+    assert!(
+        Verifier::new("other")
+            .verify_headers(&hook.headers, &hook.body)
+            .is_err()
+    );
     let mut tampered = hook.body.clone();
     tampered.push(b' ');
-    assert!(webhook::verify(&hook.headers, &tampered, [&secret]).is_err());
+    assert!(
+        Verifier::new(secret)
+            .verify_headers(&hook.headers, &tampered)
+            .is_err()
+    );
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use httpmock::prelude::*;
 use rohopay::{
-    Currency, Decimal, ErrorCode, ErrorExt, ErrorKind, ListTransactions, PaymentMethod, Transaction,
+    Currency, Decimal, ErrorCode, ErrorKind, ListTransactions, PaymentMethod, PollOptions, Transaction,
     TransactionEnvironment, TransactionStatus, TransactionType, UpstreamProvider,
 };
 use serde_json::{Value, json};
@@ -34,8 +34,11 @@ async fn get_transaction_by_reference() {
         .await
         .unwrap();
     m.assert_calls_async(1).await;
-    assert_eq!(tx.id.as_deref(), Some("01j2k3m4n5p6q7r8s9t0uvwxyz"));
-    assert_eq!(tx.internal_reference.as_deref(), Some("RHP-2024-ABC123"));
+    assert_eq!(
+        tx.id.as_ref().map(|i| i.as_str()),
+        Some("01j2k3m4n5p6q7r8s9t0uvwxyz")
+    );
+    assert_eq!(tx.internal_reference.as_str(), "RHP-2024-ABC123");
     assert_eq!(tx.provider_reference.as_deref(), Some("relworx-ref"));
     assert_eq!(tx.kind, Some(TransactionType::Collection));
     assert_eq!(tx.status, Some(TransactionStatus::Successful));
@@ -70,12 +73,12 @@ async fn get_encodes_the_reference_and_refuses_an_empty_one() {
     let m = server
         .mock_async(|when, then| {
             when.method(GET).path("/api/v1/transactions/relworx%2F1%20a");
-            then.status(200).json_body(json!({"success": true, "data": {}}));
+            then.status(200).json_body(json!({"success": true, "data": {"internal_reference": "RHP-1", "provider_reference": "relworx/1 a"}}));
         })
         .await;
     let c = client(&server);
     let tx = c.transactions().get("relworx/1 a").await.unwrap();
-    assert_eq!(tx, Transaction::default());
+    assert!(tx.has_reference("relworx/1 a"));
     m.assert_calls_async(1).await;
     let err = c.transactions().get(" ").await.unwrap_err();
     assert_eq!(err.field(), Some("reference"));
@@ -132,7 +135,7 @@ async fn get_unknown_reference_is_not_found() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
-    assert_eq!(err.rohopay_code(), Some(ErrorCode::NotFound));
+    assert_eq!(ErrorCode::of(&err), Some(ErrorCode::NotFound));
     assert_eq!(err.request_id(), Some("RHP-2024-NOPE"));
     m.assert_calls_async(1).await;
 }
@@ -156,7 +159,8 @@ async fn get_undecodable_200_is_a_decode_error() {
     let c = client(&server);
     let err = c.transactions().get("RHP-1").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Decode);
-    assert!(err.message().contains("data.amount"), "{err}");
+    assert!(err.message().contains("amount"), "{err}");
+    assert_eq!(err.status(), Some(200));
     let err = c.transactions().get("RHP-2").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Decode);
     assert!(err.message().contains("data"), "{err}");
@@ -195,7 +199,7 @@ async fn list_sends_every_filter_as_documented() {
     let page = client(&server).transactions().list(&filter).await.unwrap();
     m.assert_calls_async(1).await;
     assert_eq!(page.items.len(), 2);
-    assert_eq!(page.items[1].internal_reference.as_deref(), Some("RHP-2024-B"));
+    assert_eq!(page.items[1].internal_reference.as_str(), "RHP-2024-B");
     // A page shorter than `limit` is the last one; RohoPay reports no total.
     assert_eq!(page.next, None);
     assert_eq!(page.total, None);
@@ -254,7 +258,7 @@ async fn stream_pages_with_limit_and_offset_until_a_short_page() {
     let refs: Vec<String> = c
         .transactions()
         .stream(filter.clone())
-        .map(|r| r.unwrap().internal_reference.unwrap())
+        .map(|r| r.unwrap().internal_reference.into_string())
         .collect()
         .await;
     assert_eq!(refs, ["A", "B", "C", "D", "E"]);
@@ -306,19 +310,34 @@ async fn wait_until_final_polls_until_the_status_is_final() {
         })
         .await;
     let c = client(&server);
-    // Still pending after 3 polls: the last transaction is returned, not an error.
-    let tx = c
+    // Still pending at the deadline: a Timeout error carrying the last transaction seen,
+    // never Ok with a pending one.
+    let opts = PollOptions::default()
+        .interval(Duration::from_millis(5))
+        .backoff(1.0)
+        .timeout(Duration::from_millis(60));
+    let err = c
         .transactions()
-        .wait_until_final("RHP-9", Duration::from_millis(5), 3)
+        .wait_until_final("RHP-9", &opts)
         .await
-        .unwrap();
-    assert!(!tx.is_final());
-    pending.assert_calls_async(3).await;
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    let last = err
+        .last_state::<Transaction>()
+        .expect("the last state is attached");
+    assert_eq!(last.status, Some(TransactionStatus::Pending));
+    assert_eq!(last.internal_reference.as_str(), "RHP-9");
+    assert!(pending.calls_async().await >= 3);
 
     let c2 = c.clone();
     let call = tokio::spawn(async move {
         c2.transactions()
-            .wait_until_final("RHP-9", Duration::from_millis(20), 100)
+            .wait_until_final(
+                "RHP-9",
+                &PollOptions::default()
+                    .interval(Duration::from_millis(20))
+                    .timeout(Duration::from_secs(10)),
+            )
             .await
     });
     wait_calls(&pending, 4).await;
@@ -368,8 +387,8 @@ async fn documented_and_alternative_names_together_decode() {
         .get("RHP-2024-ABC123")
         .await
         .unwrap();
-    assert_eq!(tx.id.as_deref(), Some("01jdocumented"));
-    assert_eq!(tx.internal_reference.as_deref(), Some("RHP-2024-ABC123"));
+    assert_eq!(tx.id.as_ref().map(|i| i.as_str()), Some("01jdocumented"));
+    assert_eq!(tx.internal_reference.as_str(), "RHP-2024-ABC123");
     assert_eq!(tx.commission_amount, Some(Decimal::from(500)));
     assert_eq!(tx.provider_fee_amount, Some(Decimal::from(250)));
     assert_eq!(tx.phone_number.as_deref(), Some("256712345678"));

@@ -25,8 +25,8 @@ async fn wallet_balance_is_documented_shape() {
         .await;
     let balance = client(&server).wallet().balance().await.unwrap();
     m.assert_calls_async(1).await;
-    assert_eq!(balance.balance_live, Some(Decimal::from(1_250_000)));
-    assert_eq!(balance.balance_test, Some(Decimal::from(50_000)));
+    assert_eq!(balance.balance_live, Decimal::from(1_250_000));
+    assert_eq!(balance.balance_test, Decimal::from(50_000));
     assert_eq!(balance.currency, Some(Currency::Ugx));
 }
 

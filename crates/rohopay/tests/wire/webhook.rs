@@ -1,10 +1,12 @@
-//! Webhook verification (the reference's test vector, every accepted signature form, key
-//! rotation, tampering) and parsing of both payload shapes.
+//! Webhook verification (the reference's test vector, the one documented signature form and
+//! everything else refused, key rotation, tampering) and parsing of both payload shapes.
 
 use std::collections::HashMap;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::SystemTime;
 
-use rohopay::webhook::{self, EventType, FixedClock, PayloadShape, WebhookError};
+use payout_core::WebhookVerifier;
+use payout_core::reqwest::header::HeaderMap;
+use rohopay::webhook::{self, EventType, PayloadShape, Verifier, WebhookError, WebhookEvent};
 use rohopay::{Currency, Decimal, SecretString, TransactionStatus, TransactionType};
 
 use crate::common::LIVE_KEY;
@@ -19,141 +21,177 @@ fn secret() -> SecretString {
     SecretString::from(SECRET)
 }
 
+fn headers(sig: &str) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert("x-rohopay-signature", sig.parse().unwrap());
+    h
+}
+
+fn known(event: WebhookEvent) -> webhook::TransactionEvent {
+    match event {
+        WebhookEvent::Transaction(t) => t,
+        other => panic!("expected a transaction event, got {other:?}"),
+    }
+}
+
 #[test]
 fn reference_test_vector_verifies_and_parses() {
-    let headers = [("x-rohopay-signature", SIGNATURE)];
-    let s = secret();
-    let verified = webhook::verify(&headers, BODY, [&s]).unwrap();
+    let verified = Verifier::new(SECRET).verify(&headers(SIGNATURE), BODY).unwrap();
     assert_eq!(verified.body(), BODY);
     let event = verified.parse().unwrap();
-    assert_eq!(event.event, EventType::DepositSuccessful);
-    assert_eq!(event.shape, PayloadShape::Flat);
-    let tx = event.transaction.as_ref().unwrap();
-    assert_eq!(tx.internal_reference.as_deref(), Some("RHP-2024-ABC123"));
-    assert_eq!(tx.status, Some(TransactionStatus::Successful));
-    assert_eq!(tx.amount, Some(Decimal::from(50_000)));
-    assert_eq!(tx.currency, Some(Currency::Ugx));
+    assert_eq!(event.event_type(), EventType::DepositSuccessful);
     assert_eq!(
         event.dedup_key().as_deref(),
         Some("RHP-2024-ABC123:deposit.successful")
     );
-    assert_eq!(webhook::sign(&s, BODY), SIGNATURE);
+    let event = known(event);
+    assert_eq!(event.shape, PayloadShape::Flat);
+    let tx = &event.transaction;
+    assert_eq!(tx.internal_reference.as_str(), "RHP-2024-ABC123");
+    assert_eq!(tx.status, Some(TransactionStatus::Successful));
+    assert_eq!(tx.amount, Some(Decimal::from(50_000)));
+    assert_eq!(tx.currency, Some(Currency::Ugx));
+    let signed = webhook::sign(&secret(), BODY, SystemTime::now());
+    assert_eq!(signed.get("x-rohopay-signature").unwrap(), SIGNATURE);
+    assert_eq!(signed.get("content-type").unwrap(), "application/json");
+}
+
+/// The shared trait runs the same verification (a receiver written once for every provider).
+#[test]
+fn verifier_implements_the_shared_trait() {
+    fn through<V: WebhookVerifier>(v: &V, h: &HeaderMap, body: &[u8]) -> bool {
+        v.verify(h, body).is_ok()
+    }
+    assert!(through(&Verifier::new(SECRET), &headers(SIGNATURE), BODY));
+    assert!(!through(&Verifier::new("other"), &headers(SIGNATURE), BODY));
 }
 
 #[test]
 fn header_name_is_case_insensitive_across_header_types() {
-    let s = secret();
+    let v = Verifier::new(SECRET);
     let pairs = vec![("X-RohoPay-Signature".to_string(), SIGNATURE.to_string())];
-    assert!(webhook::verify(&pairs, BODY, [&s]).is_ok());
+    assert!(v.verify_headers(&pairs, BODY).is_ok());
     let mut map = HashMap::new();
     map.insert("X-ROHOPAY-SIGNATURE".to_string(), SIGNATURE);
-    assert!(webhook::verify(&map, BODY, [&s]).is_ok());
-    let mut hm = payout_core::reqwest::header::HeaderMap::new();
-    hm.insert("x-rohopay-signature", SIGNATURE.parse().unwrap());
-    assert!(webhook::verify(&hm, BODY, [&s]).is_ok());
+    assert!(v.verify_headers(&map, BODY).is_ok());
+    let mut hm = HeaderMap::new();
+    hm.insert("X-RohoPay-Signature", SIGNATURE.parse().unwrap());
+    assert!(v.verify(&hm, BODY).is_ok());
 }
 
+/// Strict: only `sha256=` + 64 lowercase hex verifies. Every other spelling of the same valid
+/// MAC (uppercase, no prefix, another prefix, padding, base64, the SDK's `t=,v=` form) is a
+/// malformed header, never a match.
 #[test]
-fn sdk_signature_forms_are_accepted() {
-    let s = secret();
-    let clock = FixedClock(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+fn only_the_documented_signature_form_verifies() {
+    let v = Verifier::new(SECRET);
     let hex = SIGNATURE.trim_start_matches("sha256=");
     for sig in [
-        SIGNATURE.to_string(),
         hex.to_string(),
-        hex.to_ascii_uppercase(),
+        format!("sha256={}", hex.to_ascii_uppercase()),
+        format!("SHA256={hex}"),
+        format!("Sha256={hex}"),
+        format!("sha-256={hex}"),
+        format!("sha1={hex}"),
+        format!("sha256= {hex}"),
+        format!(" {SIGNATURE}"),
+        format!("{SIGNATURE} "),
+        format!("{SIGNATURE}00"),
+        format!("sha256={SIGNATURE_B64}"),
         SIGNATURE_B64.to_string(),
         format!("t=1700000000,v={hex}"),
-        format!("t=1699999800,v={SIGNATURE_B64}"),
+        format!("t=1700000000,v={SIGNATURE}"),
     ] {
+        let h = match sig.parse() {
+            Ok(value) => {
+                let mut h = HeaderMap::new();
+                h.insert("x-rohopay-signature", value);
+                h
+            }
+            // A header value the HTTP stack itself refuses never reaches us.
+            Err(_) => continue,
+        };
+        let err = v.verify(&h, BODY).unwrap_err();
         assert!(
-            webhook::verify_signature(&sig, BODY, [&s], &clock).is_ok(),
-            "{sig}"
+            matches!(err, WebhookError::MalformedHeader { .. }),
+            "{sig:?}: {err}"
+        );
+        let pairs = [("x-rohopay-signature", sig.as_str())];
+        let err = v.verify_headers(&pairs, BODY).unwrap_err();
+        assert!(
+            matches!(err, WebhookError::MalformedHeader { .. }),
+            "{sig:?}: {err}"
         );
     }
-}
-
-#[test]
-fn stale_or_future_timestamps_are_refused() {
-    let s = secret();
-    let clock = FixedClock(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-    let hex = SIGNATURE.trim_start_matches("sha256=");
-    for t in [1_699_999_699u64, 1_700_000_301] {
-        let err = webhook::verify_signature(&format!("t={t},v={hex}"), BODY, [&s], &clock).unwrap_err();
-        assert!(
-            matches!(err, WebhookError::TimestampOutsideTolerance { .. }),
-            "{err}"
-        );
-    }
-    let headers = [("x-rohopay-signature", format!("t=1700000000,v={hex}"))];
-    assert!(webhook::verify_with_clock(&headers, BODY, [&s], &clock).is_ok());
+    // Surrounding spaces never survive a HeaderMap, but do survive other header types.
+    let padded = [("x-rohopay-signature", format!("  {SIGNATURE}"))];
+    assert!(matches!(
+        v.verify_headers(&padded, BODY).unwrap_err(),
+        WebhookError::MalformedHeader { .. }
+    ));
 }
 
 #[test]
 fn several_secrets_verify_during_rotation() {
-    let old = SecretString::from("old_webhook_secret");
-    let new = secret();
-    let headers = [("x-rohopay-signature", SIGNATURE)];
-    assert!(webhook::verify(&headers, BODY, [&old, &new]).is_ok());
-    assert!(webhook::verify(&headers, BODY, &[new.clone(), old.clone()]).is_ok());
-    let err = webhook::verify(&headers, BODY, [&old]).unwrap_err();
+    let h = headers(SIGNATURE);
+    assert!(
+        Verifier::new("old_webhook_secret")
+            .secret(SECRET)
+            .verify(&h, BODY)
+            .is_ok()
+    );
+    assert!(
+        Verifier::new(SECRET)
+            .secret("old_webhook_secret")
+            .verify(&h, BODY)
+            .is_ok()
+    );
+    let err = Verifier::new("old_webhook_secret").verify(&h, BODY).unwrap_err();
     assert!(matches!(err, WebhookError::SignatureMismatch { .. }));
 }
 
 #[test]
 fn tampered_body_and_wrong_secret_are_refused() {
-    let s = secret();
-    let headers = [("x-rohopay-signature", SIGNATURE)];
+    let v = Verifier::new(SECRET);
+    let h = headers(SIGNATURE);
     let tampered = String::from_utf8(BODY.to_vec())
         .unwrap()
         .replace("50000", "500000");
-    let err = webhook::verify(&headers, tampered.as_bytes(), [&s]).unwrap_err();
+    let err = v.verify(&h, tampered.as_bytes()).unwrap_err();
     assert!(matches!(err, WebhookError::SignatureMismatch { .. }));
     // Re-serialized JSON (spaces) is not the raw body.
     let reserialized =
         serde_json::to_string_pretty(&serde_json::from_slice::<serde_json::Value>(BODY).unwrap()).unwrap();
-    assert!(webhook::verify(&headers, reserialized.as_bytes(), [&s]).is_err());
+    assert!(v.verify(&h, reserialized.as_bytes()).is_err());
     // Signing with the API key instead of the webhook secret is the classic mistake: the
     // error says which secret to use.
-    let api_key = SecretString::from(LIVE_KEY);
-    let err = webhook::verify(&headers, BODY, [&api_key]).unwrap_err();
+    let err = Verifier::new(LIVE_KEY).verify(&h, BODY).unwrap_err();
     assert!(err.to_string().contains("webhook secret"), "{err}");
     assert!(err.to_string().contains("raw request body"), "{err}");
     assert!(!err.to_string().contains(LIVE_KEY));
+    assert!(!format!("{:?}", Verifier::new(LIVE_KEY)).contains(LIVE_KEY));
 }
 
 #[test]
-fn missing_malformed_and_no_secret() {
-    let s = secret();
-    let none: [(&str, &str); 0] = [];
+fn missing_and_malformed_headers() {
+    let v = Verifier::new(SECRET);
     assert_eq!(
-        webhook::verify(&none, BODY, [&s]).unwrap_err(),
+        v.verify(&HeaderMap::new(), BODY).unwrap_err(),
         WebhookError::MissingHeader("x-rohopay-signature")
     );
     for bad in ["sha256=zz", "sha256=abcd", "", "t=1,v=", "md5=2d27"] {
-        let headers = [("x-rohopay-signature", bad)];
-        let err = webhook::verify(&headers, BODY, [&s]).unwrap_err();
+        let pairs = [("x-rohopay-signature", bad)];
+        let err = v.verify_headers(&pairs, BODY).unwrap_err();
         assert!(
-            matches!(
-                err,
-                WebhookError::MalformedHeader { .. } | WebhookError::TimestampOutsideTolerance { .. }
-            ),
+            matches!(err, WebhookError::MalformedHeader { .. }),
             "{bad}: {err}"
         );
     }
-    let headers = [("x-rohopay-signature", SIGNATURE)];
-    let no_secrets: Vec<SecretString> = Vec::new();
-    assert_eq!(
-        webhook::verify(&headers, BODY, &no_secrets).unwrap_err(),
-        WebhookError::NoSecret
-    );
 }
 
-fn verified_parse(body: &str) -> Result<webhook::WebhookEvent, WebhookError> {
-    let s = secret();
-    let sig = webhook::sign(&s, body.as_bytes());
-    let headers = [("x-rohopay-signature", sig)];
-    webhook::verify(&headers, body.as_bytes(), [&s])?.parse()
+fn verified_parse(body: &str) -> Result<WebhookEvent, WebhookError> {
+    let h = webhook::sign(&secret(), body.as_bytes(), SystemTime::now());
+    Verifier::new(SECRET).verify(&h, body.as_bytes())?.parse()
 }
 
 #[test]
@@ -163,38 +201,40 @@ fn envelope_shape_parses() {
             "data":{"internal_reference":"RHP-2024-DSB001","type":"disbursement","status":"successful","amount":25000,"currency":"UGX"}}"#,
     )
     .unwrap();
+    assert_eq!(event.dedup_key().as_deref(), Some("evt_01"));
+    let event = known(event);
     assert_eq!(event.event, EventType::WithdrawSuccessful);
     assert_eq!(event.shape, PayloadShape::Envelope);
     assert_eq!(event.id.as_deref(), Some("evt_01"));
     assert_eq!(event.created_at.as_deref(), Some("2024-07-01T10:02:00Z"));
-    let tx = event.transaction.as_ref().unwrap();
-    assert_eq!(tx.kind, Some(TransactionType::Disbursement));
-    assert!(tx.is_successful());
-    assert_eq!(event.dedup_key().as_deref(), Some("evt_01"));
+    assert_eq!(event.transaction.kind, Some(TransactionType::Disbursement));
+    assert!(event.transaction.is_successful());
 }
 
 #[test]
 fn flat_shape_with_documented_fields_and_the_reference_alias() {
-    let event = verified_parse(
-        r#"{"event":"withdraw.failed","id":"01jx","reference":"RHP-2024-DSB002","provider_reference":"iotec-1",
+    let event = known(
+        verified_parse(
+            r#"{"event":"withdraw.failed","id":"01jx","reference":"RHP-2024-DSB002","provider_reference":"iotec-1",
             "type":"disbursement","status":"failed","payment_method":"mobile_money","phone_number":"256701234567",
             "amount":25000,"currency":"UGX","commission_amount":0,"net_amount":25000,"environment":"live",
             "created_at":"2024-07-01T10:00:00Z","updated_at":"2024-07-01T10:03:00Z"}"#,
-    )
-    .unwrap();
+        )
+        .unwrap(),
+    );
     assert_eq!(event.event, EventType::WithdrawFailed);
     assert_eq!(
         event.id, None,
         "a flat payload's `id` is the transaction's, not an event id"
     );
-    let tx = event.transaction.unwrap();
-    assert_eq!(tx.id.as_deref(), Some("01jx"));
-    assert_eq!(tx.internal_reference.as_deref(), Some("RHP-2024-DSB002"));
+    let tx = event.transaction;
+    assert_eq!(tx.id.as_ref().map(|i| i.as_str()), Some("01jx"));
+    assert_eq!(tx.internal_reference.as_str(), "RHP-2024-DSB002");
     assert_eq!(tx.status, Some(TransactionStatus::Failed));
     let failed =
         verified_parse(r#"{"event":"deposit.failed","internal_reference":"RHP-1","status":"failed"}"#)
             .unwrap();
-    assert_eq!(failed.event, EventType::DepositFailed);
+    assert_eq!(failed.event_type(), EventType::DepositFailed);
 }
 
 #[test]
@@ -202,16 +242,46 @@ fn unknown_events_are_kept_raw() {
     let event =
         verified_parse(r#"{"event":"refund.created","refund_id":"rf_1","amount":"oops-not-a-number"}"#)
             .unwrap();
-    assert_eq!(event.event, EventType::Unknown("refund.created".into()));
-    assert!(event.transaction.is_none());
-    assert_eq!(event.raw["refund_id"], "rf_1");
+    assert_eq!(event.event_type(), EventType::Unknown("refund.created".into()));
+    assert!(event.transaction().is_none());
+    assert_eq!(event.raw()["refund_id"], "rf_1");
     let event =
         verified_parse(r#"{"type":"payout.reversed","data":{"internal_reference":"RHP-7"}}"#).unwrap();
-    assert_eq!(event.event, EventType::Unknown("payout.reversed".into()));
+    assert!(matches!(&event, WebhookEvent::Unknown { event, .. } if event == "payout.reversed"));
+    assert_eq!(event.transaction().unwrap().internal_reference.as_str(), "RHP-7");
+}
+
+/// A known event whose transaction does not decode (RohoPay changed a type, or dropped the
+/// reference) is a verified delivery kept as `Unparsed` with its raw JSON and the error,
+/// never refused: refusing would make RohoPay retry it forever and hide the payment.
+#[test]
+fn known_event_with_an_undecodable_payload_is_unparsed_not_refused() {
+    let event = verified_parse(
+        r#"{"event":"deposit.successful","internal_reference":"RHP-2024-Z","amount":"lots","currency":"UGX"}"#,
+    )
+    .unwrap();
+    match &event {
+        WebhookEvent::Unparsed {
+            event: kind,
+            raw,
+            error,
+            ..
+        } => {
+            assert_eq!(*kind, EventType::DepositSuccessful);
+            assert_eq!(raw["internal_reference"], "RHP-2024-Z");
+            assert!(error.contains("amount") || !error.is_empty(), "{error}");
+        }
+        other => panic!("expected Unparsed, got {other:?}"),
+    }
+    assert_eq!(event.event_type(), EventType::DepositSuccessful);
+    assert!(event.transaction().is_none());
     assert_eq!(
-        event.transaction.unwrap().internal_reference.as_deref(),
-        Some("RHP-7")
+        event.dedup_key().as_deref(),
+        Some("RHP-2024-Z:deposit.successful")
     );
+    // Without its reference, a known event is Unparsed too.
+    let event = verified_parse(r#"{"event":"withdraw.failed","status":"failed"}"#).unwrap();
+    assert!(matches!(event, WebhookEvent::Unparsed { .. }), "{event:?}");
 }
 
 #[test]
@@ -225,40 +295,20 @@ fn bodies_that_are_neither_shape_are_refused() {
         let err = verified_parse(body).unwrap_err();
         assert!(matches!(err, WebhookError::InvalidBody(_)), "{body}: {err}");
     }
-    // A known event whose transaction does not decode is refused, not half-read.
-    let err = verified_parse(r#"{"event":"deposit.successful","amount":"lots"}"#).unwrap_err();
-    assert!(matches!(err, WebhookError::InvalidBody(_)), "{err}");
-}
-
-/// The `t=` value is attacker-controlled: an absurd timestamp is refused, never a panic
-/// (`UNIX_EPOCH + u64::MAX seconds` overflows `SystemTime`).
-#[test]
-fn absurd_timestamps_are_refused_without_panicking() {
-    let s = secret();
-    let clock = FixedClock(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-    let hex = SIGNATURE.trim_start_matches("sha256=");
-    for t in [u64::MAX, u64::MAX / 2, i64::MAX as u64, 1u64 << 62] {
-        let sig = format!("t={t},v={hex}");
-        let result =
-            std::panic::catch_unwind(|| webhook::verify_signature(&sig, BODY, [&s], &clock).map(|_| ()));
-        let err = result.unwrap_or_else(|_| panic!("t={t} panicked")).unwrap_err();
-        assert!(
-            matches!(err, WebhookError::TimestampOutsideTolerance { .. }),
-            "{t}: {err}"
-        );
-    }
 }
 
 /// A verified webhook carrying both `internal_reference` and `reference` (the dashboard
 /// sample's name) parses; refusing it would make RohoPay retry the delivery forever.
 #[test]
 fn flat_shape_with_both_reference_names_parses() {
-    let event = verified_parse(
-        r#"{"event":"deposit.successful","internal_reference":"RHP-2024-ABC123","reference":"RHP-2024-ABC123",
+    let event = known(
+        verified_parse(
+            r#"{"event":"deposit.successful","internal_reference":"RHP-2024-ABC123","reference":"RHP-2024-ABC123",
             "id":"01jx","transaction_id":"01jx","status":"successful","amount":50000,"currency":"UGX"}"#,
-    )
-    .unwrap();
-    let tx = event.transaction.unwrap();
-    assert_eq!(tx.internal_reference.as_deref(), Some("RHP-2024-ABC123"));
-    assert_eq!(tx.id.as_deref(), Some("01jx"));
+        )
+        .unwrap(),
+    );
+    let tx = event.transaction;
+    assert_eq!(tx.internal_reference.as_str(), "RHP-2024-ABC123");
+    assert_eq!(tx.id.as_ref().map(|i| i.as_str()), Some("01jx"));
 }
