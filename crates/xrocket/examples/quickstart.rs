@@ -16,10 +16,10 @@
 //!
 //! Without `XROCKET_TRANSFER_TO` no funds leave the app (the cheque is cancelled at the end).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use xrocket::webhook::{EventKind, Verifier, sign};
-use xrocket::{Asset, Client, CreateCheque, CreateInvoice, CreateTransfer, Decimal, Lookup};
+use xrocket::{Asset, Client, CreateCheque, CreateInvoice, CreateTransfer, Decimal, Keyed};
 
 type BoxError = Box<dyn std::error::Error>;
 
@@ -54,7 +54,7 @@ async fn online() -> Result<(), BoxError> {
     let invoice = CreateInvoice::new("USDT", Decimal::new(150, 2))
         .description("quickstart invoice")
         .expires_in_ms(15 * 60 * 1000);
-    println!("creating invoice {}", invoice.client_id());
+    println!("creating invoice {}", invoice.key());
     let invoice = client.invoices().create(&invoice).await?;
     println!("  pay at {:?}", invoice.links.telegram_bot_link);
 
@@ -73,12 +73,12 @@ async fn online() -> Result<(), BoxError> {
         let user: i64 = to.trim().parse()?;
         let transfer = CreateTransfer::to_telegram_user(user, Asset::Toncoin, Decimal::new(1, 2))
             .description("quickstart transfer");
-        let id = transfer.client_id().to_string();
+        let id = transfer.key().to_string();
         match client.transfers().create(&transfer).await {
             Ok(t) => println!("transfer {} is {:?}", t.transfer_id, t.status),
             Err(e) if e.may_have_succeeded() || e.is_retryable() => {
                 // Safe to look up (or to re-send the same `transfer` value): same client id.
-                let t = client.transfers().get(Lookup::client_id(&id)).await?;
+                let t = client.transfers().by_client_id(&id).await?;
                 println!("transfer {} found after `{e}`", t.transfer_id);
             }
             Err(e) => return Err(e.into()),
@@ -91,15 +91,7 @@ async fn online() -> Result<(), BoxError> {
         r#"{{"id":"demo-1","timestamp":"2026-01-01T00:00:00Z","type":"invoice","data":{{"event":"invoice_status_changed","invoice":{{"id":"{}","priceCurrency":"USDT","status":"paid","links":{{}}}}}}}}"#,
         invoice.id
     );
-    let ts = SystemTime::now()
-        .duration_since(UNIX_EPOCH)?
-        .as_millis()
-        .to_string();
-    let headers = [
-        ("Signature", sign(&secret, &ts, body.as_bytes())),
-        ("Signature-Timestamp", ts),
-        ("Signature-Version", "v1".to_string()),
-    ];
+    let headers = sign(&secret, body.as_bytes(), SystemTime::now());
     let event = Verifier::new(secret).verify(&headers, body.as_bytes())?.parse()?;
     if let EventKind::InvoiceStatusChanged { invoice } = &event.kind {
         println!(

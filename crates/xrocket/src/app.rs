@@ -1,6 +1,6 @@
 //! Your app: its identity, its balances, and the API's health check.
 
-use payout_core::{Decimal, Request, Result};
+use payout_core::{AuthScheme, Decimal, Request, Response, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::client::Client;
@@ -35,10 +35,48 @@ pub struct Balance {
     pub holds: Option<Decimal>,
 }
 
+/// The app's balance per asset.
+pub type Balances = Vec<Balance>;
+
+/// `{balances: [...]}`: the container is required; a body without it is a decode error that
+/// keeps the status, never an empty balance list.
 #[derive(Deserialize)]
-struct Balances {
-    #[serde(default)]
+struct BalancesBody {
     balances: Vec<Balance>,
+}
+
+pub(crate) fn decode_balances(resp: &Response) -> Result<Balances> {
+    Ok(resp.json::<BalancesBody>()?.balances)
+}
+
+/// `GET /health`: whether the API is up. Public; no token is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HealthCheck;
+
+impl HealthCheck {
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        Ok(req.auth(AuthScheme::None))
+    }
+}
+
+/// `GET /api/v1/app-info`: the app the token belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GetAppInfo;
+
+impl GetAppInfo {
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        Ok(req)
+    }
+}
+
+/// `GET /api/v1/balances`: the app's balance per asset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GetBalances;
+
+impl GetBalances {
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        Ok(req)
+    }
 }
 
 payout_core::open_enum! {
@@ -79,17 +117,11 @@ pub struct App<'a> {
 impl App<'_> {
     /// `GET /api/v1/app-info`: the app the token belongs to. A cheap way to check a token.
     pub async fn info(&self) -> Result<AppInfo> {
-        self.client
-            .fetch(Request::get("app.info", "/api/v1/app-info"))
-            .await
+        self.client.send(&GetAppInfo).await
     }
 
     /// `GET /api/v1/balances`: the app's balance per asset.
     pub async fn balances(&self) -> Result<Vec<Balance>> {
-        let b: Balances = self
-            .client
-            .fetch(Request::get("app.balances", "/api/v1/balances"))
-            .await?;
-        Ok(b.balances)
+        self.client.send(&GetBalances).await
     }
 }

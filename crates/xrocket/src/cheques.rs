@@ -2,22 +2,32 @@
 //! link (optionally only one user, optionally behind a password), or that you cancel to get
 //! the funds back.
 
+use std::borrow::Cow;
+use std::future::Future;
+
 use futures_core::Stream;
-use payout_core::reqwest::Method;
-use payout_core::{Decimal, Error, IdempotencyKey, Page, Request, Result, Safety, SecretString};
+use payout_core::reconcile::send_reconciled;
+use payout_core::{
+    ApiClient, Decimal, Error, IdempotencyKey, Keyed, Page, PollOptions, Reconcile, Request, Result,
+    SecretString,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, PROVIDER};
 use crate::common::{
-    Asset, Callback, Links, ListResponse, Lookup, RedirectUrls, TargetType, check_amount, check_client_id,
-    check_len, check_limit, check_required, id_newtype, key_of, opt_string_or_number, stream_pages,
+    Asset, Callback, Links, Lookup, RedirectUrls, TargetType, check_amount, check_client_id, check_len,
+    check_limit, check_required, judge, key_of, lookup_from_id, max_decimals, opt_string_or_number,
+    stream_pages, with_json,
 };
-use crate::reconcile::create_reconciling;
 
-id_newtype! {
-    /// xRocket's id of a cheque.
-    ChequeId
+payout_core::id! {
+    /// xRocket's id of a cheque. A JSON number is accepted too.
+    pub struct ChequeId(String);
 }
+lookup_from_id!(ChequeId);
+
+/// One page of cheques.
+pub type ChequePage = Page<Cheque, String>;
 
 payout_core::open_enum! {
     /// The state of a cheque.
@@ -80,6 +90,14 @@ fn unknown_state() -> ChequeState {
     ChequeState::Unknown(String::new())
 }
 
+impl Cheque {
+    /// True once nothing more can happen to it: redeemed (`completed`), failed (`error`) or
+    /// cancelled (`deleted`).
+    pub fn is_final(&self) -> bool {
+        self.deleted || matches!(self.state, ChequeState::Completed | ChequeState::Error)
+    }
+}
+
 /// `POST /api/v1/cheques`: reserve `amount` of `asset` in a personal cheque.
 ///
 /// ```
@@ -91,18 +109,32 @@ fn unknown_state() -> ChequeState {
 ///     .for_recipient(TargetType::TelegramUserId, "87209764");
 /// cheque.validate()?;
 /// assert!(!format!("{cheque:?}").contains("open sesame"));
+/// assert!(!serde_json::to_string(&cheque).unwrap().contains("open sesame"));
 /// # Ok::<(), xrocket::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+///
+/// Serializes (for a journal) with its client id but **without the password**, which is
+/// never written in clear: a value read back has no password (the cheque it created keeps
+/// its own).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CreateCheque {
     asset: Asset,
+    #[serde(with = "payout_core::money::decimal")]
     amount: Decimal,
     client_cheque_id: String,
+    #[serde(skip)]
     password: Option<SecretString>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     callback: Option<Callback>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     url: Option<RedirectUrls>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     recipient: Option<(TargetType, String)>,
+    #[serde(default, skip)]
+    places: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -141,9 +173,12 @@ impl CreateCheque {
             callback: None,
             url: None,
             recipient: None,
+            places: None,
         }
     }
-    /// Your id for this cheque (1 to 50 printable ASCII characters).
+    /// Your id for this cheque (1 to 50 printable ASCII characters), replacing the generated
+    /// one; an id that breaks the rule is refused as [`payout_core::ErrorKind::InvalidInput`]
+    /// before anything is sent.
     pub fn client_cheque_id(mut self, id: impl Into<String>) -> Self {
         self.client_cheque_id = id.into();
         self
@@ -173,14 +208,30 @@ impl CreateCheque {
         self.recipient = Some((target_type, target.into()));
         self
     }
-    /// The client cheque id that will be sent. Persist it.
-    pub fn client_id(&self) -> &str {
-        &self.client_cheque_id
-    }
-
     /// Checks the request with the crate's default precisions.
     pub fn validate(&self) -> Result<()> {
-        self.check(&|code| crate::common::max_decimals(code))
+        self.check(&|code| self.places.unwrap_or_else(|| max_decimals(code)))
+    }
+
+    pub(crate) fn in_context(&self, c: &Client) -> Cow<'_, Self> {
+        let places = Some(c.precision(self.asset.as_str()));
+        if self.places == places {
+            return Cow::Borrowed(self);
+        }
+        let mut v = self.clone();
+        v.places = places;
+        Cow::Owned(v)
+    }
+
+    /// Validates the value and builds `POST /api/v1/cheques`, keyed by its client id.
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        self.validate()?;
+        let key = key_of("clientChequeId", &self.client_cheque_id)?;
+        let mut req = with_json(req, &self.body())?.idempotency_key(key);
+        if let Some(p) = &self.password {
+            req = req.redact(p);
+        }
+        Ok(req)
     }
 
     pub(crate) fn check(&self, precision: &dyn Fn(&str) -> u32) -> Result<()> {
@@ -219,9 +270,98 @@ impl CreateCheque {
             target: self.recipient.as_ref().map(|(_, t)| t.as_str()),
         }
     }
+}
 
-    fn matches(&self, c: &Cheque) -> bool {
-        c.asset.as_ref().is_none_or(|a| *a == self.asset) && c.amount.is_none_or(|a| a == self.amount)
+impl Keyed for CreateCheque {
+    const KEY_NAME: &'static str = "clientChequeId";
+    fn key(&self) -> &str {
+        &self.client_cheque_id
+    }
+}
+
+impl Reconcile for CreateCheque {
+    fn lookup<C: ApiClient>(&self, client: &C) -> impl Future<Output = Result<Option<Cheque>>> + Send {
+        let get = GetCheque::new(Lookup::client_id(self.client_cheque_id.clone()));
+        async move { client.send(&get).await.map(Some) }
+    }
+
+    /// The asset and amount, where xRocket reports them (the cheque response may omit the
+    /// amount).
+    fn matches(&self, c: &Cheque) -> std::result::Result<(), &'static str> {
+        if c.asset.as_ref().is_some_and(|a| *a != self.asset) {
+            return Err("asset");
+        }
+        if c.amount.is_some_and(|a| a != self.amount) {
+            return Err("amount");
+        }
+        Ok(())
+    }
+
+    fn already_exists(err: &Error) -> bool {
+        crate::transfers::client_id_already_taken(err)
+    }
+}
+
+/// `GET /api/v1/cheque?chequeId=..|clientChequeId=..`: one cheque.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetCheque {
+    lookup: Lookup,
+}
+
+impl GetCheque {
+    /// The cheque with this id (a [`ChequeId`]) or client id ([`Lookup::client_id`]).
+    pub fn new(lookup: impl Into<Lookup>) -> Self {
+        GetCheque {
+            lookup: lookup.into(),
+        }
+    }
+
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        let (name, value) = self.lookup.query("chequeId", "clientChequeId")?;
+        Ok(req.query(name, value))
+    }
+}
+
+/// `DELETE /api/v1/cheques?chequeId=..|clientChequeId=..`: cancels an unredeemed cheque.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteCheque {
+    lookup: Lookup,
+}
+
+impl DeleteCheque {
+    /// The cheque with this id or client id.
+    pub fn new(lookup: impl Into<Lookup>) -> Self {
+        DeleteCheque {
+            lookup: lookup.into(),
+        }
+    }
+
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        let (name, value) = self.lookup.query("chequeId", "clientChequeId")?;
+        Ok(req.query(name, value))
+    }
+}
+
+/// `PUT /api/v1/cheques?chequeId=..`: applies an [`UpdateCheque`] to one cheque.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateChequeRequest {
+    lookup: Lookup,
+    update: UpdateCheque,
+}
+
+impl UpdateChequeRequest {
+    /// Changes the cheque with this id or client id.
+    pub fn new(lookup: impl Into<Lookup>, update: UpdateCheque) -> Self {
+        UpdateChequeRequest {
+            lookup: lookup.into(),
+            update,
+        }
+    }
+
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        check_len("description", &self.update.description, 1000)?;
+        let (name, value) = self.lookup.query("chequeId", "clientChequeId")?;
+        with_json(req.query(name, value), &self.update)
     }
 }
 
@@ -287,6 +427,23 @@ impl ListCheques {
         self.limit = Some(limit);
         self
     }
+
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        check_limit(self.limit)?;
+        let mut req = req
+            .query_opt("fromDate", self.from_date.as_deref())
+            .query_opt("toDate", self.to_date.as_deref());
+        if let Some((t, target)) = &self.recipient {
+            if target.trim().is_empty() {
+                return Err(Error::invalid_input(PROVIDER, "target", "must not be empty"));
+            }
+            req = req.query("targetType", t).query("target", target);
+        }
+        Ok(req
+            .query_opt("state", self.state.as_ref())
+            .query_opt("cursor", self.cursor.as_deref())
+            .query_opt("limit", self.limit))
+    }
 }
 
 /// The cheque handler: `client.cheques()`.
@@ -302,67 +459,51 @@ impl<'a> Cheques<'a> {
     /// makes a repeat return the existing cheque instead of reserving funds twice.
     pub async fn create(&self, req: &CreateCheque) -> Result<Cheque> {
         let c = self.client;
-        req.check(&|code| c.precision(code))?;
-        let key = key_of("clientChequeId", &req.client_cheque_id)?;
-        let request = c
-            .with_body(Request::post("cheques.create", "/api/v1/cheques"), &req.body())?
-            .idempotency_key(key)
-            .safety(Safety::KeyProtected);
-        let lookup = Lookup::ClientId(req.client_cheque_id.clone());
-        let mut cheque =
-            create_reconciling(c, request, "cheque", || self.get(lookup), |x| req.matches(x)).await?;
+        let req = req.in_context(c);
+        let mut cheque = send_reconciled(c, req.as_ref(), c.reconcile_policy()).await?;
         cheque
             .client_cheque_id
             .get_or_insert_with(|| req.client_cheque_id.clone());
         Ok(cheque)
     }
 
-    /// `GET /api/v1/cheque?chequeId=..|clientChequeId=..`: one cheque (cancelled ones come
-    /// back with `deleted: true`).
-    pub async fn get(&self, lookup: impl Into<Lookup>) -> Result<Cheque> {
-        let lookup = lookup.into();
-        let (name, value) = lookup.query("chequeId", "clientChequeId")?;
+    /// `GET /api/v1/cheque?chequeId=..`: one cheque (cancelled ones come back with
+    /// `deleted: true`).
+    pub async fn get(&self, id: impl Into<ChequeId>) -> Result<Cheque> {
+        self.client.send(&GetCheque::new(id.into())).await
+    }
+
+    /// `GET /api/v1/cheque?clientChequeId=..`: one cheque by your client id.
+    pub async fn by_client_id(&self, client_id: impl Into<String>) -> Result<Cheque> {
         self.client
-            .fetch(Request::get("cheques.get", "/api/v1/cheque").query(name, value))
+            .send(&GetCheque::new(Lookup::client_id(client_id)))
+            .await
+    }
+
+    /// Polls the cheque until it is redeemed, failed or cancelled ([`Cheque::is_final`]).
+    /// At the deadline: [`payout_core::ErrorKind::Timeout`] carrying the last cheque seen.
+    pub async fn wait_until_final(&self, id: impl Into<ChequeId>, opts: &PollOptions) -> Result<Cheque> {
+        let id = id.into();
+        payout_core::poll::wait_until(PROVIDER, opts, || self.get(&id), |c: &Cheque| judge(c.is_final()))
             .await
     }
 
     /// `PUT /api/v1/cheques?chequeId=..`: changes the description of an active cheque.
     pub async fn update(&self, lookup: impl Into<Lookup>, update: &UpdateCheque) -> Result<Cheque> {
-        check_len("description", &update.description, 1000)?;
-        let lookup = lookup.into();
-        let (name, value) = lookup.query("chequeId", "clientChequeId")?;
-        let req = Request::new(Method::PUT, "cheques.update", "/api/v1/cheques").query(name, value);
-        self.client.fetch(self.client.with_body(req, update)?).await
+        self.client
+            .send(&UpdateChequeRequest::new(lookup, update.clone()))
+            .await
     }
 
     /// `DELETE /api/v1/cheques?chequeId=..`: cancels an unredeemed cheque; the reserved
     /// funds return to your balance.
     pub async fn delete(&self, lookup: impl Into<Lookup>) -> Result<()> {
-        let lookup = lookup.into();
-        let (name, value) = lookup.query("chequeId", "clientChequeId")?;
-        self.client
-            .send_ignoring_body(Request::delete("cheques.delete", "/api/v1/cheques").query(name, value))
-            .await
+        self.client.send(&DeleteCheque::new(lookup)).await
     }
 
     /// `GET /api/v1/cheques`: one page of cheques.
     pub async fn list(&self, filter: &ListCheques) -> Result<Page<Cheque, String>> {
-        check_limit(filter.limit)?;
-        let mut req = Request::get("cheques.list", "/api/v1/cheques")
-            .query_opt("fromDate", filter.from_date.as_deref())
-            .query_opt("toDate", filter.to_date.as_deref());
-        if let Some((t, target)) = &filter.recipient {
-            if target.trim().is_empty() {
-                return Err(Error::invalid_input(PROVIDER, "target", "must not be empty"));
-            }
-            req = req.query("targetType", t).query("target", target);
-        }
-        let req = req
-            .query_opt("state", filter.state.as_ref())
-            .query_opt("cursor", filter.cursor.as_deref())
-            .query_opt("limit", filter.limit);
-        Ok(self.client.fetch::<ListResponse<Cheque>>(req).await?.into_page())
+        self.client.send(filter).await
     }
 
     /// Every cheque matching `filter`, page after page (from the filter's cursor, if set).

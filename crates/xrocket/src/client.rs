@@ -4,13 +4,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use payout_core::{
-    AuthScheme, ClientOptions, Error, RawApi, Request, Result, SecretString, Transport, TransportConfig,
+    AuthScheme, ClientOptions, Endpoint, Error, RawApi, ReconcilePolicy, Result, SecretString, Transport,
+    TransportConfig,
 };
 use secrecy::ExposeSecret;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
-use crate::app::{App, Health};
+use crate::app::{App, Health, HealthCheck};
 use crate::cheques::Cheques;
 use crate::common::max_decimals;
 use crate::currencies::Currencies;
@@ -117,6 +116,7 @@ struct Settings {
     environment: Environment,
     naming: TransferNaming,
     precisions: HashMap<String, u32>,
+    reconcile: ReconcilePolicy,
 }
 
 impl std::fmt::Debug for Client {
@@ -148,6 +148,7 @@ pub struct ClientBuilder {
     environment: Environment,
     naming: TransferNaming,
     precisions: HashMap<String, u32>,
+    reconcile: Option<ReconcilePolicy>,
     options: ClientOptions,
 }
 
@@ -189,6 +190,13 @@ impl ClientBuilder {
         self
     }
 
+    /// How hard a money-moving create looks its object up by client id when its outcome is
+    /// unknown (default: [`ReconcilePolicy::default`], two lookups half a second apart).
+    pub fn reconcile_policy(mut self, policy: ReconcilePolicy) -> Self {
+        self.reconcile = Some(policy);
+        self
+    }
+
     /// Builds the client. Fails with [`payout_core::ErrorKind::Config`] for a malformed base URL or a
     /// token that cannot travel in an HTTP header.
     pub fn build(self) -> Result<Client> {
@@ -225,8 +233,24 @@ impl ClientBuilder {
                 environment,
                 naming: self.naming,
                 precisions: self.precisions,
+                reconcile: self.reconcile.unwrap_or_default(),
             }),
         })
+    }
+}
+
+/// Operations that work without a token.
+const PUBLIC_OPERATIONS: &[&str] = &["currencies.list", "currencies.rates", "withdrawals.quotas"];
+
+impl payout_core::ApiClient for Client {
+    const PROVIDER: &'static str = PROVIDER;
+
+    fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    fn send<E: Endpoint>(&self, req: &E) -> impl std::future::Future<Output = Result<E::Output>> + Send {
+        Client::send(self, req)
     }
 }
 
@@ -244,12 +268,18 @@ impl Client {
     /// A client from `XROCKET_API_KEY` (required) and `XROCKET_BASE_URL` (optional; the
     /// testnet URL selects [`Environment::Testnet`]).
     pub fn from_env() -> Result<Self> {
+        Client::builder_from_env()?.build()
+    }
+
+    /// A builder with the token and base URL read as [`Client::from_env`] does; add other
+    /// settings and build.
+    pub fn builder_from_env() -> Result<ClientBuilder> {
         let key = payout_core::require_env(PROVIDER, "XROCKET_API_KEY")?;
         let mut b = Client::builder().api_key(key);
         if let Some(url) = payout_core::env_var(PROVIDER, "XROCKET_BASE_URL")? {
             b = b.base_url(url);
         }
-        b.build()
+        Ok(b)
     }
 
     /// The environment this client talks to.
@@ -300,35 +330,38 @@ impl Client {
 
     /// `GET /health`: whether the API is up. Public; no token is sent.
     pub async fn health(&self) -> Result<Health> {
-        self.fetch(Request::get("health", "/health").auth(AuthScheme::None))
-            .await
+        self.send(&HealthCheck).await
     }
 
-    // ----- plumbing for the resource handlers -----
-
-    pub(crate) async fn fetch<T: DeserializeOwned>(&self, req: Request) -> Result<T> {
-        self.transport.send(req).await?.json()
-    }
-
-    /// Sends a call whose success body may be empty (DELETE, the test payment).
-    pub(crate) async fn send_ignoring_body(&self, req: Request) -> Result<()> {
-        self.transport.send(req).await.map(|_| ())
-    }
-
-    pub(crate) fn with_body<B: Serialize + ?Sized>(&self, req: Request, body: &B) -> Result<Request> {
-        req.json(body).map_err(|e| {
-            Error::invalid_input(PROVIDER, "body", "could not be serialized as JSON").with_source(e)
-        })
-    }
-
-    /// Public calls send the token when there is one (rates are richer with it) and nothing
-    /// otherwise, so a key-less client can still use them.
-    pub(crate) fn optional_auth(&self, req: Request) -> Request {
-        if self.transport.has_credential() {
-            req
-        } else {
-            req.auth(AuthScheme::None)
+    /// Sends any request value of this crate (see [`payout_core::Endpoint`]) and decodes its
+    /// output, with the retries its endpoint declares. Nothing more: the resource handlers
+    /// (`client.transfers().create(&req)`) add the reconciliation of money-moving creates and
+    /// apply the client's [`TransferNaming`] and asset precisions; a request value sent here
+    /// uses its own (`CreateTransfer::naming`, the crate's default precisions).
+    ///
+    /// ```no_run
+    /// # async fn run(client: xrocket::Client) -> xrocket::Result<()> {
+    /// let info = client.send(&xrocket::app::GetAppInfo).await?;
+    /// println!("{}", info.name);
+    /// # Ok(()) }
+    /// ```
+    pub async fn send<E: Endpoint>(&self, req: &E) -> Result<E::Output> {
+        if E::META.operation == "invoices.pay_test" {
+            // Test funds only: never let a production client pay an invoice.
+            self.require_not_production("invoices().pay_test")?;
         }
+        let mut request = req.to_request()?;
+        // Public calls send the token when there is one (rates are richer with it) and
+        // nothing otherwise, so a key-less client can still use them.
+        if PUBLIC_OPERATIONS.contains(&E::META.operation) && !self.transport.has_credential() {
+            request = request.auth(AuthScheme::None);
+        }
+        let resp = self.transport.send(request).await?;
+        E::decode(&resp)
+    }
+
+    pub(crate) fn reconcile_policy(&self) -> &ReconcilePolicy {
+        &self.settings.reconcile
     }
 
     pub(crate) fn naming(&self) -> TransferNaming {

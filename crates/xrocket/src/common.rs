@@ -313,10 +313,10 @@ pub(crate) fn check_limit(limit: Option<u32>) -> Result<()> {
 
 // ----- cursor lists -----
 
-/// The list envelope: `{ items: [...], pagination: { total?, next? } }`.
+/// The list envelope: `{ items: [...], pagination: { total?, next? } }`. `items` is
+/// required: a body without it is a decode error that keeps the status, never an empty page.
 #[derive(Debug, Deserialize)]
 pub(crate) struct ListResponse<T> {
-    #[serde(default = "Vec::new")]
     items: Vec<T>,
     #[serde(default)]
     pagination: Option<Pagination>,
@@ -377,60 +377,22 @@ where
     })
 }
 
-/// Declares a string id newtype that also accepts a JSON number (ids were numbers in
-/// xRocket's legacy API, and a provider changing its mind must not break decoding).
-macro_rules! id_newtype {
-    ($(#[$meta:meta])* $name:ident) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-        #[serde(transparent)]
-        pub struct $name(pub String);
-
-        impl $name {
-            /// The id as sent on the wire.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl ::std::fmt::Display for $name {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl From<&str> for $name {
-            fn from(s: &str) -> Self {
-                $name(s.to_string())
-            }
-        }
-
-        impl From<String> for $name {
-            fn from(s: String) -> Self {
-                $name(s)
-            }
-        }
-
+/// `From<id>` for [`Lookup`], so every id can address its object directly.
+macro_rules! lookup_from_id {
+    ($($name:ident),*) => {$(
         impl From<$name> for $crate::common::Lookup {
             fn from(id: $name) -> Self {
-                $crate::common::Lookup::Id(id.0)
+                $crate::common::Lookup::Id(id.into_string())
             }
         }
-
         impl From<&$name> for $crate::common::Lookup {
             fn from(id: &$name) -> Self {
-                $crate::common::Lookup::Id(id.0.clone())
+                $crate::common::Lookup::Id(id.as_str().to_string())
             }
         }
-
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
-                $crate::common::string_or_number(d).map($name)
-            }
-        }
-    };
+    )*};
 }
-pub(crate) use id_newtype;
+pub(crate) use lookup_from_id;
 
 /// Reads a JSON string or number as a string.
 pub(crate) fn string_or_number<'de, D: serde::Deserializer<'de>>(
@@ -469,18 +431,22 @@ pub(crate) fn opt_string_or_number<'de, D: serde::Deserializer<'de>>(
     })
 }
 
-/// Renames a top-level key of a JSON object (the payout naming of the transfer bodies).
-pub(crate) fn rename_key(v: &mut serde_json::Value, from: &str, to: &str) {
-    if let Some(obj) = v.as_object_mut()
-        && let Some(x) = obj.remove(from)
-    {
-        obj.insert(to.to_string(), x);
-    }
+/// Sets a typed JSON body (serialized straight from the struct).
+pub(crate) fn with_json<B: Serialize + ?Sized>(
+    req: payout_core::Request,
+    body: &B,
+) -> Result<payout_core::Request> {
+    req.json(body)
+        .map_err(|e| Error::invalid_input(PROVIDER, "body", "could not be serialized as JSON").with_source(e))
 }
 
-pub(crate) fn to_value<B: Serialize>(b: &B) -> Result<serde_json::Value> {
-    serde_json::to_value(b)
-        .map_err(|e| Error::invalid_input(PROVIDER, "body", "could not be serialized as JSON").with_source(e))
+/// The pause-and-judge step of every `wait_until_final`: final states end the poll.
+pub(crate) fn judge(is_final: bool) -> payout_core::Poll {
+    if is_final {
+        payout_core::Poll::Final
+    } else {
+        payout_core::Poll::Pending
+    }
 }
 
 pub(crate) fn key_of(field: &'static str, client_id: &str) -> Result<payout_core::IdempotencyKey> {
@@ -504,5 +470,21 @@ mod pagination_tests {
         let page = r.into_page();
         assert_eq!(page.next, None);
         assert_eq!(page.total, None);
+    }
+
+    #[test]
+    fn a_list_without_items_is_an_error_not_an_empty_page() {
+        for body in [
+            r#"{}"#,
+            r#"{"data":[]}"#,
+            r#"{"items":null}"#,
+            r#"[]"#,
+            r#"{"pagination":{"next":null}}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<ListResponse<serde_json::Value>>(body).is_err(),
+                "{body}"
+            );
+        }
     }
 }

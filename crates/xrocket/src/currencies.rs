@@ -5,6 +5,33 @@ use payout_core::{Decimal, Error, Request, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, PROVIDER};
+
+/// The currency list.
+pub type CurrencyList = Vec<Currency>;
+/// The rates of one base.
+pub type RateList = Vec<Rate>;
+
+/// `GET /api/v1/currencies`: every currency, or only crypto / fiat ones. Public.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ListCurrencies {
+    kind: Option<CurrencyKind>,
+}
+
+impl ListCurrencies {
+    /// Every currency.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Only crypto or only fiat currencies.
+    pub fn kind(mut self, kind: CurrencyKind) -> Self {
+        self.kind = Some(kind);
+        self
+    }
+
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        Ok(req.query_opt("kind", self.kind.as_ref()))
+    }
+}
 use crate::common::{Network, check_required};
 
 payout_core::open_enum! {
@@ -80,6 +107,24 @@ impl RatesQuery {
         self.assets = assets.into_iter().map(Into::into).collect();
         self
     }
+
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        if let Some(b) = &self.base {
+            check_required("base", b, 20)?;
+        }
+        if self.assets.iter().any(|a| a.trim().is_empty()) {
+            return Err(Error::invalid_input(
+                PROVIDER,
+                "assets",
+                "must not contain empty codes",
+            ));
+        }
+        let mut req = req.query_opt("base", self.base.as_deref());
+        for a in &self.assets {
+            req = req.query("assets", a);
+        }
+        Ok(req)
+    }
 }
 
 /// The currencies handler: `client.currencies()`.
@@ -91,27 +136,11 @@ pub struct Currencies<'a> {
 impl Currencies<'_> {
     /// `GET /api/v1/currencies`: every currency, or only crypto / fiat ones.
     pub async fn list(&self, kind: Option<CurrencyKind>) -> Result<Vec<Currency>> {
-        let req = Request::get("currencies.list", "/api/v1/currencies").query_opt("kind", kind.as_ref());
-        self.client.fetch(self.client.optional_auth(req)).await
+        self.client.send(&ListCurrencies { kind }).await
     }
 
     /// `GET /api/v1/rates`: rates against `query`'s base.
     pub async fn rates(&self, query: &RatesQuery) -> Result<Vec<Rate>> {
-        if let Some(b) = &query.base {
-            check_required("base", b, 20)?;
-        }
-        if query.assets.iter().any(|a| a.trim().is_empty()) {
-            return Err(Error::invalid_input(
-                PROVIDER,
-                "assets",
-                "must not contain empty codes",
-            ));
-        }
-        let mut req =
-            Request::get("currencies.rates", "/api/v1/rates").query_opt("base", query.base.as_deref());
-        for a in &query.assets {
-            req = req.query("assets", a);
-        }
-        self.client.fetch(self.client.optional_auth(req)).await
+        self.client.send(query).await
     }
 }

@@ -4,7 +4,7 @@
 //! An error body looks like
 //! `{"type":"/api/problems/client_id_already_taken","title":"...","status":400,"detail":"...","instance":"/api/problems/instances/<uuid>","kind":"..."}`.
 //! The last segment of `type` becomes [`payout_core::Error::provider_code`] (branch on it with
-//! [`ProblemCode::of`], never on `detail` text), `detail` (or `title`) the message and
+//! [`ErrorCode::of`], never on `detail` text), `detail` (or `title`) the message and
 //! `instance` the request id to quote to xRocket support.
 
 use payout_core::reqwest::header::HeaderMap;
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 payout_core::open_enum! {
     /// The last segment of a problem's `type`. Codes this crate does not know arrive as
     /// `Unknown`.
-    pub enum ProblemCode {
+    pub enum ErrorCode {
         /// Both `priceAmount` and `minPayment` were sent (400).
         AmountConflict => "amount_conflict",
         /// The amount is malformed or out of range (400).
@@ -94,16 +94,20 @@ payout_core::open_enum! {
     }
 }
 
-impl ProblemCode {
+impl payout_core::ProviderErrorCode for ErrorCode {
+    const PROVIDER: &'static str = crate::client::PROVIDER;
+}
+
+impl ErrorCode {
     /// The problem code of an error returned by this crate, if xRocket sent one.
     ///
     /// ```
-    /// use xrocket::{Error, ProblemCode};
+    /// use xrocket::{Error, ErrorCode};
     /// let e = Error::provider("xrocket", Some("invoice_expired".into()), "Invoice expired");
-    /// assert_eq!(ProblemCode::of(&e), Some(ProblemCode::InvoiceExpired));
+    /// assert_eq!(ErrorCode::of(&e), Some(ErrorCode::InvoiceExpired));
     /// ```
-    pub fn of(error: &Error) -> Option<ProblemCode> {
-        error.provider_code().map(ProblemCode::from)
+    pub fn of(error: &Error) -> Option<ErrorCode> {
+        <ErrorCode as payout_core::ProviderErrorCode>::of(error)
     }
 
     /// True when the code says "this client id is already used": `client_id_already_taken`,
@@ -111,8 +115,8 @@ impl ProblemCode {
     /// naming may rename the payout code).
     pub fn is_client_id_taken(&self) -> bool {
         match self {
-            ProblemCode::ClientIdAlreadyTaken | ProblemCode::PayoutClientIdDuplicate => true,
-            ProblemCode::Unknown(s) => {
+            ErrorCode::ClientIdAlreadyTaken | ErrorCode::PayoutClientIdDuplicate => true,
+            ErrorCode::Unknown(s) => {
                 s.ends_with("client_id_duplicate") || s.ends_with("client_id_already_taken")
             }
             _ => false,
@@ -199,9 +203,9 @@ impl Problem {
         }
     }
 
-    /// The last segment of `type` as a [`ProblemCode`] (`Unknown("")` when there is no type).
-    pub fn code(&self) -> ProblemCode {
-        ProblemCode::from(self.type_.as_deref().map(code_from_type).unwrap_or(""))
+    /// The last segment of `type` as a [`ErrorCode`] (`Unknown("")` when there is no type).
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::from(self.type_.as_deref().map(code_from_type).unwrap_or(""))
     }
 
     /// `detail`, else `title`, else the code.
@@ -239,16 +243,16 @@ pub(crate) fn decode_error(status: u16, _headers: &HeaderMap, body: &[u8], envir
         .map(code_from_type)
         .filter(|c| !c.is_empty() && *c != "about:blank")
         .map(str::to_string);
-    let parsed = code.as_deref().map(ProblemCode::from);
+    let parsed = code.as_deref().map(ErrorCode::from);
     let mut message = problem.detail.clone().or_else(|| problem.title.clone());
     let kind = match &parsed {
-        Some(ProblemCode::Unauthorized) => Some(ErrorKind::Auth),
-        Some(ProblemCode::RateLimitExceeded) => Some(ErrorKind::RateLimited),
+        Some(ErrorCode::Unauthorized) => Some(ErrorKind::Auth),
+        Some(ErrorCode::RateLimitExceeded) => Some(ErrorKind::RateLimited),
         // 403 here means "switched off", not "wrong credential".
-        Some(ProblemCode::CoinDepositDisabled | ProblemCode::OperationDisabled) => Some(ErrorKind::Provider),
+        Some(ErrorCode::CoinDepositDisabled | ErrorCode::OperationDisabled) => Some(ErrorKind::Provider),
         _ => None,
     };
-    if status == 401 || parsed == Some(ProblemCode::Unauthorized) {
+    if status == 401 || parsed == Some(ErrorCode::Unauthorized) {
         let base = message.unwrap_or_else(|| "the token was rejected".to_string());
         message = Some(unauthorized_hint(&base, environment));
     }
@@ -310,7 +314,7 @@ mod tests {
             r#"{"type":"/api/problems/validation_error","status":"422","detail":["amount too small","asset unknown"]}"#,
         )
         .unwrap();
-        assert_eq!(p.code(), ProblemCode::ValidationError);
+        assert_eq!(p.code(), ErrorCode::ValidationError);
         assert_eq!(p.status, Some(422));
         assert_eq!(p.message(), "amount too small; asset unknown");
         let empty: Problem = serde_json::from_str("\"oops\"").unwrap();
@@ -319,8 +323,8 @@ mod tests {
 
     #[test]
     fn client_id_taken_variants() {
-        assert!(ProblemCode::ClientIdAlreadyTaken.is_client_id_taken());
-        assert!(ProblemCode::from("transfer_client_id_duplicate").is_client_id_taken());
-        assert!(!ProblemCode::InvoiceExpired.is_client_id_taken());
+        assert!(ErrorCode::ClientIdAlreadyTaken.is_client_id_taken());
+        assert!(ErrorCode::from("transfer_client_id_duplicate").is_client_id_taken());
+        assert!(!ErrorCode::InvoiceExpired.is_client_id_taken());
     }
 }

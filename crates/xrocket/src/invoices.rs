@@ -2,23 +2,33 @@
 //! or payer-chosen amount), their payments, on-chain deposit addresses and, on testnet, a
 //! simulated payment.
 
+use std::borrow::Cow;
+use std::future::Future;
+
 use futures_core::Stream;
-use payout_core::reqwest::Method;
-use payout_core::{Decimal, Error, IdempotencyKey, Page, Request, Result, Safety};
+use payout_core::reconcile::send_reconciled;
+use payout_core::{
+    ApiClient, Decimal, Error, IdempotencyKey, Keyed, Page, PollOptions, Reconcile, Request, Result,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, PROVIDER};
 use crate::common::{
-    Asset, Callback, Links, ListResponse, Lookup, Network, RedirectUrls, check_amount, check_client_id,
-    check_json_object, check_len, check_limit, check_required, id_newtype, key_of, opt_string_or_number,
-    stream_pages,
+    Asset, Callback, Links, Lookup, Network, RedirectUrls, check_amount, check_client_id, check_json_object,
+    check_len, check_limit, check_required, judge, key_of, lookup_from_id, max_decimals,
+    opt_string_or_number, stream_pages, with_json,
 };
-use crate::reconcile::create_reconciling;
 
-id_newtype! {
-    /// xRocket's id of an invoice.
-    InvoiceId
+payout_core::id! {
+    /// xRocket's id of an invoice. A JSON number is accepted too.
+    pub struct InvoiceId(String);
 }
+lookup_from_id!(InvoiceId);
+
+/// One page of invoices.
+pub type InvoicePage = Page<Invoice, String>;
+/// One page of an invoice's payments.
+pub type InvoicePaymentPage = Page<InvoicePayment, String>;
 
 payout_core::open_enum! {
     /// The state of an invoice.
@@ -319,16 +329,20 @@ pub struct PaymentAddress {
 /// open.validate()?;
 /// # Ok::<(), xrocket::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize)]
+///
+/// It serializes exactly as the wire body (with its client id), and deserializes back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateInvoice {
     price_currency: String,
     #[serde(
+        default,
         skip_serializing_if = "Option::is_none",
         with = "payout_core::money::option_decimal"
     )]
     price_amount: Option<Decimal>,
     #[serde(
+        default,
         skip_serializing_if = "Option::is_none",
         with = "payout_core::money::option_decimal"
     )]
@@ -356,6 +370,8 @@ pub struct CreateInvoice {
     data: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     platform_id: Option<String>,
+    #[serde(default, skip)]
+    places: Option<u32>,
 }
 
 impl CreateInvoice {
@@ -387,10 +403,13 @@ impl CreateInvoice {
             is_fee_paid_by_user: None,
             data: None,
             platform_id: None,
+            places: None,
         }
     }
 
-    /// Your id for this invoice (1 to 100 printable ASCII characters, unique).
+    /// Your id for this invoice (1 to 100 printable ASCII characters, unique), replacing the
+    /// generated one; an id that breaks the rule is refused as
+    /// [`payout_core::ErrorKind::InvalidInput`] before anything is sent.
     pub fn client_invoice_id(mut self, id: impl Into<String>) -> Self {
         self.client_invoice_id = id.into();
         self
@@ -453,14 +472,26 @@ impl CreateInvoice {
         self.platform_id = Some(id.into());
         self
     }
-    /// The client invoice id that will be sent. Persist it.
-    pub fn client_id(&self) -> &str {
-        &self.client_invoice_id
-    }
-
     /// Checks the request with the crate's default precisions.
     pub fn validate(&self) -> Result<()> {
-        self.check(&|code| crate::common::max_decimals(code))
+        self.check(&|code| self.places.unwrap_or_else(|| max_decimals(code)))
+    }
+
+    pub(crate) fn in_context(&self, c: &Client) -> Cow<'_, Self> {
+        let places = Some(c.precision(&self.price_currency));
+        if self.places == places {
+            return Cow::Borrowed(self);
+        }
+        let mut v = self.clone();
+        v.places = places;
+        Cow::Owned(v)
+    }
+
+    /// Validates the value and builds `POST /api/v1/invoices`, keyed by its client id.
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        self.validate()?;
+        let key = key_of("clientInvoiceId", &self.client_invoice_id)?;
+        Ok(with_json(req, self)?.idempotency_key(key))
     }
 
     pub(crate) fn check(&self, precision: &dyn Fn(&str) -> u32) -> Result<()> {
@@ -519,10 +550,110 @@ impl CreateInvoice {
         }
         Ok(())
     }
+}
 
-    fn matches(&self, i: &Invoice) -> bool {
-        (i.price_currency.is_empty() || i.price_currency == self.price_currency)
-            && (i.price_amount.is_none() || i.price_amount == self.price_amount)
+impl Keyed for CreateInvoice {
+    const KEY_NAME: &'static str = "clientInvoiceId";
+    fn key(&self) -> &str {
+        &self.client_invoice_id
+    }
+}
+
+impl Reconcile for CreateInvoice {
+    fn lookup<C: ApiClient>(&self, client: &C) -> impl Future<Output = Result<Option<Invoice>>> + Send {
+        let get = GetInvoice::new(Lookup::client_id(self.client_invoice_id.clone()));
+        async move { client.send(&get).await.map(Some) }
+    }
+
+    /// The price currency and amount (the minimum payment for open-amount invoices), where
+    /// xRocket reports them.
+    fn matches(&self, i: &Invoice) -> std::result::Result<(), &'static str> {
+        if !i.price_currency.is_empty() && i.price_currency != self.price_currency {
+            return Err("priceCurrency");
+        }
+        if i.price_amount.is_some() && i.price_amount != self.price_amount {
+            return Err("priceAmount");
+        }
+        if i.min_payment.is_some() && self.min_payment.is_some() && i.min_payment != self.min_payment {
+            return Err("minPayment");
+        }
+        Ok(())
+    }
+
+    fn already_exists(err: &Error) -> bool {
+        crate::transfers::client_id_already_taken(err)
+    }
+}
+
+/// Declares a request value that addresses one invoice by id or client id.
+macro_rules! invoice_lookup_request {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name {
+            invoice: Lookup,
+        }
+
+        impl $name {
+            /// The invoice with this id (an [`InvoiceId`]) or client id ([`Lookup::client_id`]).
+            pub fn new(invoice: impl Into<Lookup>) -> Self {
+                $name { invoice: invoice.into() }
+            }
+
+            pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+                let (name, value) = self.invoice.query("invoiceId", "clientInvoiceId")?;
+                Ok(req.query(name, value))
+            }
+        }
+    };
+}
+
+invoice_lookup_request! {
+    /// `GET /api/v1/invoice?invoiceId=..|clientInvoiceId=..`: one invoice.
+    GetInvoice
+}
+invoice_lookup_request! {
+    /// `DELETE /api/v1/invoice?invoiceId=..|clientInvoiceId=..`: deletes (cancels) an invoice.
+    DeleteInvoice
+}
+invoice_lookup_request! {
+    /// **Testnet only.** `PUT /api/v1/invoices/pay?invoiceId=..` (ASSUMPTION: see
+    /// [`Invoices::pay_test`]): simulates a payment with test funds. Never retried; refused
+    /// with [`payout_core::ErrorKind::Config`] by a production client, nothing sent.
+    PayInvoiceTest
+}
+
+/// `POST /api/v1/invoices/payments/address?invoiceId=..`: an on-chain deposit address for
+/// an invoice on one network. Moves no funds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetPaymentAddress {
+    invoice: Lookup,
+    network: Network,
+}
+
+impl GetPaymentAddress {
+    /// An address for paying `invoice` on `network`.
+    pub fn new(invoice: impl Into<Lookup>, network: impl Into<Network>) -> Self {
+        GetPaymentAddress {
+            invoice: invoice.into(),
+            network: network.into(),
+        }
+    }
+
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        let (name, value) = self.invoice.query("invoiceId", "clientInvoiceId")?;
+        check_required("payNetwork", self.network.as_str(), 20)?;
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Body<'b> {
+            pay_network: &'b Network,
+        }
+        with_json(
+            req.query(name, value),
+            &Body {
+                pay_network: &self.network,
+            },
+        )
     }
 }
 
@@ -572,6 +703,20 @@ impl ListInvoices {
         self.limit = Some(limit);
         self
     }
+
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        check_limit(self.limit)?;
+        let mut req = req
+            .query_opt("asset", self.asset.as_deref())
+            .query_opt("fiat", self.fiat.as_deref());
+        for id in &self.ids {
+            req = req.query("ids", id);
+        }
+        Ok(req
+            .query_opt("status", self.status.as_ref())
+            .query_opt("cursor", self.cursor.as_deref())
+            .query_opt("limit", self.limit))
+    }
 }
 
 /// Which payments to list: `GET /api/v1/invoice/payments`.
@@ -601,6 +746,15 @@ impl ListInvoicePayments {
         self.limit = Some(limit);
         self
     }
+
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        check_limit(self.limit)?;
+        let (name, value) = self.invoice.query("invoiceId", "clientInvoiceId")?;
+        Ok(req
+            .query(name, value)
+            .query_opt("cursor", self.cursor.as_deref())
+            .query_opt("limit", self.limit))
+    }
 }
 
 /// The invoice handler: `client.invoices()`.
@@ -611,56 +765,50 @@ pub struct Invoices<'a> {
 
 impl<'a> Invoices<'a> {
     /// Creates an invoice. Retried safely by its client invoice id (a repeat answered
-    /// `client_id_already_taken` returns the existing invoice).
+    /// `client_id_already_taken`, or an unknown outcome, returns the existing invoice).
     pub async fn create(&self, req: &CreateInvoice) -> Result<Invoice> {
         let c = self.client;
-        req.check(&|code| c.precision(code))?;
-        let key = key_of("clientInvoiceId", &req.client_invoice_id)?;
-        let request = c
-            .with_body(Request::post("invoices.create", "/api/v1/invoices"), req)?
-            .idempotency_key(key)
-            .safety(Safety::KeyProtected);
-        let lookup = Lookup::ClientId(req.client_invoice_id.clone());
-        let mut inv =
-            create_reconciling(c, request, "invoice", || self.get(lookup), |i| req.matches(i)).await?;
+        let req = req.in_context(c);
+        let mut inv = send_reconciled(c, req.as_ref(), c.reconcile_policy()).await?;
         inv.client_invoice_id
             .get_or_insert_with(|| req.client_invoice_id.clone());
         Ok(inv)
     }
 
-    /// `GET /api/v1/invoice?invoiceId=..|clientInvoiceId=..`: one invoice.
-    pub async fn get(&self, lookup: impl Into<Lookup>) -> Result<Invoice> {
-        let lookup = lookup.into();
-        let (name, value) = lookup.query("invoiceId", "clientInvoiceId")?;
+    /// `GET /api/v1/invoice?invoiceId=..`: one invoice.
+    pub async fn get(&self, id: impl Into<InvoiceId>) -> Result<Invoice> {
+        self.client.send(&GetInvoice::new(id.into())).await
+    }
+
+    /// `GET /api/v1/invoice?clientInvoiceId=..`: one invoice by your client id.
+    pub async fn by_client_id(&self, client_id: impl Into<String>) -> Result<Invoice> {
         self.client
-            .fetch(Request::get("invoices.get", "/api/v1/invoice").query(name, value))
+            .send(&GetInvoice::new(Lookup::client_id(client_id)))
             .await
+    }
+
+    /// Polls the invoice until no further payment can arrive (paid, expired or cancelled).
+    /// At the deadline: [`payout_core::ErrorKind::Timeout`] carrying the last invoice seen.
+    pub async fn wait_until_final(&self, id: impl Into<InvoiceId>, opts: &PollOptions) -> Result<Invoice> {
+        let id = id.into();
+        payout_core::poll::wait_until(
+            PROVIDER,
+            opts,
+            || self.get(&id),
+            |i: &Invoice| judge(i.status.is_final()),
+        )
+        .await
     }
 
     /// `DELETE /api/v1/invoice?invoiceId=..`: deletes (cancels) an invoice. Afterwards
     /// [`Invoices::get`] may answer [`payout_core::ErrorKind::NotFound`].
     pub async fn delete(&self, lookup: impl Into<Lookup>) -> Result<()> {
-        let lookup = lookup.into();
-        let (name, value) = lookup.query("invoiceId", "clientInvoiceId")?;
-        self.client
-            .send_ignoring_body(Request::delete("invoices.delete", "/api/v1/invoice").query(name, value))
-            .await
+        self.client.send(&DeleteInvoice::new(lookup)).await
     }
 
     /// `GET /api/v1/invoices`: one page of invoices.
     pub async fn list(&self, filter: &ListInvoices) -> Result<Page<Invoice, String>> {
-        check_limit(filter.limit)?;
-        let mut req = Request::get("invoices.list", "/api/v1/invoices")
-            .query_opt("asset", filter.asset.as_deref())
-            .query_opt("fiat", filter.fiat.as_deref());
-        for id in &filter.ids {
-            req = req.query("ids", id);
-        }
-        let req = req
-            .query_opt("status", filter.status.as_ref())
-            .query_opt("cursor", filter.cursor.as_deref())
-            .query_opt("limit", filter.limit);
-        Ok(self.client.fetch::<ListResponse<Invoice>>(req).await?.into_page())
+        self.client.send(filter).await
     }
 
     /// Every invoice matching `filter`, page after page (from the filter's cursor, if set).
@@ -680,17 +828,7 @@ impl<'a> Invoices<'a> {
 
     /// `GET /api/v1/invoice/payments`: one page of an invoice's payments.
     pub async fn payments(&self, filter: &ListInvoicePayments) -> Result<Page<InvoicePayment, String>> {
-        check_limit(filter.limit)?;
-        let (name, value) = filter.invoice.query("invoiceId", "clientInvoiceId")?;
-        let req = Request::get("invoices.payments", "/api/v1/invoice/payments")
-            .query(name, value)
-            .query_opt("cursor", filter.cursor.as_deref())
-            .query_opt("limit", filter.limit);
-        Ok(self
-            .client
-            .fetch::<ListResponse<InvoicePayment>>(req)
-            .await?
-            .into_page())
+        self.client.send(filter).await
     }
 
     /// Every payment of an invoice, page after page (from the filter's cursor, if set).
@@ -713,25 +851,7 @@ impl<'a> Invoices<'a> {
         invoice: impl Into<Lookup>,
         network: Network,
     ) -> Result<PaymentAddress> {
-        let invoice = invoice.into();
-        let (name, value) = invoice.query("invoiceId", "clientInvoiceId")?;
-        check_required("payNetwork", network.as_str(), 20)?;
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Body<'b> {
-            pay_network: &'b Network,
-        }
-        let req = Request::post("invoices.payment_address", "/api/v1/invoices/payments/address")
-            .query(name, value)
-            .safety(Safety::Idempotent);
-        self.client
-            .fetch(self.client.with_body(
-                req,
-                &Body {
-                    pay_network: &network,
-                },
-            )?)
-            .await
+        self.client.send(&GetPaymentAddress::new(invoice, network)).await
     }
 
     /// **Testnet only.** Simulates a payment of the invoice ("Pay invoice for test only").
@@ -742,16 +862,8 @@ impl<'a> Invoices<'a> {
     /// testnet answers 404, call the path Swagger shows with `client.raw()`. Refused with
     /// [`payout_core::ErrorKind::Config`] on [`crate::Environment::Production`], nothing sent.
     pub async fn pay_test(&self, invoice: impl Into<Lookup>) -> Result<()> {
-        self.client.require_not_production("invoices().pay_test")?;
-        let invoice = invoice.into();
-        let (name, value) = invoice.query("invoiceId", "clientInvoiceId")?;
-        self.client
-            .send_ignoring_body(
-                // It pays (test funds): a retry could pay a multi-payment invoice twice.
-                Request::new(Method::PUT, "invoices.pay_test", "/api/v1/invoices/pay")
-                    .query(name, value)
-                    .safety(Safety::Unprotected),
-            )
-            .await
+        // It pays (test funds): a retry could pay a multi-payment invoice twice, so the
+        // endpoint is declared unprotected; `Client::send` refuses it on production.
+        self.client.send(&PayInvoiceTest::new(invoice)).await
     }
 }

@@ -289,7 +289,7 @@ impl Shared {
                 .map(|d| d.as_millis())
                 .unwrap_or(0)
                 .to_string();
-            let sig = webhook::sign(&self.webhook_secret, &ts, &h.body);
+            let sig = webhook::signature(&self.webhook_secret, &ts, &h.body);
             let headers = [
                 (webhook::SIGNATURE_HEADER, sig),
                 (webhook::TIMESTAMP_HEADER, ts),
@@ -481,8 +481,8 @@ impl Sandbox {
 
     /// Moves every open object one step: transfers `pending` → `finished`, withdrawals
     /// `CREATED` → `COMPLETED` (debited) or `FAIL` (released), delivering webhooks. Returns
-    /// how many objects changed.
-    pub async fn advance(&self) -> usize {
+    /// the ids of the objects that changed (transfer and withdrawal ids).
+    pub async fn advance(&self) -> Vec<String> {
         advance(&self.shared).await
     }
 
@@ -645,7 +645,8 @@ impl Sandbox {
         self.shared.lock().problems.clone()
     }
 
-    /// The webhooks delivered so far.
+    /// The webhooks delivered so far, each with the headers and raw body sent, so a test can
+    /// check it with [`webhook::Verifier`]: `verifier.verify(&d.header_map(), &d.body)`.
     pub fn deliveries(&self) -> Vec<Delivery> {
         self.shared.webhooks.deliveries()
     }
@@ -706,7 +707,7 @@ impl SignedWebhook {
     /// bodies of your own, or a wrong secret.
     pub fn from_body(secret: &str, timestamp_ms: u64, body: Vec<u8>) -> Self {
         let ts = timestamp_ms.to_string();
-        let sig = webhook::sign(secret, &ts, &body);
+        let sig = webhook::signature(secret, &ts, &body);
         SignedWebhook {
             headers: vec![
                 (webhook::SIGNATURE_HEADER.to_string(), sig),
@@ -969,8 +970,8 @@ impl Naming {
 fn out_transfer(v: &Value, naming: Naming) -> Value {
     let mut v = v.clone();
     if naming == Naming::Payouts {
-        crate::common::rename_key(&mut v, "transferId", "payoutId");
-        crate::common::rename_key(&mut v, "clientTransferId", "clientPayoutId");
+        rename_key(&mut v, "transferId", "payoutId");
+        rename_key(&mut v, "clientTransferId", "clientPayoutId");
     }
     v
 }
@@ -2088,17 +2089,17 @@ fn withdrawal_link(d: &mut Data, b: &Value) -> Reply {
 
 // ----- advancing -----
 
-async fn advance(shared: &Arc<Shared>) -> usize {
+async fn advance(shared: &Arc<Shared>) -> Vec<String> {
     let (changed, hooks) = {
         let mut d = shared.lock();
         let mut hooks = Vec::new();
-        let mut changed = 0;
+        let mut changed = Vec::new();
         for i in 0..d.transfers.len() {
             if d.transfers[i].v["status"] != "pending" {
                 continue;
             }
             d.transfers[i].v["status"] = json!("finished");
-            changed += 1;
+            changed.push(d.transfers[i].v["transferId"].as_str().unwrap_or("?").to_string());
             let t = &d.transfers[i];
             let naming = if t.payouts {
                 Naming::Payouts
@@ -2117,7 +2118,12 @@ async fn advance(shared: &Arc<Shared>) -> usize {
             if d.withdrawals[i].v["status"] != "CREATED" {
                 continue;
             }
-            changed += 1;
+            changed.push(
+                d.withdrawals[i].v["withdrawalId"]
+                    .as_str()
+                    .unwrap_or("?")
+                    .to_string(),
+            );
             let address = d.withdrawals[i].v["address"].as_str().unwrap_or("").to_string();
             let fails = d.fail_addresses.contains(&address);
             settle_withdrawal(&mut d, i, !fails, &mut hooks);
@@ -2158,6 +2164,15 @@ fn settle_withdrawal(d: &mut Data, i: usize, complete: bool, hooks: &mut Vec<Hoo
         v["status"].as_str().unwrap_or("?")
     );
     hooks.extend(d.event(url.as_ref(), "withdrawal", label, v));
+}
+
+/// Renames a top-level key of a JSON object (the payout naming of the transfer bodies).
+fn rename_key(v: &mut Value, from: &str, to: &str) {
+    if let Some(obj) = v.as_object_mut()
+        && let Some(x) = obj.remove(from)
+    {
+        obj.insert(to.to_string(), x);
+    }
 }
 
 #[cfg(test)]

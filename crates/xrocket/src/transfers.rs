@@ -11,22 +11,33 @@
 //! path they show), public integrations call it "payouts" (`/api/v1/payouts`). See
 //! [`crate::TransferNaming`].
 
+use std::borrow::Cow;
+use std::future::Future;
+
 use futures_core::Stream;
-use payout_core::{Decimal, Error, ErrorKind, IdempotencyKey, Page, Request, Result, Safety};
+use payout_core::reconcile::{outcome_unknown, send_reconciled};
+use payout_core::{
+    ApiClient, Decimal, Error, ErrorKind, IdempotencyKey, Keyed, Page, PollOptions, Reconcile, Request,
+    Result,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, TransferNaming};
 use crate::common::{
-    Asset, Callback, Lookup, TargetType, check_amount, check_client_id, check_limit, check_required,
-    id_newtype, key_of, opt_string_or_number, rename_key, stream_pages, to_value,
+    Asset, Callback, Lookup, TargetType, check_amount, check_client_id, check_limit, check_required, judge,
+    key_of, lookup_from_id, max_decimals, opt_string_or_number, stream_pages, with_json,
 };
-use crate::error::{Problem, ProblemCode};
-use crate::reconcile::{create_reconciling, outcome_unknown};
+use crate::error::{ErrorCode, Problem};
 
-id_newtype! {
-    /// xRocket's id of a transfer (`transferId`, or `payoutId` in the payout naming).
-    TransferId
+payout_core::id! {
+    /// xRocket's id of a transfer (`transferId`, or `payoutId` in the payout naming). A JSON
+    /// number is accepted too (ids were numbers in xRocket's legacy API).
+    pub struct TransferId(String);
 }
+lookup_from_id!(TransferId);
+
+/// One page of transfers.
+pub type TransferPage = Page<Transfer, String>;
 
 payout_core::open_enum! {
     /// Where a transfer stands. xRocket has not published the full list; treat unknown values
@@ -88,21 +99,34 @@ pub struct Transfer {
 /// let t = CreateTransfer::to_telegram_user(87209764, Asset::Toncoin, Decimal::new(123, 2))
 ///     .client_transfer_id("payout-1001")
 ///     .description("You are awesome!");
-/// assert_eq!(t.client_id(), "payout-1001");
+/// use payout_core::Keyed;
+/// assert_eq!(t.key(), "payout-1001");
 /// t.validate()?;
 /// # Ok::<(), xrocket::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Serializes (for a journal) with its client id, so a stored value re-sent later is the
+/// same logical payment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CreateTransfer {
     target: String,
     target_type: TargetType,
     asset: Asset,
+    #[serde(with = "payout_core::money::decimal")]
     amount: Decimal,
     client_transfer_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     callback: Option<Callback>,
+    #[serde(default, skip)]
+    naming: TransferNaming,
+    #[serde(default, skip)]
+    places: Option<u32>,
 }
 
+/// The wire body of a transfer, in either naming.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct TransferBody<'a> {
@@ -111,11 +135,22 @@ struct TransferBody<'a> {
     asset: &'a Asset,
     #[serde(with = "payout_core::money::decimal")]
     amount: Decimal,
-    client_transfer_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_transfer_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_payout_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     callback: Option<&'a Callback>,
+}
+
+/// `(clientTransferId, clientPayoutId)`: the client id under the naming's field name.
+fn client_id_fields(naming: TransferNaming, id: &str) -> (Option<&str>, Option<&str>) {
+    match naming {
+        TransferNaming::Payouts => (None, Some(id)),
+        _ => (Some(id), None),
+    }
 }
 
 impl CreateTransfer {
@@ -135,6 +170,8 @@ impl CreateTransfer {
             client_transfer_id: IdempotencyKey::generate().into_string(),
             description: None,
             callback: None,
+            naming: TransferNaming::default(),
+            places: None,
         }
     }
 
@@ -144,7 +181,9 @@ impl CreateTransfer {
     }
 
     /// Your id for this transfer (1 to 100 printable ASCII characters); xRocket refuses a
-    /// second transfer with the same id, which is what makes retries safe.
+    /// second transfer with the same id, which is what makes retries safe. It replaces the
+    /// generated one; an id that breaks the rule is refused as
+    /// [`payout_core::ErrorKind::InvalidInput`] before anything is sent.
     pub fn client_transfer_id(mut self, id: impl Into<String>) -> Self {
         self.client_transfer_id = id.into();
         self
@@ -162,55 +201,108 @@ impl CreateTransfer {
         self
     }
 
-    /// The client transfer id that will be sent (generated or yours). Persist it.
-    pub fn client_id(&self) -> &str {
-        &self.client_transfer_id
+    /// The paths and field names to send (see [`TransferNaming`]). The handler
+    /// (`client.transfers()`) sets the client's; set it yourself for `client.send(&req)`.
+    pub fn naming(mut self, naming: TransferNaming) -> Self {
+        self.naming = naming;
+        self
     }
 
     /// Checks the request with the crate's default precisions (see
     /// [`crate::common::max_decimals`]); the client also applies its overrides.
     pub fn validate(&self) -> Result<()> {
-        self.check(&|code| crate::common::max_decimals(code))
+        self.check(&|code| self.places.unwrap_or_else(|| max_decimals(code)))
     }
 
     pub(crate) fn check(&self, precision: &dyn Fn(&str) -> u32) -> Result<()> {
         check_target(&self.target, &self.target_type)?;
         check_amount("amount", self.amount, precision(self.asset.as_str()))?;
         check_required("asset", self.asset.as_str(), 50)?;
-        check_client_id("clientTransferId", &self.client_transfer_id, 100)?;
+        check_client_id(self.key_field(), &self.client_transfer_id, 100)?;
         if let Some(c) = &self.callback {
             c.check("callback")?;
         }
         Ok(())
     }
 
-    fn body(&self, naming: TransferNaming) -> Result<serde_json::Value> {
-        let mut v = to_value(&TransferBody {
+    fn key_field(&self) -> &'static str {
+        paths(self.naming).client_id
+    }
+
+    /// This value as the client sends it: its naming and the precision it allows for the
+    /// asset.
+    pub(crate) fn in_context(&self, c: &Client) -> Cow<'_, Self> {
+        let places = Some(c.precision(self.asset.as_str()));
+        if self.naming == c.naming() && self.places == places {
+            return Cow::Borrowed(self);
+        }
+        let mut v = self.clone();
+        v.naming = c.naming();
+        v.places = places;
+        Cow::Owned(v)
+    }
+
+    /// Validates the value and builds `POST /api/v1/transfers` (or `/api/v1/payouts`) with
+    /// the client id as the key every retry carries.
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        self.validate()?;
+        let key = key_of(self.key_field(), &self.client_transfer_id)?;
+        let (client_transfer_id, client_payout_id) = client_id_fields(self.naming, &self.client_transfer_id);
+        let body = TransferBody {
             target: &self.target,
             target_type: &self.target_type,
             asset: &self.asset,
             amount: self.amount,
-            client_transfer_id: &self.client_transfer_id,
+            client_transfer_id,
+            client_payout_id,
             description: self.description.as_deref(),
             callback: self.callback.as_ref(),
-        })?;
-        if naming == TransferNaming::Payouts {
-            rename_key(&mut v, "clientTransferId", "clientPayoutId");
-        }
-        Ok(v)
+        };
+        Ok(with_json(req.path(paths(self.naming).create), &body)?.idempotency_key(key))
+    }
+}
+
+impl Keyed for CreateTransfer {
+    const KEY_NAME: &'static str = "clientTransferId";
+    fn key(&self) -> &str {
+        &self.client_transfer_id
+    }
+}
+
+impl Reconcile for CreateTransfer {
+    fn lookup<C: ApiClient>(&self, client: &C) -> impl Future<Output = Result<Option<Transfer>>> + Send {
+        let get = GetTransfer::new(Lookup::client_id(self.client_transfer_id.clone())).naming(self.naming);
+        async move { client.send(&get).await.map(Some) }
     }
 
-    /// Whether a transfer fetched by this request's client id is this very transfer.
     /// Whether a transfer fetched by this request's client id is this very transfer. The
     /// recipient is compared only when reported in the same form (xRocket may normalise a
     /// username), and case-insensitively.
-    fn matches(&self, t: &Transfer) -> bool {
-        let same_target = match (&t.target, &t.target_type) {
-            (Some(target), Some(tt)) if *tt == self.target_type => target.eq_ignore_ascii_case(&self.target),
-            _ => true,
-        };
-        t.asset == self.asset && t.amount == self.amount && same_target
+    fn matches(&self, t: &Transfer) -> std::result::Result<(), &'static str> {
+        if t.asset != self.asset {
+            return Err("asset");
+        }
+        if t.amount != self.amount {
+            return Err("amount");
+        }
+        match (&t.target, &t.target_type) {
+            (Some(target), Some(tt))
+                if *tt == self.target_type && !target.eq_ignore_ascii_case(&self.target) =>
+            {
+                Err("target")
+            }
+            _ => Ok(()),
+        }
     }
+
+    fn already_exists(err: &Error) -> bool {
+        client_id_already_taken(err)
+    }
+}
+
+/// xRocket's "this client id is already used" answer, in any of its spellings.
+pub(crate) fn client_id_already_taken(err: &Error) -> bool {
+    ErrorCode::of(err).is_some_and(|c| c.is_client_id_taken())
 }
 
 fn check_target(target: &str, target_type: &TargetType) -> Result<()> {
@@ -239,6 +331,7 @@ pub struct ListTransfers {
     to_date: Option<String>,
     cursor: Option<String>,
     limit: Option<u32>,
+    naming: TransferNaming,
 }
 
 impl ListTransfers {
@@ -266,15 +359,68 @@ impl ListTransfers {
         self.limit = Some(limit);
         self
     }
+    /// The path to call (see [`TransferNaming`]); the handler sets the client's.
+    pub fn naming(mut self, naming: TransferNaming) -> Self {
+        self.naming = naming;
+        self
+    }
+
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        check_limit(self.limit)?;
+        Ok(req
+            .path(paths(self.naming).create)
+            .query_opt("fromDate", self.from_date.as_deref())
+            .query_opt("toDate", self.to_date.as_deref())
+            .query_opt("cursor", self.cursor.as_deref())
+            .query_opt("limit", self.limit))
+    }
+}
+
+/// `GET /api/v1/transfer?transferId=..|clientTransferId=..`: one transfer.
+///
+/// ```
+/// use xrocket::{GetTransfer, Lookup};
+/// let by_mine = GetTransfer::new(Lookup::client_id("payout-1001"));
+/// # let _ = by_mine;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetTransfer {
+    lookup: Lookup,
+    naming: TransferNaming,
+}
+
+impl GetTransfer {
+    /// The transfer with this id (a [`TransferId`]) or client id ([`Lookup::client_id`]).
+    pub fn new(lookup: impl Into<Lookup>) -> Self {
+        GetTransfer {
+            lookup: lookup.into(),
+            naming: TransferNaming::default(),
+        }
+    }
+    /// The path and parameter names to send (see [`TransferNaming`]).
+    pub fn naming(mut self, naming: TransferNaming) -> Self {
+        self.naming = naming;
+        self
+    }
+
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        let p = paths(self.naming);
+        let (name, value) = self.lookup.query(p.id, p.client_id)?;
+        Ok(req.path(p.one).query(name, value))
+    }
 }
 
 /// One recipient of a [`MassTransfer`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MassTransferItem {
     target: String,
+    #[serde(with = "payout_core::money::decimal")]
     amount: Decimal,
     client_transfer_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     callback: Option<Callback>,
 }
 
@@ -321,10 +467,18 @@ impl MassTransferItem {
 /// assert_eq!(batch.items().len(), 2);
 /// # Ok::<(), xrocket::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Every item carries its own client id from construction; [`Keyed::key`] is the first
+/// item's, which names the batch in errors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MassTransfer {
     asset: Asset,
     items: Vec<MassTransferItem>,
+    #[serde(default, skip)]
+    naming: TransferNaming,
+    #[serde(default, skip)]
+    places: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -334,11 +488,24 @@ struct MassItemBody<'a> {
     target_type: TargetType,
     #[serde(with = "payout_core::money::decimal")]
     amount: Decimal,
-    client_transfer_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_transfer_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_payout_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     callback: Option<&'a Callback>,
+}
+
+/// The wire body of a mass transfer: the list is `transfers` or `payouts` by naming.
+#[derive(Serialize)]
+struct MassBody<'a> {
+    asset: &'a Asset,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transfers: Option<Vec<MassItemBody<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payouts: Option<Vec<MassItemBody<'a>>>,
 }
 
 impl MassTransfer {
@@ -347,6 +514,8 @@ impl MassTransfer {
         MassTransfer {
             asset: asset.into(),
             items: Vec::new(),
+            naming: TransferNaming::default(),
+            places: None,
         }
     }
     /// Adds a recipient.
@@ -364,9 +533,65 @@ impl MassTransfer {
         &self.items
     }
 
+    /// The paths and field names to send (see [`TransferNaming`]); the handler sets the
+    /// client's.
+    pub fn naming(mut self, naming: TransferNaming) -> Self {
+        self.naming = naming;
+        self
+    }
+
     /// Checks the batch with the crate's default precisions.
     pub fn validate(&self) -> Result<()> {
-        self.check(&|code| crate::common::max_decimals(code))
+        self.check(&|code| self.places.unwrap_or_else(|| max_decimals(code)))
+    }
+
+    pub(crate) fn in_context(&self, c: &Client) -> Cow<'_, Self> {
+        let places = Some(c.precision(self.asset.as_str()));
+        if self.naming == c.naming() && self.places == places {
+            return Cow::Borrowed(self);
+        }
+        let mut v = self.clone();
+        v.naming = c.naming();
+        v.places = places;
+        Cow::Owned(v)
+    }
+
+    /// Validates the batch and builds `POST /api/v1/mass-transfers` (or
+    /// `/api/v1/mass-payouts`). The transport needs one key to allow repeats; every item
+    /// carries its own id, and the first one names the batch.
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        self.validate()?;
+        let key = key_of(paths(self.naming).client_id, self.key())?;
+        let items: Vec<MassItemBody<'_>> = self
+            .items
+            .iter()
+            .map(|i| {
+                let (client_transfer_id, client_payout_id) =
+                    client_id_fields(self.naming, &i.client_transfer_id);
+                MassItemBody {
+                    target: &i.target,
+                    target_type: TargetType::TelegramUserId,
+                    amount: i.amount,
+                    client_transfer_id,
+                    client_payout_id,
+                    description: i.description.as_deref(),
+                    callback: i.callback.as_ref(),
+                }
+            })
+            .collect();
+        let body = match self.naming {
+            TransferNaming::Payouts => MassBody {
+                asset: &self.asset,
+                transfers: None,
+                payouts: Some(items),
+            },
+            _ => MassBody {
+                asset: &self.asset,
+                transfers: Some(items),
+                payouts: None,
+            },
+        };
+        Ok(with_json(req.path(paths(self.naming).mass), &body)?.idempotency_key(key))
     }
 
     pub(crate) fn check(&self, precision: &dyn Fn(&str) -> u32) -> Result<()> {
@@ -409,29 +634,16 @@ impl MassTransfer {
         };
         t.asset == self.asset && t.amount == item.amount && same_target
     }
+}
 
-    fn body(&self, naming: TransferNaming) -> Result<serde_json::Value> {
-        let (list_key, id_key) = match naming {
-            TransferNaming::Transfers => ("transfers", "clientTransferId"),
-            TransferNaming::Payouts => ("payouts", "clientPayoutId"),
-        };
-        let mut items = Vec::with_capacity(self.items.len());
-        for i in &self.items {
-            let mut v = to_value(&MassItemBody {
-                target: &i.target,
-                target_type: TargetType::TelegramUserId,
-                amount: i.amount,
-                client_transfer_id: &i.client_transfer_id,
-                description: i.description.as_deref(),
-                callback: i.callback.as_ref(),
-            })?;
-            rename_key(&mut v, "clientTransferId", id_key);
-            items.push(v);
-        }
-        let mut body = serde_json::Map::new();
-        body.insert("asset".into(), serde_json::Value::String(self.asset.to_string()));
-        body.insert(list_key.into(), serde_json::Value::Array(items));
-        Ok(serde_json::Value::Object(body))
+impl Keyed for MassTransfer {
+    const KEY_NAME: &'static str = "clientTransferId";
+    /// The first item's client id (empty for an empty batch, which is refused before sending).
+    fn key(&self) -> &str {
+        self.items
+            .first()
+            .map(|i| i.client_transfer_id.as_str())
+            .unwrap_or("")
     }
 }
 
@@ -475,7 +687,7 @@ pub struct MassTransferResult {
     pub successes: Vec<Transfer>,
     /// Items not paid by this call, with reasons. Nothing was sent for them, with one
     /// exception: an item whose reason says its client id is taken
-    /// ([`ProblemCode::is_client_id_taken`]) that the crate could not fetch back (or that
+    /// ([`ErrorCode::is_client_id_taken`]) that the crate could not fetch back (or that
     /// belongs to another transfer) may have been paid by an earlier attempt: look it up by
     /// its client id before re-sending it, and never re-send it under a new client id.
     #[serde(default, rename = "errorTransfers", alias = "errorPayouts")]
@@ -518,55 +730,60 @@ fn paths(naming: TransferNaming) -> Paths {
 impl<'a> Transfers<'a> {
     /// Transfers funds to an xRocket user. **Irreversible.**
     ///
-    /// Safe to retry: the request carries its client transfer id; the transport repeats it
-    /// after a timeout, dropped connection or 5xx, and when xRocket answers that the id is
-    /// already taken, the crate fetches that transfer and returns it. An error therefore
-    /// never hides a second payment; [`payout_core::Error::idempotency_key`] holds the client
-    /// transfer id to look the transfer up with.
+    /// Safe to retry: the request carries its client transfer id from construction; the
+    /// transport repeats it after a timeout, dropped connection or 5xx, and when xRocket
+    /// answers that the id is already taken, or the outcome is unknown, the crate fetches
+    /// the transfer by that id and returns it if it matches (asset, amount, recipient)
+    /// ([`payout_core::reconcile::send_reconciled`]). An error therefore never hides a second
+    /// payment; [`payout_core::Error::idempotency_key`] holds the client transfer id to look
+    /// the transfer up with.
     pub async fn create(&self, req: &CreateTransfer) -> Result<Transfer> {
         let c = self.client;
-        req.check(&|code| c.precision(code))?;
-        let key = key_of("clientTransferId", &req.client_transfer_id)?;
-        let p = paths(c.naming());
-        let request = c
-            .with_body(
-                Request::post("transfers.create", p.create),
-                &req.body(c.naming())?,
-            )?
-            .idempotency_key(key)
-            .safety(Safety::KeyProtected);
-        let lookup = Lookup::ClientId(req.client_transfer_id.clone());
-        let mut t =
-            create_reconciling(c, request, "transfer", || self.get(lookup), |t| req.matches(t)).await?;
+        let req = req.in_context(c);
+        let mut t = send_reconciled(c, req.as_ref(), c.reconcile_policy()).await?;
         t.client_transfer_id
             .get_or_insert_with(|| req.client_transfer_id.clone());
         Ok(t)
     }
 
-    /// `GET /api/v1/transfer?transferId=..|clientTransferId=..`: one transfer.
-    pub async fn get(&self, lookup: impl Into<Lookup>) -> Result<Transfer> {
-        let p = paths(self.client.naming());
-        let lookup = lookup.into();
-        let (name, value) = lookup.query(p.id, p.client_id)?;
+    /// `GET /api/v1/transfer?transferId=..`: one transfer by xRocket's id.
+    pub async fn get(&self, id: impl Into<TransferId>) -> Result<Transfer> {
+        self.lookup(Lookup::from(id.into())).await
+    }
+
+    /// `GET /api/v1/transfer?clientTransferId=..`: one transfer by your client id.
+    pub async fn by_client_id(&self, client_id: impl Into<String>) -> Result<Transfer> {
+        self.lookup(Lookup::client_id(client_id)).await
+    }
+
+    async fn lookup(&self, lookup: Lookup) -> Result<Transfer> {
         self.client
-            .fetch(Request::get("transfers.get", p.one).query(name, value))
+            .send(&GetTransfer::new(lookup).naming(self.client.naming()))
             .await
+    }
+
+    /// Polls the transfer until its status is final (`finished` or `failed`; a transfer
+    /// reported without a status is returned as it is, since xRocket documents transfers as
+    /// instant). At the deadline: [`ErrorKind::Timeout`] carrying the last transfer seen
+    /// (`err.last_state::<Transfer>()`), never `Ok` with a pending transfer.
+    pub async fn wait_until_final(&self, id: impl Into<TransferId>, opts: &PollOptions) -> Result<Transfer> {
+        let id = id.into();
+        payout_core::poll::wait_until(
+            crate::client::PROVIDER,
+            opts,
+            || self.get(&id),
+            |t: &Transfer| judge(t.status.as_ref().is_none_or(TransferStatus::is_final)),
+        )
+        .await
     }
 
     /// `GET /api/v1/transfers`: one page of transfers.
     pub async fn list(&self, filter: &ListTransfers) -> Result<Page<Transfer, String>> {
-        check_limit(filter.limit)?;
-        let p = paths(self.client.naming());
-        let req = Request::get("transfers.list", p.create)
-            .query_opt("fromDate", filter.from_date.as_deref())
-            .query_opt("toDate", filter.to_date.as_deref())
-            .query_opt("cursor", filter.cursor.as_deref())
-            .query_opt("limit", filter.limit);
-        Ok(self
-            .client
-            .fetch::<crate::common::ListResponse<Transfer>>(req)
-            .await?
-            .into_page())
+        let mut f = Cow::Borrowed(filter);
+        if filter.naming != self.client.naming() {
+            f.to_mut().naming = self.client.naming();
+        }
+        self.client.send(f.as_ref()).await
     }
 
     /// Every transfer matching `filter`, page after page (from the filter's cursor, if set).
@@ -594,23 +811,11 @@ impl<'a> Transfers<'a> {
     /// re-send the same value (or look the items up), never new client ids.
     pub async fn mass(&self, req: &MassTransfer) -> Result<MassTransferResult> {
         let c = self.client;
-        req.check(&|code| c.precision(code))?;
-        // The transport needs one key to allow repeats; every item carries its own id, and
-        // the first one names the batch in errors.
-        let first = req
-            .items
-            .first()
-            .map(|i| i.client_transfer_id.as_str())
-            .unwrap_or("");
-        let key = key_of("clientTransferId", first)?;
-        let p = paths(c.naming());
-        let request = c
-            .with_body(Request::post("transfers.mass", p.mass), &req.body(c.naming())?)?
-            .idempotency_key(key)
-            .safety(Safety::KeyProtected);
-        let mut result: MassTransferResult = match c.transport.send(request).await {
-            Ok(resp) => resp.json()?,
-            Err(e) if ProblemCode::of(&e).is_some_and(|code| code.is_client_id_taken()) => {
+        let req = req.in_context(c);
+        let req = req.as_ref();
+        let mut result: MassTransferResult = match c.send(req).await {
+            Ok(r) => r,
+            Err(e) if client_id_already_taken(&e) => {
                 return self.reconcile_batch(req, e).await;
             }
             // Every attempt timed out, broke or got a 5xx: any item may have been paid.
@@ -626,7 +831,7 @@ impl<'a> Transfers<'a> {
         let mut still_failed = Vec::with_capacity(result.failures.len());
         for f in std::mem::take(&mut result.failures) {
             let reconciled = match (&f.client_transfer_id, f.reason.code().is_client_id_taken()) {
-                (Some(id), true) => match self.get(Lookup::ClientId(id.clone())).await {
+                (Some(id), true) => match self.by_client_id(id.clone()).await {
                     Ok(t)
                         if req
                             .items
@@ -666,7 +871,7 @@ impl<'a> Transfers<'a> {
         };
         let mut out = MassTransferResult::default();
         for item in &req.items {
-            match self.get(Lookup::ClientId(item.client_transfer_id.clone())).await {
+            match self.by_client_id(item.client_transfer_id.clone()).await {
                 Ok(t) if req.item_matches(item, &t) => out.successes.push(t),
                 Err(e) if e.kind() == ErrorKind::NotFound => out.failures.push(MassTransferFailure {
                     target: Some(item.target.clone()),

@@ -5,13 +5,18 @@
 //!
 //! * `Signature-Timestamp`: Unix time in milliseconds;
 //! * `Signature-Version`: `v1` (anything else is refused);
-//! * `Signature`: lower-case hex HMAC-SHA256 of `"<Signature-Timestamp>.<raw body>"`.
+//! * `Signature`: lower-case hex HMAC-SHA256 of `"<Signature-Timestamp>.<raw body>"`
+//!   (xRocket Pay API documentation, "Webhooks" → "Signature verification").
 //!
 //! [`Verifier::verify`] checks the version, the signature (constant time, against every
 //! configured secret, so a rotation needs no downtime) and that the timestamp is within five
-//! minutes of now. It never parses. [`Verified::parse`] then reads the envelope
-//! `{id, timestamp, type, data}` into an [`Event`]; types this crate does not know are kept
-//! raw in [`EventKind::Unknown`].
+//! minutes of now. It never parses. The signature must be exactly the documented form, 64
+//! lower-case hex characters with nothing around them: an uppercase, prefixed (`sha256=`) or
+//! padded value is [`WebhookError::MalformedHeader`], so one MAC has one spelling.
+//! [`Verified::parse`] then reads the envelope `{id, timestamp, type, data}` into an
+//! [`Event`]; types this crate does not know are kept raw in [`EventKind::Unknown`], and a
+//! known type whose payload does not decode comes back as [`EventKind::Unparsed`] (raw JSON
+//! and the decode error), never as a refused delivery.
 //!
 //! **Deduplicate on [`Event::id`].** xRocket retries a delivery until you answer 200 and keeps
 //! the same `id` across retries, and the two invoice events of one payment can arrive in any
@@ -22,13 +27,7 @@
 //! ```
 //! use xrocket::webhook::{Verifier, EventKind, sign};
 //! let body = br#"{"id":"evt-1","timestamp":"2026-01-01T00:00:00Z","type":"withdrawal","data":{"withdrawalId":"9","network":"TON","address":"UQ..","asset":"TONCOIN","amount":"2.5","status":"COMPLETED"}}"#;
-//! let ts = std::time::SystemTime::now()
-//!     .duration_since(std::time::UNIX_EPOCH).unwrap().as_millis().to_string();
-//! let headers = [
-//!     ("Signature", sign("whsec-test", &ts, body)),
-//!     ("Signature-Timestamp", ts.clone()),
-//!     ("Signature-Version", "v1".to_string()),
-//! ];
+//! let headers = sign("whsec-test", body, std::time::SystemTime::now());
 //! let event = Verifier::new("whsec-test").verify(&headers, body)?.parse()?;
 //! assert_eq!(event.id, "evt-1");
 //! assert!(matches!(event.kind, EventKind::Withdrawal(_)));
@@ -39,8 +38,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use payout_core::SecretString;
+use payout_core::reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 pub use payout_core::webhook::{Clock, FixedClock, Headers, SystemClock, WebhookError};
-use payout_core::webhook::{check_timestamp, hmac_sha256, to_hex, verify_hex_signature};
+use payout_core::webhook::{check_timestamp, hmac_sha256, to_hex, unix_millis, verify_hex_signature};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -89,15 +89,6 @@ impl Verifier {
         }
     }
 
-    /// A verifier for several secrets (a delivery verifies if any one matches).
-    pub fn with_secrets(secrets: impl IntoIterator<Item = SecretString>) -> Self {
-        Verifier {
-            secrets: secrets.into_iter().collect(),
-            tolerance: DEFAULT_TOLERANCE,
-            clock: Arc::new(SystemClock),
-        }
-    }
-
     /// Also accepts `secret` (during a rotation, configure the old and the new one).
     pub fn secret(mut self, secret: impl Into<String>) -> Self {
         self.secrets.push(SecretString::from(secret.into()));
@@ -117,16 +108,17 @@ impl Verifier {
     }
 
     /// Checks a delivery. Pass the **raw** request body, byte for byte as received: a body
-    /// re-serialized by your framework will not verify.
-    pub fn verify<'b, H: Headers + ?Sized>(
+    /// re-serialized by your framework will not verify. Headers may be a `HeaderMap` or any
+    /// other [`Headers`] (a slice of pairs, a `HashMap`).
+    pub fn verify<H: Headers + ?Sized>(
         &self,
         headers: &H,
-        raw_body: &'b [u8],
-    ) -> Result<Verified<'b>, WebhookError> {
+        raw_body: &[u8],
+    ) -> Result<Verified, WebhookError> {
         let version = headers
             .header(VERSION_HEADER)
             .ok_or(WebhookError::MissingHeader(VERSION_HEADER))?;
-        if version.trim() != SIGNATURE_VERSION {
+        if version != SIGNATURE_VERSION {
             return Err(WebhookError::MalformedHeader {
                 header: VERSION_HEADER,
                 reason: "unsupported signature version (this crate verifies v1); upgrade the crate",
@@ -134,12 +126,15 @@ impl Verifier {
         }
         let ts = headers
             .header(TIMESTAMP_HEADER)
-            .ok_or(WebhookError::MissingHeader(TIMESTAMP_HEADER))?
-            .trim();
-        let ms: u64 = ts.parse().map_err(|_| WebhookError::MalformedHeader {
+            .ok_or(WebhookError::MissingHeader(TIMESTAMP_HEADER))?;
+        let malformed_ts = WebhookError::MalformedHeader {
             header: TIMESTAMP_HEADER,
             reason: "expected Unix time in milliseconds",
-        })?;
+        };
+        if ts.is_empty() || !ts.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(malformed_ts);
+        }
+        let signed_at = ts.parse::<u64>().ok().and_then(unix_millis).ok_or(malformed_ts)?;
         let signature = headers
             .header(SIGNATURE_HEADER)
             .ok_or(WebhookError::MissingHeader(SIGNATURE_HEADER))?;
@@ -150,28 +145,48 @@ impl Verifier {
             SIGNATURE_HEADER,
             HINT,
         )?;
-        let signed_at = UNIX_EPOCH + Duration::from_millis(ms);
         check_timestamp(signed_at, self.clock.now(), self.tolerance)?;
         Ok(Verified {
-            body: raw_body,
+            body: raw_body.to_vec(),
             signed_at,
         })
     }
 }
 
-/// Verifies a delivery against one secret with the system clock and the default tolerance.
-/// See [`Verifier`] for rotation and custom clocks.
-pub fn verify<'b, H: Headers + ?Sized>(
-    headers: &H,
-    raw_body: &'b [u8],
-    secret: &SecretString,
-) -> Result<Verified<'b>, WebhookError> {
-    Verifier::with_secrets([secret.clone()]).verify(headers, raw_body)
+impl payout_core::WebhookVerifier for Verifier {
+    type Verified = Verified;
+    type Error = WebhookError;
+
+    fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<Verified, WebhookError> {
+        Verifier::verify(self, headers, body)
+    }
 }
 
-/// The `Signature` value xRocket would send for `body` at `timestamp_ms` (the decimal string
-/// of the `Signature-Timestamp` header). For testing your own webhook endpoint.
-pub fn sign(secret: &str, timestamp_ms: &str, body: &[u8]) -> String {
+/// The headers xRocket would send with `body` signed with `secret` at `at`: `Signature`,
+/// `Signature-Timestamp` (Unix milliseconds) and `Signature-Version: v1`. For testing your
+/// own webhook endpoint.
+pub fn sign(secret: &str, body: &[u8], at: SystemTime) -> HeaderMap {
+    let ts = at
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
+        .to_string();
+    let mut map = HeaderMap::new();
+    for (name, value) in [
+        ("signature", signature(secret, &ts, body)),
+        ("signature-timestamp", ts.clone()),
+        ("signature-version", SIGNATURE_VERSION.to_string()),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            map.insert(HeaderName::from_static(name), v);
+        }
+    }
+    map
+}
+
+/// The `Signature` value for `body` at `timestamp_ms` (the decimal string of the
+/// `Signature-Timestamp` header).
+pub(crate) fn signature(secret: &str, timestamp_ms: &str, body: &[u8]) -> String {
     to_hex(&hmac_sha256(
         secret.as_bytes(),
         &[timestamp_ms.as_bytes(), b".", body],
@@ -179,16 +194,16 @@ pub fn sign(secret: &str, timestamp_ms: &str, body: &[u8]) -> String {
 }
 
 /// A delivery whose signature and timestamp checked out. Nothing is parsed yet.
-#[derive(Debug, Clone, Copy)]
-pub struct Verified<'b> {
-    body: &'b [u8],
+#[derive(Debug, Clone)]
+pub struct Verified {
+    body: Vec<u8>,
     signed_at: SystemTime,
 }
 
-impl<'b> Verified<'b> {
+impl Verified {
     /// The raw body.
-    pub fn body(&self) -> &'b [u8] {
-        self.body
+    pub fn body(&self) -> &[u8] {
+        &self.body
     }
 
     /// When xRocket signed the delivery.
@@ -196,9 +211,10 @@ impl<'b> Verified<'b> {
         self.signed_at
     }
 
-    /// Reads the envelope into an [`Event`].
+    /// Reads the envelope into an [`Event`]. Only an envelope that is not `{id, type, data}`
+    /// is an error; a known type whose payload does not decode is [`EventKind::Unparsed`].
     pub fn parse(&self) -> Result<Event, WebhookError> {
-        parse_event(self.body)
+        parse_event(&self.body)
     }
 }
 
@@ -238,6 +254,17 @@ pub enum EventKind {
     Transfer(Box<Transfer>),
     /// `type: withdrawal`.
     Withdrawal(Box<Withdrawal>),
+    /// A known type whose payload this crate could not decode (xRocket added or changed a
+    /// field): the delivery is genuine, so it is never refused. Handle it from the raw JSON,
+    /// or re-read the object through the API, and report the error so the crate can follow.
+    Unparsed {
+        /// The envelope's `type` (with `data.event`, when present, after a `/`).
+        event_type: String,
+        /// The envelope's `data`, as sent.
+        data: serde_json::Value,
+        /// Why the payload did not decode.
+        error: String,
+    },
     /// A type or invoice event this crate does not know, kept as sent. Answer 200 and ignore
     /// it, or handle it from the raw JSON.
     Unknown {
@@ -270,29 +297,52 @@ pub fn parse_event(body: &[u8]) -> Result<Event, WebhookError> {
         _ => None,
     };
     let event_name = env.data.get("event").and_then(|v| v.as_str()).map(str::to_string);
-    let kind = match (env.type_.as_str(), event_name.as_deref()) {
-        ("invoice", Some("invoice_status_changed")) => EventKind::InvoiceStatusChanged {
-            invoice: Box::new(field(&env.data, "invoice")?),
-        },
-        ("invoice", Some("payment_status_changed")) => EventKind::PaymentStatusChanged {
-            invoice: Box::new(field(&env.data, "invoice")?),
-            payment: Box::new(field(&env.data, "payment")?),
-        },
-        ("cheque", _) => EventKind::Cheque(Box::new(object(&env.data, "cheque")?)),
+    let event_type = match &event_name {
+        Some(e) => format!("{}/{e}", env.type_),
+        None => env.type_.clone(),
+    };
+    let typed: Option<Result<EventKind, WebhookError>> = match (env.type_.as_str(), event_name.as_deref()) {
+        ("invoice", Some("invoice_status_changed")) => {
+            Some(
+                field(&env.data, "invoice").map(|invoice| EventKind::InvoiceStatusChanged {
+                    invoice: Box::new(invoice),
+                }),
+            )
+        }
+        ("invoice", Some("payment_status_changed")) => {
+            Some(field(&env.data, "invoice").and_then(|invoice| {
+                field(&env.data, "payment").map(|payment| EventKind::PaymentStatusChanged {
+                    invoice: Box::new(invoice),
+                    payment: Box::new(payment),
+                })
+            }))
+        }
+        ("cheque", _) => Some(object(&env.data, "cheque").map(|c| EventKind::Cheque(Box::new(c)))),
         ("transfer" | "payout", _) => {
             let inner = if env.data.get("transfer").is_some() {
                 "transfer"
             } else {
                 "payout"
             };
-            EventKind::Transfer(Box::new(object(&env.data, inner)?))
+            Some(object(&env.data, inner).map(|t| EventKind::Transfer(Box::new(t))))
         }
-        ("withdrawal", _) => EventKind::Withdrawal(Box::new(object(&env.data, "withdrawal")?)),
-        (t, e) => EventKind::Unknown {
-            event_type: match e {
-                Some(e) => format!("{t}/{e}"),
-                None => t.to_string(),
+        ("withdrawal", _) => {
+            Some(object(&env.data, "withdrawal").map(|w| EventKind::Withdrawal(Box::new(w))))
+        }
+        _ => None,
+    };
+    let kind = match typed {
+        Some(Ok(kind)) => kind,
+        Some(Err(e)) => EventKind::Unparsed {
+            event_type,
+            data: env.data,
+            error: match e {
+                WebhookError::InvalidBody(m) => m,
+                other => other.to_string(),
             },
+        },
+        None => EventKind::Unknown {
+            event_type,
             data: env.data,
         },
     };

@@ -2,21 +2,30 @@
 //! withdrawal links a user confirms in Telegram, and the quotas and fees per asset and
 //! network.
 
+use std::borrow::Cow;
+use std::future::Future;
+
 use futures_core::Stream;
-use payout_core::{Decimal, Error, IdempotencyKey, Page, Request, Result, Safety};
+use payout_core::reconcile::send_reconciled;
+use payout_core::{
+    ApiClient, Decimal, Error, IdempotencyKey, Keyed, Page, PollOptions, Reconcile, Request, Result,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, PROVIDER};
 use crate::common::{
-    Asset, Callback, ListResponse, Lookup, Network, check_amount, check_client_id, check_limit,
-    check_required, id_newtype, key_of, opt_string_or_number, stream_pages,
+    Asset, Callback, Lookup, Network, check_amount, check_client_id, check_limit, check_required, judge,
+    key_of, lookup_from_id, max_decimals, opt_string_or_number, stream_pages, with_json,
 };
-use crate::reconcile::create_reconciling;
 
-id_newtype! {
-    /// xRocket's id of a withdrawal.
-    WithdrawalId
+payout_core::id! {
+    /// xRocket's id of a withdrawal. A JSON number is accepted too.
+    pub struct WithdrawalId(String);
 }
+lookup_from_id!(WithdrawalId);
+
+/// One page of withdrawals.
+pub type WithdrawalPage = Page<Withdrawal, String>;
 
 payout_core::open_enum! {
     /// The state of a withdrawal (xRocket writes these in upper case).
@@ -83,7 +92,9 @@ pub struct Withdrawal {
 /// w.validate()?;
 /// # Ok::<(), xrocket::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize)]
+///
+/// It serializes exactly as the wire body (with its client id), and deserializes back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateWithdrawal {
     network: Network,
@@ -96,6 +107,8 @@ pub struct CreateWithdrawal {
     comment: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     callback: Option<Callback>,
+    #[serde(default, skip)]
+    places: Option<u32>,
 }
 
 fn check_address(address: &str) -> Result<()> {
@@ -126,9 +139,12 @@ impl CreateWithdrawal {
             client_withdrawal_id: IdempotencyKey::generate().into_string(),
             comment: None,
             callback: None,
+            places: None,
         }
     }
-    /// Your id for this withdrawal (1 to 100 printable ASCII characters, unique).
+    /// Your id for this withdrawal (1 to 100 printable ASCII characters, unique), replacing
+    /// the generated one; an id that breaks the rule is refused as
+    /// [`payout_core::ErrorKind::InvalidInput`] before anything is sent.
     pub fn client_withdrawal_id(mut self, id: impl Into<String>) -> Self {
         self.client_withdrawal_id = id.into();
         self
@@ -143,14 +159,26 @@ impl CreateWithdrawal {
         self.callback = Some(callback);
         self
     }
-    /// The client withdrawal id that will be sent. Persist it.
-    pub fn client_id(&self) -> &str {
-        &self.client_withdrawal_id
-    }
-
     /// Checks the request with the crate's default precisions.
     pub fn validate(&self) -> Result<()> {
-        self.check(&|code| crate::common::max_decimals(code))
+        self.check(&|code| self.places.unwrap_or_else(|| max_decimals(code)))
+    }
+
+    pub(crate) fn in_context(&self, c: &Client) -> Cow<'_, Self> {
+        let places = Some(c.precision(self.asset.as_str()));
+        if self.places == places {
+            return Cow::Borrowed(self);
+        }
+        let mut v = self.clone();
+        v.places = places;
+        Cow::Owned(v)
+    }
+
+    /// Validates the value and builds `POST /api/v1/withdrawals`, keyed by its client id.
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        self.validate()?;
+        let key = key_of("clientWithdrawalId", &self.client_withdrawal_id)?;
+        Ok(with_json(req, self)?.idempotency_key(key))
     }
 
     pub(crate) fn check(&self, precision: &dyn Fn(&str) -> u32) -> Result<()> {
@@ -164,12 +192,82 @@ impl CreateWithdrawal {
         }
         Ok(())
     }
+}
+
+impl Keyed for CreateWithdrawal {
+    const KEY_NAME: &'static str = "clientWithdrawalId";
+    fn key(&self) -> &str {
+        &self.client_withdrawal_id
+    }
+}
+
+impl Reconcile for CreateWithdrawal {
+    fn lookup<C: ApiClient>(&self, client: &C) -> impl Future<Output = Result<Option<Withdrawal>>> + Send {
+        let get = GetWithdrawal::new(Lookup::client_id(self.client_withdrawal_id.clone()));
+        async move { client.send(&get).await.map(Some) }
+    }
 
     /// Whether a withdrawal fetched by this request's client id is this very withdrawal. The
     /// address is not compared: xRocket may report it in another valid form (TON addresses
     /// have bounceable and non-bounceable spellings).
-    fn matches(&self, w: &Withdrawal) -> bool {
-        w.asset == self.asset && w.amount == self.amount && w.network == self.network
+    fn matches(&self, w: &Withdrawal) -> std::result::Result<(), &'static str> {
+        if w.asset != self.asset {
+            return Err("asset");
+        }
+        if w.amount != self.amount {
+            return Err("amount");
+        }
+        if w.network != self.network {
+            return Err("network");
+        }
+        Ok(())
+    }
+
+    fn already_exists(err: &Error) -> bool {
+        crate::transfers::client_id_already_taken(err)
+    }
+}
+
+/// `GET /api/v1/withdrawal?withdrawalId=..|clientWithdrawalId=..`: one withdrawal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetWithdrawal {
+    lookup: Lookup,
+}
+
+impl GetWithdrawal {
+    /// The withdrawal with this id (a [`WithdrawalId`]) or client id ([`Lookup::client_id`]).
+    pub fn new(lookup: impl Into<Lookup>) -> Self {
+        GetWithdrawal {
+            lookup: lookup.into(),
+        }
+    }
+
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        let (name, value) = self.lookup.query("withdrawalId", "clientWithdrawalId")?;
+        Ok(req.query(name, value))
+    }
+}
+
+/// `GET /api/v1/withdrawal-quotas?network=..&asset=..`: minimum, fee and precision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetWithdrawalQuotas {
+    network: Network,
+    asset: Asset,
+}
+
+impl GetWithdrawalQuotas {
+    /// The quotas of `asset` on `network`.
+    pub fn new(network: impl Into<Network>, asset: impl Into<Asset>) -> Self {
+        GetWithdrawalQuotas {
+            network: network.into(),
+            asset: asset.into(),
+        }
+    }
+
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        check_required("network", self.network.as_str(), 20)?;
+        check_required("asset", self.asset.as_str(), 50)?;
+        Ok(req.query("network", &self.network).query("asset", &self.asset))
     }
 }
 
@@ -187,6 +285,8 @@ pub struct WithdrawalLinkRequest {
     comment: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     platform: Option<String>,
+    #[serde(skip)]
+    places: Option<u32>,
 }
 
 impl WithdrawalLinkRequest {
@@ -204,6 +304,7 @@ impl WithdrawalLinkRequest {
             amount,
             comment: None,
             platform: None,
+            places: None,
         }
     }
     /// A memo / comment.
@@ -218,13 +319,18 @@ impl WithdrawalLinkRequest {
     }
     /// Checks the request with the crate's default precisions.
     pub fn validate(&self) -> Result<()> {
-        self.check(&|code| crate::common::max_decimals(code))
+        self.check(&|code| max_decimals(code))
     }
     pub(crate) fn check(&self, precision: &dyn Fn(&str) -> u32) -> Result<()> {
         check_required("network", self.network.as_str(), 20)?;
         check_address(&self.address)?;
         check_required("asset", self.asset.as_str(), 50)?;
         check_amount("amount", self.amount, precision(self.asset.as_str()))
+    }
+
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        self.check(&|code| self.places.unwrap_or_else(|| max_decimals(code)))?;
+        with_json(req, self)
     }
 }
 
@@ -233,9 +339,9 @@ impl WithdrawalLinkRequest {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct WithdrawalLink {
-    /// The Telegram bot link to give the user.
-    #[serde(default)]
-    pub telegram_bot_link: Option<String>,
+    /// The Telegram bot link to give the user. Required: a response without it is a decode
+    /// error, never an empty link.
+    pub telegram_bot_link: String,
     /// A Telegram mini-app link.
     #[serde(default)]
     pub telegram_mini_app_link: Option<String>,
@@ -249,11 +355,12 @@ pub struct WithdrawalLink {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct WithdrawalQuotas {
-    /// The smallest amount you can withdraw.
-    #[serde(default, with = "payout_core::money::option_decimal")]
+    /// The smallest amount you can withdraw. The field is required (it may be `null`): a
+    /// response without it is a decode error, never a quota of `None`s.
+    #[serde(with = "payout_core::money::option_decimal")]
     pub withdraw_min_size: Option<Decimal>,
-    /// The fee per withdrawal.
-    #[serde(default, with = "payout_core::money::option_decimal")]
+    /// The fee per withdrawal (required like `withdraw_min_size`).
+    #[serde(with = "payout_core::money::option_decimal")]
     pub withdraw_fee: Option<Decimal>,
     /// The asset the fee is charged in.
     #[serde(default)]
@@ -304,6 +411,16 @@ impl ListWithdrawals {
         self.limit = Some(limit);
         self
     }
+
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        check_limit(self.limit)?;
+        Ok(req
+            .query_opt("fromDate", self.from_date.as_deref())
+            .query_opt("toDate", self.to_date.as_deref())
+            .query_opt("status", self.status.as_ref())
+            .query_opt("cursor", self.cursor.as_deref())
+            .query_opt("limit", self.limit))
+    }
 }
 
 /// The withdrawal handler: `client.withdrawals()`.
@@ -316,46 +433,50 @@ impl<'a> Withdrawals<'a> {
     /// Withdraws to an external address. **Irreversible.**
     ///
     /// Safe to retry: the client withdrawal id is sent on every attempt, and a repeat
-    /// answered `client_id_already_taken` returns the existing withdrawal.
+    /// answered `client_id_already_taken` (or an unknown outcome) returns the existing
+    /// withdrawal when it matches the request.
     pub async fn create(&self, req: &CreateWithdrawal) -> Result<Withdrawal> {
         let c = self.client;
-        req.check(&|code| c.precision(code))?;
-        let key = key_of("clientWithdrawalId", &req.client_withdrawal_id)?;
-        let request = c
-            .with_body(Request::post("withdrawals.create", "/api/v1/withdrawals"), req)?
-            .idempotency_key(key)
-            .safety(Safety::KeyProtected);
-        let lookup = Lookup::ClientId(req.client_withdrawal_id.clone());
-        let mut w =
-            create_reconciling(c, request, "withdrawal", || self.get(lookup), |w| req.matches(w)).await?;
+        let req = req.in_context(c);
+        let mut w = send_reconciled(c, req.as_ref(), c.reconcile_policy()).await?;
         w.client_withdrawal_id
             .get_or_insert_with(|| req.client_withdrawal_id.clone());
         Ok(w)
     }
 
-    /// `GET /api/v1/withdrawal?withdrawalId=..|clientWithdrawalId=..`: one withdrawal.
-    pub async fn get(&self, lookup: impl Into<Lookup>) -> Result<Withdrawal> {
-        let lookup = lookup.into();
-        let (name, value) = lookup.query("withdrawalId", "clientWithdrawalId")?;
+    /// `GET /api/v1/withdrawal?withdrawalId=..`: one withdrawal.
+    pub async fn get(&self, id: impl Into<WithdrawalId>) -> Result<Withdrawal> {
+        self.client.send(&GetWithdrawal::new(id.into())).await
+    }
+
+    /// `GET /api/v1/withdrawal?clientWithdrawalId=..`: one withdrawal by your client id.
+    pub async fn by_client_id(&self, client_id: impl Into<String>) -> Result<Withdrawal> {
         self.client
-            .fetch(Request::get("withdrawals.get", "/api/v1/withdrawal").query(name, value))
+            .send(&GetWithdrawal::new(Lookup::client_id(client_id)))
             .await
+    }
+
+    /// Polls the withdrawal until it is `COMPLETED` or `FAIL`. At the deadline:
+    /// [`payout_core::ErrorKind::Timeout`] carrying the last withdrawal seen
+    /// (`err.last_state::<Withdrawal>()`), never `Ok` with a `CREATED` one.
+    pub async fn wait_until_final(
+        &self,
+        id: impl Into<WithdrawalId>,
+        opts: &PollOptions,
+    ) -> Result<Withdrawal> {
+        let id = id.into();
+        payout_core::poll::wait_until(
+            PROVIDER,
+            opts,
+            || self.get(&id),
+            |w: &Withdrawal| judge(w.status.is_final()),
+        )
+        .await
     }
 
     /// `GET /api/v1/withdrawals`: one page of withdrawals.
     pub async fn list(&self, filter: &ListWithdrawals) -> Result<Page<Withdrawal, String>> {
-        check_limit(filter.limit)?;
-        let req = Request::get("withdrawals.list", "/api/v1/withdrawals")
-            .query_opt("fromDate", filter.from_date.as_deref())
-            .query_opt("toDate", filter.to_date.as_deref())
-            .query_opt("status", filter.status.as_ref())
-            .query_opt("cursor", filter.cursor.as_deref())
-            .query_opt("limit", filter.limit);
-        Ok(self
-            .client
-            .fetch::<ListResponse<Withdrawal>>(req)
-            .await?
-            .into_page())
+        self.client.send(filter).await
     }
 
     /// Every withdrawal matching `filter`, page after page (from the filter's cursor, if set).
@@ -379,23 +500,19 @@ impl<'a> Withdrawals<'a> {
         network: impl Into<Network>,
         asset: impl Into<Asset>,
     ) -> Result<WithdrawalQuotas> {
-        let (network, asset) = (network.into(), asset.into());
-        check_required("network", network.as_str(), 20)?;
-        check_required("asset", asset.as_str(), 50)?;
-        let req = Request::get("withdrawals.quotas", "/api/v1/withdrawal-quotas")
-            .query("network", &network)
-            .query("asset", &asset);
-        self.client.fetch(self.client.optional_auth(req)).await
+        self.client.send(&GetWithdrawalQuotas::new(network, asset)).await
     }
 
     /// `POST /api/v1/withdrawal-link`: a link the user follows to confirm a withdrawal. No
     /// funds move until the user confirms, so the call is retried like a read.
     pub async fn link(&self, req: &WithdrawalLinkRequest) -> Result<WithdrawalLink> {
         let c = self.client;
-        req.check(&|code| c.precision(code))?;
-        let request = c
-            .with_body(Request::post("withdrawals.link", "/api/v1/withdrawal-link"), req)?
-            .safety(Safety::Idempotent);
-        c.fetch(request).await
+        let places = Some(c.precision(req.asset.as_str()));
+        if req.places == places {
+            return c.send(req).await;
+        }
+        let mut v = req.clone();
+        v.places = places;
+        c.send(&v).await
     }
 }

@@ -242,7 +242,7 @@ async fn invalid_cheques_are_refused_before_sending() {
         Some("callback")
     );
     assert_eq!(
-        c.cheques().get(Lookup::client_id("")).await.unwrap_err().field(),
+        c.cheques().by_client_id("").await.unwrap_err().field(),
         Some("clientChequeId")
     );
     assert_eq!(

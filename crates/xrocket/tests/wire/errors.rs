@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use httpmock::prelude::*;
 use serde_json::json;
 use xrocket::{
-    Asset, Client, CreateTransfer, Decimal, ErrorKind, InvoiceId, InvoiceStatus, ProblemCode, RetryPolicy,
+    Asset, Client, CreateTransfer, Decimal, ErrorCode, ErrorKind, InvoiceId, InvoiceStatus, RetryPolicy,
     TransferId, TransferStatus,
 };
 
@@ -38,7 +38,7 @@ async fn problem_json_maps_to_the_core_error() {
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert_eq!(err.status(), Some(404));
     assert_eq!(err.provider_code(), Some("invoice_not_found"));
-    assert_eq!(ProblemCode::of(&err), Some(ProblemCode::InvoiceNotFound));
+    assert_eq!(ErrorCode::of(&err), Some(ErrorCode::InvoiceNotFound));
     assert_eq!(err.message(), "Invoice not found");
     assert_eq!(
         err.request_id(),
@@ -65,7 +65,7 @@ async fn unauthorized_says_which_environment_to_check() {
         .await;
     let err = client(&server.base_url()).app().info().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Auth);
-    assert_eq!(ProblemCode::of(&err), Some(ProblemCode::Unauthorized));
+    assert_eq!(ErrorCode::of(&err), Some(ErrorCode::Unauthorized));
     assert!(
         err.message().starts_with("Unknown JWT: check the Bearer token"),
         "{}",
@@ -93,7 +93,7 @@ async fn forbidden_operation_is_a_provider_error_not_auth() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Provider);
-    assert_eq!(ProblemCode::of(&err), Some(ProblemCode::CoinDepositDisabled));
+    assert_eq!(ErrorCode::of(&err), Some(ErrorCode::CoinDepositDisabled));
 }
 
 #[tokio::test]
@@ -140,7 +140,7 @@ async fn rate_limit_longer_than_the_deadline_is_reported() {
     let err = client(&server.base_url()).app().balances().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::RateLimited);
     assert_eq!(err.retry_after(), Some(Duration::from_secs(120)));
-    assert_eq!(ProblemCode::of(&err), Some(ProblemCode::RateLimitExceeded));
+    assert_eq!(ErrorCode::of(&err), Some(ErrorCode::RateLimitExceeded));
     assert!(err.is_retryable());
     m.assert_calls_async(1).await;
 }
@@ -189,8 +189,8 @@ async fn validation_problem_with_unknown_code_and_info() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Provider);
     assert_eq!(
-        ProblemCode::of(&err),
-        Some(ProblemCode::Unknown("transfer_amount_too_small".into()))
+        ErrorCode::of(&err),
+        Some(ErrorCode::Unknown("transfer_amount_too_small".into()))
     );
     assert_eq!(err.message(), "Amount is below the minimum transfer");
     assert!(!err.is_retryable());
@@ -225,7 +225,7 @@ async fn persistent_5xx_on_a_transfer_is_retried_with_the_same_id_then_reported(
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(500));
-    assert_eq!(ProblemCode::of(&err), Some(ProblemCode::InternalError));
+    assert_eq!(ErrorCode::of(&err), Some(ErrorCode::InternalError));
     assert_eq!(err.idempotency_key().map(|k| k.as_str()), Some("t-5xx"));
     assert!(err.is_retryable(), "re-sending the same request value is safe");
     assert_eq!(err.attempts(), 3);

@@ -5,9 +5,9 @@ use httpmock::prelude::*;
 use serde_json::json;
 use xrocket::invoices::ListInvoicePayments;
 use xrocket::{
-    Asset, Callback, Client, CreateInvoice, Customer, Decimal, Environment, ErrorKind, InvoiceId,
-    InvoiceStatus, ListInvoices, Lookup, Network, PaymentStatus, ProblemCode, RedirectUrls,
-    TransactionStatus, TransactionType,
+    Asset, Callback, Client, CreateInvoice, Customer, Decimal, Environment, ErrorCode, ErrorKind, InvoiceId,
+    InvoiceStatus, ListInvoices, Lookup, Network, PaymentStatus, RedirectUrls, TransactionStatus,
+    TransactionType,
 };
 
 use crate::{KEY, authed, authed_json, client, exact_query};
@@ -405,5 +405,5 @@ async fn invalid_invoices_are_refused_before_sending() {
         .await
         .unwrap_err();
     assert_eq!(err.field(), Some("limit"));
-    assert_eq!(ProblemCode::of(&err), None);
+    assert_eq!(ErrorCode::of(&err), None);
 }

@@ -18,7 +18,7 @@ mod withdrawals;
 use std::time::{Duration, Instant};
 
 use httpmock::When;
-use xrocket::{Client, RetryPolicy};
+use xrocket::{Client, ReconcilePolicy, RetryPolicy};
 
 /// The API token used by every test; the leak test proves it never shows up in logs.
 pub const KEY: &str = "xr_test_TOKEN_DO_NOT_LEAK_8c1f2e7a";
@@ -41,6 +41,8 @@ pub fn client(base: &str) -> Client {
         )
         .attempt_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(20))
+        // One lookup per reconcile, so tests can count requests exactly.
+        .reconcile_policy(ReconcilePolicy::once())
         .build()
         .unwrap()
 }

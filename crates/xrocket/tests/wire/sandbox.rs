@@ -12,9 +12,9 @@ use xrocket::sandbox::{
 use xrocket::webhook::{EventKind, Verifier};
 use xrocket::{
     Asset, ChequeState, CreateCheque, CreateInvoice, CreateTransfer, CreateWithdrawal, CurrencyKind, Decimal,
-    ErrorKind, HealthStatus, InvoiceStatus, ListInvoicePayments, ListTransfers, Lookup, MassTransfer,
-    MassTransferItem, Network, PaymentStatus, ProblemCode, RatesQuery, RetryPolicy, TransferNaming,
-    TransferStatus, UpdateCheque, WithdrawalLinkRequest, WithdrawalStatus,
+    ErrorCode, ErrorKind, HealthStatus, InvoiceStatus, ListInvoicePayments, ListTransfers, MassTransfer,
+    MassTransferItem, Network, PaymentStatus, RatesQuery, RetryPolicy, TransferNaming, TransferStatus,
+    UpdateCheque, WithdrawalLinkRequest, WithdrawalStatus,
 };
 
 const TON_ADDRESS: &str = "UQBvI0aFLnw2QbZgjMPCLRdtRHxhUyinQudg6sdiohIwg5jL";
@@ -72,7 +72,7 @@ async fn documented_flow_with_signed_webhooks() {
     assert_eq!(invoice.status, InvoiceStatus::Active);
     assert!(invoice.links.telegram_bot_link.is_some());
     client.invoices().pay_test(&invoice.id).await.unwrap();
-    let paid = client.invoices().get(Lookup::client_id("order-1")).await.unwrap();
+    let paid = client.invoices().by_client_id("order-1").await.unwrap();
     assert_eq!(paid.status, InvoiceStatus::Paid);
     let payments = client
         .invoices()
@@ -105,7 +105,7 @@ async fn documented_flow_with_signed_webhooks() {
     seen.sort();
     assert_eq!(seen, ["invoice", "payment"]);
     let e = client.invoices().pay_test(&invoice.id).await.unwrap_err();
-    assert_eq!(ProblemCode::of(&e), Some(ProblemCode::ValidationError));
+    assert_eq!(ErrorCode::of(&e), Some(ErrorCode::ValidationError));
 
     // Cheque: reserve, update, delete (released); another one redeemed (debited).
     let cheque = client
@@ -136,7 +136,7 @@ async fn documented_flow_with_signed_webhooks() {
     );
     assert_eq!(sandbox.balance("TONCOIN").balance, d("999"));
     let e = client.cheques().delete(&gift.cheque_id).await.unwrap_err();
-    assert_eq!(ProblemCode::of(&e), Some(ProblemCode::ChequeAlreadyUsed));
+    assert_eq!(ErrorCode::of(&e), Some(ErrorCode::ChequeAlreadyUsed));
 
     // Transfer: debited at once, pending -> finished with a webhook.
     let t = client
@@ -174,12 +174,12 @@ async fn documented_flow_with_signed_webhooks() {
         ))
         .await
         .unwrap();
-    assert!(link.telegram_bot_link.is_some());
+    assert!(!link.telegram_bot_link.is_empty());
 
     // Two invoice events, then the cheque deleted and the cheque redeemed.
     let before = inbox.wait_for(4, Duration::from_secs(5)).await.len();
     assert_eq!(before, 4);
-    assert_eq!(sandbox.advance().await, 2);
+    assert_eq!(sandbox.advance().await.len(), 2);
     let hooks = inbox.wait_for(before + 2, Duration::from_secs(5)).await;
     let mut kinds = Vec::new();
     for h in &hooks[before..] {
@@ -242,7 +242,7 @@ async fn wrong_token_is_a_401_problem() {
     let e = c.app().balances().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Auth);
     assert_eq!(e.status(), Some(401));
-    assert_eq!(ProblemCode::of(&e), Some(ProblemCode::Unauthorized));
+    assert_eq!(ErrorCode::of(&e), Some(ErrorCode::Unauthorized));
     assert!(e.request_id().unwrap().starts_with("/api/problems/instances/"));
     let r = &sandbox.server().requests()[0];
     assert_eq!(r.header("authorization"), Some("Bearer not-the-token"));
@@ -258,7 +258,7 @@ async fn wrong_token_is_a_401_problem() {
 async fn bad_input_gets_the_documented_problem_codes() {
     let sandbox = Sandbox::start().await.unwrap();
     let client = sandbox.client();
-    let code = |e: xrocket::Error| ProblemCode::of(&e).unwrap();
+    let code = |e: xrocket::Error| ErrorCode::of(&e).unwrap();
 
     sandbox.set_balance("BTC", d("0.001"));
     let e = client
@@ -266,7 +266,7 @@ async fn bad_input_gets_the_documented_problem_codes() {
         .create(&CreateTransfer::to_telegram_user(1, Asset::Btc, d("1")))
         .await
         .unwrap_err();
-    assert_eq!(code(e), ProblemCode::AmountMoreThanAppBalance);
+    assert_eq!(code(e), ErrorCode::AmountMoreThanAppBalance);
     let e = client
         .transfers()
         .create(&CreateTransfer::to_telegram_user(
@@ -276,7 +276,7 @@ async fn bad_input_gets_the_documented_problem_codes() {
         ))
         .await
         .unwrap_err();
-    assert_eq!(code(e), ProblemCode::TargetUserNotFound);
+    assert_eq!(code(e), ErrorCode::TargetUserNotFound);
     let e = client
         .withdrawals()
         .create(&CreateWithdrawal::new(
@@ -287,7 +287,7 @@ async fn bad_input_gets_the_documented_problem_codes() {
         ))
         .await
         .unwrap_err();
-    assert_eq!(code(e), ProblemCode::WithdrawalIncorrectAddress);
+    assert_eq!(code(e), ErrorCode::WithdrawalIncorrectAddress);
     let e = client
         .withdrawals()
         .create(&CreateWithdrawal::new(
@@ -298,7 +298,7 @@ async fn bad_input_gets_the_documented_problem_codes() {
         ))
         .await
         .unwrap_err();
-    assert_eq!(code(e), ProblemCode::AmountLessThanMinimum);
+    assert_eq!(code(e), ErrorCode::AmountLessThanMinimum);
     let e = client
         .withdrawals()
         .create(&CreateWithdrawal::new(
@@ -309,11 +309,11 @@ async fn bad_input_gets_the_documented_problem_codes() {
         ))
         .await
         .unwrap_err();
-    assert_eq!(code(e), ProblemCode::WithdrawalAssetNotAllowed);
-    let e = client.invoices().get(Lookup::id("nope")).await.unwrap_err();
+    assert_eq!(code(e), ErrorCode::WithdrawalAssetNotAllowed);
+    let e = client.invoices().get("nope").await.unwrap_err();
     assert_eq!(
         (e.kind(), code(e)),
-        (ErrorKind::NotFound, ProblemCode::InvoiceNotFound)
+        (ErrorKind::NotFound, ErrorCode::InvoiceNotFound)
     );
 
     // Invoices expire on the sandbox's clock; paying one afterwards is refused.
@@ -328,7 +328,7 @@ async fn bad_input_gets_the_documented_problem_codes() {
         InvoiceStatus::Expired
     );
     let e = client.invoices().pay_test(&inv.id).await.unwrap_err();
-    assert_eq!(code(e), ProblemCode::InvoiceExpired);
+    assert_eq!(code(e), ErrorCode::InvoiceExpired);
 
     // Amounts travel as strings; a JSON number is refused.
     let e = client
@@ -339,7 +339,7 @@ async fn bad_input_gets_the_documented_problem_codes() {
         )
         .await
         .unwrap_err();
-    assert_eq!(code(e), ProblemCode::ValidationError);
+    assert_eq!(code(e), ErrorCode::ValidationError);
     assert_eq!(sandbox.cheques_created(), 0);
 }
 
@@ -368,7 +368,7 @@ async fn scripted_rate_limit_answers_429_with_retry_after_and_the_client_waits()
     }
     let e = refused.expect("the third call within the window is refused");
     assert_eq!(e.kind(), ErrorKind::RateLimited);
-    assert_eq!(ProblemCode::of(&e), Some(ProblemCode::RateLimitExceeded));
+    assert_eq!(ErrorCode::of(&e), Some(ErrorCode::RateLimitExceeded));
     assert!(e.retry_after().is_some());
 }
 
@@ -520,9 +520,9 @@ async fn mass_transfer_retried_after_a_lost_response_pays_no_item_twice() {
     assert_eq!(
         failed,
         [
-            ("m-2".to_string(), ProblemCode::TargetUserNotFound),
-            ("m-3".to_string(), ProblemCode::AmountMoreThanAppBalance),
-            ("m-5".to_string(), ProblemCode::PayoutUserBlocked),
+            ("m-2".to_string(), ErrorCode::TargetUserNotFound),
+            ("m-3".to_string(), ErrorCode::AmountMoreThanAppBalance),
+            ("m-5".to_string(), ErrorCode::PayoutUserBlocked),
         ]
     );
     assert_eq!(sandbox.server().count("POST", "/api/v1/mass-transfers"), 2);
@@ -734,7 +734,10 @@ fn signed_webhook_builder_verifies_with_the_crate_verifier() {
     assert!(matches!(event.kind, EventKind::Transfer(t) if t.amount == d("1.5")));
     assert!(Verifier::new("other").verify(&hook.headers, &hook.body).is_err());
     assert!(
-        xrocket::webhook::verify(&hook.headers, &hook.body, &xrocket::SecretString::from("whsec-1")).is_ok()
+        Verifier::new("wrong")
+            .secret("whsec-1")
+            .verify(&hook.headers, &hook.body)
+            .is_ok()
     );
 
     let stale_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64 - 600_000;

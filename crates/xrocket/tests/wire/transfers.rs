@@ -8,8 +8,8 @@ use httpmock::prelude::*;
 use payout_core::test_util::{DropMode, DropServer};
 use serde_json::json;
 use xrocket::{
-    Asset, Client, CreateTransfer, Decimal, ErrorKind, ListTransfers, Lookup, MassTransfer, MassTransferItem,
-    ProblemCode, TargetType, TransferId, TransferNaming, TransferStatus,
+    Asset, Client, CreateTransfer, Decimal, ErrorCode, ErrorKind, ListTransfers, MassTransfer,
+    MassTransferItem, TargetType, TransferId, TransferNaming, TransferStatus,
 };
 
 use crate::{KEY, authed, authed_json, client, exact_query, transfer_json, wait_calls};
@@ -64,7 +64,7 @@ async fn create_transfer_sends_documented_body() {
 async fn create_generates_a_client_id_and_returns_it() {
     let server = MockServer::start_async().await;
     let req = CreateTransfer::new("alice", TargetType::TelegramUsername, "USDT", Decimal::new(5, 0));
-    let generated = req.client_id().to_string();
+    let generated = payout_core::Keyed::key(&req).to_string();
     assert_eq!(generated.len(), 36, "a UUID");
     let m = server
         .mock_async(|when, then| {
@@ -84,7 +84,10 @@ async fn create_generates_a_client_id_and_returns_it() {
         .await;
     let t = client(&server.base_url()).transfers().create(&req).await.unwrap();
     m.assert_calls_async(1).await;
-    assert_eq!(t.client_transfer_id.as_deref(), Some(req.client_id()));
+    assert_eq!(
+        t.client_transfer_id.as_deref(),
+        Some(payout_core::Keyed::key(&req))
+    );
     assert_eq!(t.status, Some(TransferStatus::Pending));
 }
 
@@ -111,7 +114,7 @@ async fn get_transfer_by_id_or_client_id() {
         .await;
     let c = client(&server.base_url());
     let a = c.transfers().get(&TransferId::from("123321232")).await.unwrap();
-    let b = c.transfers().get(Lookup::client_id("123456789")).await.unwrap();
+    let b = c.transfers().by_client_id("123456789").await.unwrap();
     assert_eq!(a, b);
     assert_eq!(a.amount.to_string(), "1.23");
     by_id.assert_calls_async(1).await;
@@ -162,7 +165,10 @@ async fn list_transfers_follows_the_cursor() {
     assert_eq!(first.next.as_deref(), Some("c2"));
     assert_eq!(first.total, Some(2));
     let all: Vec<_> = c.transfers().stream(filter.clone()).collect().await;
-    let ids: Vec<String> = all.into_iter().map(|r| r.unwrap().transfer_id.0).collect();
+    let ids: Vec<String> = all
+        .into_iter()
+        .map(|r| r.unwrap().transfer_id.into_string())
+        .collect();
     assert_eq!(ids, ["123321232", "2"]);
     let capped = c.transfers().collect_all(filter, 1).await.unwrap();
     assert_eq!(capped.len(), 1);
@@ -215,7 +221,7 @@ async fn mass_transfer_reports_successes_and_failures() {
     let f = &r.failures[0];
     assert_eq!(f.client_transfer_id.as_deref(), Some("bonus-2"));
     assert_eq!(f.amount, Some(Decimal::new(250, 2)));
-    assert_eq!(f.reason.code(), ProblemCode::TargetUserNotFound);
+    assert_eq!(f.reason.code(), ErrorCode::TargetUserNotFound);
     assert_eq!(f.reason.message(), "Target user not found");
 }
 
@@ -339,7 +345,11 @@ async fn dropped_connection_after_sending_transfer_never_pays_twice() {
     assert_eq!(err.kind(), ErrorKind::Ambiguous);
     assert!(err.may_have_succeeded());
     assert!(!err.is_retryable());
-    assert!(err.message().contains("same client id"), "{}", err.message());
+    assert!(
+        err.message().contains("same clientTransferId"),
+        "{}",
+        err.message()
+    );
     assert_eq!(err.attempts(), 3);
     assert_eq!(err.idempotency_key().map(|k| k.as_str()), Some("payout-1001"));
     let raw: Vec<String> = srv
@@ -438,8 +448,9 @@ async fn already_taken_by_a_different_transfer_is_an_error() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Provider);
-    assert_eq!(ProblemCode::of(&err), Some(ProblemCode::ClientIdAlreadyTaken));
-    assert!(err.message().contains("different transfer"), "{}", err.message());
+    assert_eq!(ErrorCode::of(&err), Some(ErrorCode::ClientIdAlreadyTaken));
+    assert!(err.message().contains("`amount` differs"), "{}", err.message());
+    assert_eq!(err.field(), Some("amount"));
     assert_eq!(err.idempotency_key().map(|k| k.as_str()), Some("123456789"));
 }
 
@@ -589,7 +600,7 @@ async fn mass_transfer_refused_as_a_duplicate_is_reconciled_item_by_item() {
     assert_eq!(f.client_transfer_id.as_deref(), Some("bonus-2"));
     assert_eq!(
         f.reason.code(),
-        ProblemCode::from(xrocket::transfers::BATCH_REFUSED)
+        ErrorCode::from(xrocket::transfers::BATCH_REFUSED)
     );
     assert!(!f.reason.code().is_client_id_taken());
     assert_eq!(f.reason.instance.as_deref(), Some("/api/problems/instances/cc33"));
@@ -623,7 +634,7 @@ async fn already_taken_but_unreadable_is_ambiguous() {
     assert_eq!(err.kind(), ErrorKind::Ambiguous);
     assert!(err.may_have_succeeded());
     assert!(!err.is_retryable());
-    assert_eq!(ProblemCode::of(&err), Some(ProblemCode::ClientIdAlreadyTaken));
+    assert_eq!(ErrorCode::of(&err), Some(ErrorCode::ClientIdAlreadyTaken));
     assert!(err.to_string().contains("look it up by `123456789`"), "{err}");
 }
 

@@ -2,8 +2,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use xrocket::webhook::{EventKind, FixedClock, Verifier, WebhookError, parse_event, sign, verify};
-use xrocket::{ChequeState, InvoiceStatus, PaymentStatus, SecretString, TransferStatus, WithdrawalStatus};
+use payout_core::WebhookVerifier;
+use xrocket::webhook::{EventKind, FixedClock, Verifier, WebhookError, parse_event, sign};
+use xrocket::{ChequeState, InvoiceStatus, PaymentStatus, TransferStatus, WithdrawalStatus};
 
 const SECRET: &str = "whsec_test_secret_1";
 const TS: &str = "1767225600000"; // 2026-01-01T00:00:00Z in milliseconds
@@ -27,13 +28,21 @@ fn headers(sig: &str, ts: &str, version: &str) -> Vec<(String, String)> {
     ]
 }
 
+/// The `Signature` header `sign` produces for `body` at `ms`.
+fn sig_at(body: &[u8], ms: u64) -> String {
+    let h = sign(SECRET, body, UNIX_EPOCH + Duration::from_millis(ms));
+    assert_eq!(h["signature-timestamp"].to_str().unwrap(), ms.to_string());
+    assert_eq!(h["signature-version"].to_str().unwrap(), "v1");
+    h["signature"].to_str().unwrap().to_string()
+}
+
 fn verifier() -> Verifier {
     Verifier::new(SECRET).clock(at(now_ms() + 1_000))
 }
 
 #[test]
 fn test_vector_verifies_and_parses_a_payment_event() {
-    assert_eq!(sign(SECRET, TS, BODY), SIG);
+    assert_eq!(sig_at(BODY, now_ms()), SIG);
     let verified = verifier().verify(&headers(SIG, TS, "v1"), BODY).unwrap();
     assert_eq!(verified.signed_at(), UNIX_EPOCH + Duration::from_millis(now_ms()));
     let event = verified.parse().unwrap();
@@ -70,12 +79,38 @@ fn tampered_body_wrong_secret_and_wrong_timestamp_fail() {
         verifier().verify(&headers(SIG, "1767225600001", "v1"), BODY),
         Err(WebhookError::SignatureMismatch { .. })
     ));
-    // Upper-case hex is accepted.
-    assert!(
-        verifier()
-            .verify(&headers(&SIG.to_uppercase(), TS, "v1"), BODY)
-            .is_ok()
-    );
+}
+
+#[test]
+fn only_the_documented_lowercase_hex_form_is_accepted() {
+    // xRocket sends exactly 64 lower-case hex characters: any other spelling of the same MAC
+    // (uppercase, a `sha256=` prefix, spaces around it) is malformed, so a MAC has one form.
+    for bad in [
+        SIG.to_uppercase(),
+        format!("sha256={SIG}"),
+        format!(" {SIG}"),
+        format!("{SIG} "),
+        format!("{SIG}00"),
+        SIG[..63].to_string(),
+    ] {
+        match verifier().verify(&headers(&bad, TS, "v1"), BODY) {
+            Err(WebhookError::MalformedHeader {
+                header: "Signature", ..
+            }) => {}
+            other => panic!("{bad:?}: {other:?}"),
+        }
+    }
+    // A padded or signed timestamp is malformed too.
+    for bad_ts in [" 1767225600000", "+1767225600000", "18446744073709551615"] {
+        assert!(
+            matches!(
+                verifier().verify(&headers(SIG, bad_ts, "v1"), BODY),
+                Err(WebhookError::MalformedHeader { .. } | WebhookError::SignatureMismatch { .. })
+            ),
+            "{bad_ts}"
+        );
+    }
+    assert!(verifier().verify(&headers(SIG, TS, "v1"), BODY).is_ok());
 }
 
 #[test]
@@ -101,7 +136,10 @@ fn five_minute_tolerance_in_both_directions() {
         .tolerance(Duration::from_secs(7200));
     assert!(replay.verify(&h, BODY).is_ok());
     // Seconds instead of milliseconds land in 1970 and are refused.
-    let secs = sign(SECRET, "1767225600", BODY);
+    let secs = payout_core::webhook::to_hex(&payout_core::webhook::hmac_sha256(
+        SECRET.as_bytes(),
+        &[b"1767225600", b".", BODY],
+    ));
     assert!(matches!(
         verifier().verify(&headers(&secs, "1767225600", "v1"), BODY),
         Err(WebhookError::TimestampOutsideTolerance { .. })
@@ -112,13 +150,8 @@ fn five_minute_tolerance_in_both_directions() {
 fn several_secrets_rotate_without_downtime() {
     let v = Verifier::new("old-secret").secret(SECRET).clock(at(now_ms()));
     assert!(v.verify(&headers(SIG, TS, "v1"), BODY).is_ok());
-    let v = Verifier::with_secrets([SecretString::from("a"), SecretString::from(SECRET)]).clock(at(now_ms()));
+    let v = Verifier::new("a").secret("b").secret(SECRET).clock(at(now_ms()));
     assert!(v.verify(&headers(SIG, TS, "v1"), BODY).is_ok());
-    let none = Verifier::with_secrets([]).clock(at(now_ms()));
-    assert_eq!(
-        none.verify(&headers(SIG, TS, "v1"), BODY).unwrap_err(),
-        WebhookError::NoSecret
-    );
 }
 
 #[test]
@@ -166,27 +199,26 @@ fn headers_are_checked() {
     map.insert("signature-timestamp", TS.parse().unwrap());
     map.insert("signature-version", "v1".parse().unwrap());
     assert!(v.verify(&map, BODY).is_ok());
+    // Through the shared trait, as a framework-agnostic receiver would call it.
+    let verified = WebhookVerifier::verify(&v, &map, BODY).unwrap();
+    assert_eq!(verified.body(), BODY);
 }
 
 #[test]
-fn convenience_verify_uses_the_system_clock() {
-    let ts = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis()
-        .to_string();
+fn sign_then_verify_with_the_system_clock() {
     let body = br#"{"id":"e1","timestamp":"2026-01-01T00:00:00Z","type":"cheque","data":{"chequeId":"c-1","asset":"TONCOIN","state":"completed","deleted":false,"links":{}}}"#;
-    let h = headers(&sign(SECRET, &ts, body), &ts, "v1");
-    let event = verify(&h, body, &SecretString::from(SECRET))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let h = sign(SECRET, body, SystemTime::now());
+    let event = Verifier::new(SECRET).verify(&h, body).unwrap().parse().unwrap();
     match event.kind {
         EventKind::Cheque(c) => assert_eq!(c.state, ChequeState::Completed),
         other => panic!("unexpected {other:?}"),
     }
     // The stale test vector fails against the real clock.
-    assert!(verify(&headers(SIG, TS, "v1"), BODY, &SecretString::from(SECRET)).is_err());
+    assert!(
+        Verifier::new(SECRET)
+            .verify(&headers(SIG, TS, "v1"), BODY)
+            .is_err()
+    );
 }
 
 #[test]
@@ -250,12 +282,12 @@ fn unknown_types_and_events_are_kept_raw() {
 }
 
 #[test]
-fn malformed_bodies_are_errors_not_panics() {
+fn malformed_envelopes_are_errors_not_panics() {
     for body in [
         &b"not json"[..],
         br#"{"type":"invoice"}"#,
-        br#"{"id":"1","type":"invoice","data":{"event":"invoice_status_changed"}}"#,
-        br#"{"id":"1","type":"withdrawal","data":{"amount":"x"}}"#,
+        br#"{"id":"1"}"#,
+        br#"[1]"#,
     ] {
         assert!(
             matches!(parse_event(body), Err(WebhookError::InvalidBody(_))),
@@ -263,6 +295,45 @@ fn malformed_bodies_are_errors_not_panics() {
             String::from_utf8_lossy(body)
         );
     }
+}
+
+#[test]
+fn a_known_type_whose_payload_does_not_decode_is_unparsed_not_refused() {
+    for (body, want_type) in [
+        (
+            &br#"{"id":"1","type":"invoice","data":{"event":"invoice_status_changed"}}"#[..],
+            "invoice/invoice_status_changed",
+        ),
+        (br#"{"id":"1","type":"withdrawal","data":{"amount":"x"}}"#, "withdrawal"),
+        (
+            br#"{"id":"1","type":"transfer","data":{"transferId":"9","asset":"TONCOIN","amount":{"v":1}}}"#,
+            "transfer",
+        ),
+        (
+            br#"{"id":"1","type":"invoice","data":{"event":"payment_status_changed","invoice":{"id":"i","status":"paid"},"payment":{"id":"p"}}}"#,
+            "invoice/payment_status_changed",
+        ),
+    ] {
+        let event = parse_event(body).unwrap();
+        assert_eq!(event.id, "1");
+        match event.kind {
+            EventKind::Unparsed {
+                event_type,
+                data,
+                error,
+            } => {
+                assert_eq!(event_type, want_type);
+                assert!(data.is_object());
+                assert!(!error.is_empty());
+            }
+            other => panic!("{}: {other:?}", String::from_utf8_lossy(body)),
+        }
+    }
+    // Through a verified delivery too: a genuine delivery is never unreadable.
+    let body = br#"{"id":"9","type":"cheque","data":{"chequeId":{"nested":true}}}"#;
+    let h = sign(SECRET, body, SystemTime::now());
+    let event = Verifier::new(SECRET).verify(&h, body).unwrap().parse().unwrap();
+    assert!(matches!(event.kind, EventKind::Unparsed { .. }));
 }
 
 #[test]

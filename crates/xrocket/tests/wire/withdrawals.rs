@@ -4,7 +4,7 @@ use httpmock::prelude::*;
 use payout_core::test_util::{DropMode, DropServer};
 use serde_json::json;
 use xrocket::{
-    Asset, CreateWithdrawal, Decimal, ErrorKind, ListWithdrawals, Lookup, Network, WithdrawalId,
+    Asset, CreateWithdrawal, Decimal, ErrorKind, ListWithdrawals, Network, WithdrawalId,
     WithdrawalLinkRequest, WithdrawalStatus,
 };
 
@@ -207,7 +207,7 @@ async fn get_and_list_withdrawals() {
     assert_eq!(all.len(), 1);
     get.assert_calls_async(1).await;
     list.assert_calls_async(2).await;
-    let by_client = c.withdrawals().get(Lookup::client_id("")).await.unwrap_err();
+    let by_client = c.withdrawals().by_client_id("").await.unwrap_err();
     assert_eq!(by_client.field(), Some("clientWithdrawalId"));
 }
 
@@ -261,7 +261,7 @@ async fn create_withdrawal_link() {
         .unwrap();
     m.assert_calls_async(1).await;
     assert_eq!(
-        link.telegram_bot_link.as_deref(),
+        Some(link.telegram_bot_link.as_str()),
         Some("https://t.me/xrocket?start=wdl_1")
     );
     assert_eq!(link.web_link, None);
