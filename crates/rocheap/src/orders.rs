@@ -227,7 +227,13 @@ impl CreateOrder {
     /// does not carry are not held against it.
     fn mismatch(&self, order: &Order) -> Option<&'static str> {
         let differs = |sent: u64, got: Option<u64>| got.is_some_and(|g| g != sent);
-        if differs(self.robux, order.robux) {
+        if order
+            .custom_order_id
+            .as_deref()
+            .is_some_and(|id| id != self.custom_order_id)
+        {
+            Some("custom_order_id")
+        } else if differs(self.robux, order.robux) {
             Some("robux")
         } else if differs(self.roblox_user_id, order.receiver_roblox_user_id) {
             Some("receiver_roblox_user_id")
@@ -265,8 +271,9 @@ impl Reconcile for CreateOrder {
         async move { client.send(&req).await.map(Some) }
     }
 
-    /// An order found under the custom id is the one this request creates only if its Robux
-    /// amount, receiver, universe and place agree: a `custom_order_id` reused from an earlier
+    /// An order found under the custom id is the one this request creates only if its custom
+    /// id, Robux amount, receiver, universe and place agree (fields the order does not carry
+    /// are not held against it): a `custom_order_id` reused from an earlier
     /// payout must not make a payout that never happened look created.
     fn matches(&self, found: &Order) -> std::result::Result<(), &'static str> {
         match self.mismatch(found) {

@@ -25,7 +25,11 @@ async fn the_api_key_never_reaches_logs_debug_or_errors() {
         .await;
     let c = client(&server.base_url());
     let req = CreateOrder::new(10, 1, 2, 3).custom_order_id("inv-leak").unwrap();
-    let mut seen = format!("{c:?} {req:?} {:?}", rocheap::Client::builder().api_key(KEY));
+    let mut seen = format!(
+        "{c:?} {req:?} {:?} {:?}",
+        rocheap::Client::builder().api_key(KEY),
+        rocheap::webhook::Verifier::new(KEY).secret(KEY)
+    );
     let order = c.orders().create(&req).await.unwrap();
     seen.push_str(&format!("{order:?}"));
     let e = c.orders().get("bad").await.unwrap_err();

@@ -481,7 +481,9 @@ async fn create_order_undecodable_2xx_is_reconciled_not_reported_as_decode() {
     let found = server
         .mock_async(|when, then| {
             when.method(GET).path("/get_order_info_by_custom_id/inv-html");
-            then.status(200).json_body(order_json("CREATED"));
+            let mut body = order_json("CREATED");
+            body["custom_order_id"] = json!("inv-html");
+            then.status(200).json_body(body);
         })
         .await;
     let order = client(&server.base_url())
@@ -536,7 +538,9 @@ async fn create_order_undecodable_2xx_with_an_earlier_order_under_the_id_stays_a
     server
         .mock_async(|when, then| {
             when.method(GET).path("/get_order_info_by_custom_id/inv-old");
-            then.status(200).json_body(order_json("COMPLETED"));
+            let mut body = order_json("COMPLETED");
+            body["custom_order_id"] = json!("inv-old");
+            then.status(200).json_body(body);
         })
         .await;
     let e = client(&server.base_url())
@@ -551,7 +555,39 @@ async fn create_order_undecodable_2xx_with_an_earlier_order_under_the_id_stays_a
     assert_eq!(e.kind(), ErrorKind::Ambiguous, "{e:?}");
     assert!(e.may_have_succeeded());
     assert!(!e.is_retryable());
+    assert_eq!(e.field(), Some("robux"));
     create.assert_calls_async(1).await;
+}
+
+/// A lookup by custom id that answers with an order carrying another custom id is not ours.
+#[tokio::test]
+async fn create_order_reconciliation_checks_the_custom_id_of_the_order_found() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/create_order");
+            then.status(503).body("<html>Service Unavailable</html>");
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            // order_json carries custom_order_id "inv-1001".
+            when.method(GET).path("/get_order_info_by_custom_id/inv-mine");
+            then.status(200).json_body(order_json("CREATED"));
+        })
+        .await;
+    let e = client(&server.base_url())
+        .orders()
+        .create(
+            &CreateOrder::new(10, 1, 4284924817, 3927852479)
+                .custom_order_id("inv-mine")
+                .unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Ambiguous, "{e:?}");
+    assert_eq!(e.field(), Some("custom_order_id"));
+    assert_eq!(e.idempotency_key().map(|k| k.as_str()), Some("inv-mine"));
 }
 
 /// Every endpoint is a value the one generic `send` runs (here the lookup by id), and the
