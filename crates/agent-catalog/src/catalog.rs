@@ -101,9 +101,10 @@ pub struct Product {
     /// Its category.
     #[serde(default)]
     pub category_id: Option<CategoryId>,
-    /// Its type; resolve with [`Catalog::type_code_of`].
-    #[serde(default)]
-    pub product_type_id: Option<ProductTypeId>,
+    /// Its type; resolve with [`Catalog::type_code_of`]. Required: the type decides how an
+    /// order is placed (a `direct_top_up` needs a `topup_request`), so a product without one
+    /// is a decode error, never a product of no type.
+    pub product_type_id: ProductTypeId,
     /// Where it can be used (`"GLOBAL"` or, ASSUMPTION, an ISO 3166 code).
     #[serde(default)]
     pub region_code: Option<String>,
@@ -543,10 +544,7 @@ impl Catalog {
 
     /// The type code of `product` (`None` if its type is not in the snapshot).
     pub fn type_code_of(&self, product: &Product) -> Option<&ProductTypeCode> {
-        product
-            .product_type_id
-            .and_then(|id| self.product_type(id))
-            .map(|t| &t.code)
+        self.product_type(product.product_type_id).map(|t| &t.code)
     }
 
     /// The category of `product`.
@@ -559,7 +557,7 @@ impl Catalog {
         let id = self.product_type_by_code(code).map(|t| t.id);
         self.products
             .iter()
-            .filter(move |p| id.is_some() && p.product_type_id == id)
+            .filter(move |p| id == Some(p.product_type_id))
     }
 
     /// Products in this category.

@@ -331,4 +331,14 @@ impl payout_core::ApiClient for Client {
     fn send<E: Endpoint>(&self, req: &E) -> impl std::future::Future<Output = Result<E::Output>> + Send {
         payout_core::endpoint::send_via(self.transport_for::<E>(), req)
     }
+
+    /// Like [`payout_core::ApiClient::send`], with this call's overrides, on the same two
+    /// transports.
+    fn send_with<E: Endpoint>(
+        &self,
+        req: &E,
+        options: &payout_core::RequestOptions,
+    ) -> impl std::future::Future<Output = Result<E::Output>> + Send {
+        payout_core::endpoint::send_via_with(self.transport_for::<E>(), req, options)
+    }
 }

@@ -108,9 +108,8 @@ impl std::fmt::Debug for OrderContent {
 pub struct Order {
     /// The order id; persist it beside your own reference and the idempotency key.
     pub id: OrderId,
-    /// The product ordered.
-    #[serde(default)]
-    pub product_id: Option<ProductId>,
+    /// The product ordered (required: the reconcile of a create compares it).
+    pub product_id: ProductId,
     /// Your reference, echoed.
     #[serde(default)]
     pub external_ref: Option<String>,
@@ -705,7 +704,7 @@ impl Reconcile for CreateOrder {
     /// The order must be for the same product, and where the order echoes them, the same
     /// `external_ref`, `currency_code`, `quantity` and test flag.
     fn matches(&self, found: &Order) -> std::result::Result<(), &'static str> {
-        if found.product_id.is_some_and(|p| p != self.product_id) {
+        if found.product_id != self.product_id {
             return Err("product_id");
         }
         if let (Some(mine), Some(theirs)) = (&self.external_ref, &found.external_ref)

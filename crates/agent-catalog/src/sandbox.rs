@@ -163,7 +163,7 @@ impl Shared {
     }
 
     fn type_code(&self, product: &Product) -> Option<ProductTypeCode> {
-        let id = product.product_type_id?;
+        let id = product.product_type_id;
         self.types.iter().find(|t| t.id == id).map(|t| t.code.clone())
     }
 }
@@ -644,7 +644,7 @@ fn seed_products() -> Vec<Product> {
             name: s.name.into(),
             slug: Some(s.slug.into()),
             category_id: Some(CategoryId::new(s.category)),
-            product_type_id: Some(ProductTypeId::new(s.type_id)),
+            product_type_id: ProductTypeId::new(s.type_id),
             region_code: Some(s.region.into()),
             currency_code: Some(s.currency.into()),
             logo: Some(format!("https://cdn.sandbox.invalid/{}.png", s.slug)),
@@ -920,7 +920,7 @@ async fn list_products(State(sh): Shd, Path(agent): Path<String>, headers: Heade
             .products
             .iter()
             .filter(|p| category.is_none() || p.category_id == category)
-            .filter(|p| ty.is_none() || p.product_type_id == ty)
+            .filter(|p| ty.is_none_or(|t| p.product_type_id == t))
             .filter(|p| active.is_none_or(|a| p.is_active == a))
             .filter(|p| {
                 region.is_none_or(|r| {
@@ -1018,7 +1018,7 @@ async fn list_orders(State(sh): Shd, Path(agent): Path<String>, headers: HeaderM
             .rev()
             .map(|o| &o.order)
             .filter(|o| status.as_ref().is_none_or(|s| &o.status == s))
-            .filter(|o| product.is_none() || o.product_id == product)
+            .filter(|o| product.is_none_or(|p| o.product_id == p))
             .map(to_json)
             .collect();
         Ok(page_of(items, paging))
@@ -1304,7 +1304,7 @@ fn place(d: &mut Data, plan: Plan, key: &str) -> Order {
             "{seq:08x}-5b0c-4a7e-9c1d-{:012x}",
             0x5a4d_b0c5_0000 + seq
         )),
-        product_id: Some(plan.product.id),
+        product_id: plan.product.id,
         external_ref: plan.external_ref,
         idempotency_key: IdempotencyKey::new(key).ok(),
         status: OrderStatus::Pending,

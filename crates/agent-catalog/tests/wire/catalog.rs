@@ -163,7 +163,7 @@ async fn products_stream_walks_every_page_once() {
                 .query_param("page", "2")
                 .query_param("pageSize", "2");
             then.status(200).json_body(json!({
-                "items": [{"id": 789, "name": "Spotify", "price": "9.99", "is_active": false}],
+                "items": [{"id": 789, "product_type_id": 1, "name": "Spotify", "price": "9.99", "is_active": false}],
                 "page": 2, "pageSize": 2, "total": 3
             }));
         })
@@ -208,7 +208,7 @@ async fn product_get_reads_the_documented_product() {
     assert_eq!(prod.name, "Steam Wallet Top Up");
     assert_eq!(prod.slug.as_deref(), Some("steam-wallet-top-up"));
     assert_eq!(prod.category_id, Some(CategoryId::new(12)));
-    assert_eq!(prod.product_type_id, Some(ProductTypeId::new(3)));
+    assert_eq!(prod.product_type_id, ProductTypeId::new(3));
     assert_eq!(prod.region_code.as_deref(), Some("GLOBAL"));
     assert_eq!(prod.currency_code.as_deref(), Some("USD"));
     assert_eq!(prod.logo.as_deref(), Some("https://cdn.example.com/steam.png"));
@@ -216,7 +216,8 @@ async fn product_get_reads_the_documented_product() {
     assert!(prod.is_active);
     // A fractional JSON number is read exactly, not through f64 drift.
     let exact: agent_catalog::Product =
-        serde_json::from_value(json!({"id": 1, "price": 0.1, "min_amount": "5.10"})).unwrap();
+        serde_json::from_value(json!({"id": 1, "product_type_id": 3, "price": 0.1, "min_amount": "5.10"}))
+            .unwrap();
     assert_eq!(exact.price.unwrap().to_string(), "0.1");
     assert_eq!(exact.min_amount.unwrap().to_string(), "5.10");
 }

@@ -68,7 +68,7 @@ async fn create_order_sends_documented_body() {
     assert_eq!(order.status, OrderStatus::Pending);
     assert!(!order.is_final());
     assert_eq!(order.idempotency_key.as_ref().unwrap().as_str(), "order-1001");
-    assert_eq!(order.product_id, Some(ProductId::new(456)));
+    assert_eq!(order.product_id, ProductId::new(456));
     assert_eq!(order.external_ref.as_deref(), Some("INV-1001"));
     assert_eq!(order.order_content.vendor_order_id(), Some("LC-123456"));
     assert_eq!(order.order_content.voucher_code(), None);

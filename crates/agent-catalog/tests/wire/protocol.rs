@@ -61,8 +61,16 @@ async fn send_runs_any_request_value_on_its_documented_path() {
     // Through the shared trait too, as payout-core's reconcile and poll call it.
     let via_trait = payout_core::ApiClient::send(&c, &GetBalance).await.unwrap();
     assert_eq!(via_trait, b);
-    balance.assert_calls_async(2).await;
-    health.assert_calls_async(1).await;
+    // Per-call options take the same route: `/health` at the root, the rest in the agent scope.
+    let once = payout_core::RequestOptions::new().send_once();
+    payout_core::ApiClient::send_with(&c, &HealthCheck, &once)
+        .await
+        .unwrap();
+    payout_core::ApiClient::send_with(&c, &GetBalance, &once)
+        .await
+        .unwrap();
+    balance.assert_calls_async(3).await;
+    health.assert_calls_async(2).await;
     product.assert_calls_async(1).await;
     products.assert_calls_async(1).await;
     // Bad values are refused before any byte is sent.
@@ -269,12 +277,18 @@ async fn a_missing_documented_id_is_a_decode_error() {
     order.as_object_mut().unwrap().remove("id");
     let mut product = product_json();
     product.as_object_mut().unwrap().remove("id");
+    let mut untyped = product_json();
+    untyped.as_object_mut().unwrap().remove("product_type_id");
+    let mut unproduct = created_order_json("k");
+    unproduct.as_object_mut().unwrap().remove("product_id");
     let deposit = json!({"currency_code": "USD", "amount": "250.00", "status": "posted"});
     let balance = json!({"items": [{"available": "1.00"}]});
     for (path, body) in [
         ("/orders/o-1", order.clone()),
         ("/orders", json!({"items": [order]})),
         ("/products/456", product.clone()),
+        ("/products/457", untyped),
+        ("/orders/o-2", unproduct),
         ("/products", json!([product])),
         ("/deposits", json!({"items": [deposit]})),
         ("/balance", balance),
@@ -291,6 +305,8 @@ async fn a_missing_documented_id_is_a_decode_error() {
     assert_decode_error("order", &none, c.orders().get("o-1").await).await;
     assert_decode_error("orders", &none, c.orders().list(&OrderFilter::new()).await).await;
     assert_decode_error("product", &none, c.products().get(456).await).await;
+    assert_decode_error("product type id", &none, c.products().get(457).await).await;
+    assert_decode_error("order product id", &none, c.orders().get("o-2").await).await;
     assert_decode_error("products", &none, c.products().list(&ProductFilter::new()).await).await;
     assert_decode_error("deposits", &none, c.deposits().list(&DepositFilter::new()).await).await;
     assert_decode_error("balance currency", &none, c.balance().get().await).await;
