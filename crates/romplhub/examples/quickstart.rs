@@ -3,7 +3,7 @@
 //!
 //! Offline, against the in-process sandbox (no key, no network): registers an account, mints a
 //! `vx_` key, tops up, orders for an account with 2FA, confirms the unsigned webhooks, orders
-//! the excerpt's pack and shows that a lost answer never orders twice:
+//! the example pack from RomplHub's API page and shows that a lost answer never orders twice:
 //! ```sh
 //! cargo run -p romplhub --example quickstart
 //! ```
@@ -20,6 +20,7 @@
 //! are spent).
 
 use std::io::BufRead;
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use romplhub::{Client, CreateOrder, ErrorKind, ListOrders, PollOptions};
@@ -94,7 +95,7 @@ async fn online() -> Result<(), BoxError> {
     let wait = PollOptions::default();
     let mut current = client
         .orders()
-        .wait_until_final_or_2fa(&created.order_uid, &wait)
+        .wait_until_final(&created.order_uid, &wait)
         .await?;
     while current.needs_2fa() {
         println!("the account asks for a 2FA code; type it and press enter:");
@@ -103,7 +104,10 @@ async fn online() -> Result<(), BoxError> {
             .orders()
             .submit_2fa(&created.order_uid, code.trim().to_string())
             .await?;
-        current = client.orders().wait_after_2fa(&created.order_uid, &wait).await?;
+        current = client
+            .orders()
+            .wait_after_2fa(&created.order_uid, Duration::from_secs(60), &wait)
+            .await?;
     }
     match current.error_message {
         Some(msg) => println!("{} failed: {msg} (tokens refunded)", current.order_uid),
@@ -131,8 +135,9 @@ mod offline {
     use super::BoxError;
 
     fn poll() -> PollOptions {
-        PollOptions::new()
+        PollOptions::default()
             .interval(Duration::from_millis(40))
+            .backoff(1.0)
             .timeout(Duration::from_secs(5))
     }
 
@@ -232,7 +237,7 @@ mod offline {
         );
         let mut current = client
             .orders()
-            .wait_until_final_or_2fa(&created.order_uid, &poll())
+            .wait_until_final(&created.order_uid, &poll())
             .await?;
         println!(
             "-> GET /orders/{{uid}}              <- {}: the account owner gets a code",
@@ -254,7 +259,7 @@ mod offline {
         );
         current = client
             .orders()
-            .wait_after_2fa(&created.order_uid, &poll())
+            .wait_after_2fa(&created.order_uid, Duration::from_secs(5), &poll())
             .await?;
         println!(
             "-> GET /orders/{{uid}}              <- {}: {} R$ granted ({} -> {})",
@@ -270,7 +275,7 @@ mod offline {
         let first = received.first().ok_or("no webhook arrived")?;
         confirm(&client, first, hook_token).await?;
 
-        // The excerpt's pack: 2 x robux_550 + 1 x robux_1000.
+        // The example pack on RomplHub's API page: 2 x robux_550 + 1 x robux_1000.
         let pack = client
             .packs()
             .create(
@@ -288,10 +293,7 @@ mod offline {
         );
         let orders = client
             .packs()
-            .order(
-                &pack.id,
-                &OrderPack::new("user@roblox.com", "account-password").webhook_url(&hook),
-            )
+            .order(&OrderPack::new(&pack.id, "user@roblox.com", "account-password").webhook_url(&hook))
             .await?;
         println!(
             "-> POST /packs/{}/order            <- 201 {} orders: {}",
@@ -308,7 +310,7 @@ mod offline {
             statuses.push(
                 client
                     .orders()
-                    .wait_until_final_or_2fa(&o.order_uid, &poll())
+                    .wait_until_final(&o.order_uid, &poll())
                     .await?
                     .status,
             );
@@ -340,40 +342,36 @@ mod offline {
         }
 
         // The promise that matters most: a lost answer never orders twice.
+        // Remember the newest order id before sending: find_candidates stops there.
+        let since = client.orders().list(&ListOrders::new().limit(1)).await?.items;
+        let since = since.first().map(|o| o.order_uid.clone());
         let orders_before = sandbox.orders_created();
         let posts_before = sandbox.count("POST", "/orders");
         sandbox
             .server()
             .fail_next_on("POST", "/api/v1/orders", 1, Fault::DropAfterProcessing);
-        let lost = client
-            .orders()
-            .create(&CreateOrder::new(
-                "user@roblox.com",
-                "account-password",
-                "robux_88",
-            ))
-            .await;
+        let req = CreateOrder::new("user@roblox.com", "account-password", "robux_88");
+        let lost = client.orders().create(&req).await;
         let Err(e) = lost else {
             return Err("the dropped connection went unnoticed".into());
         };
         if e.kind() != ErrorKind::Ambiguous {
             return Err(format!("expected an ambiguous outcome, got {e}").into());
         }
-        // Reconcile as the crate advises: look at the newest orders before ordering again.
-        let newest = client.orders().list(&ListOrders::new().limit(1)).await?;
+        // As the crate advises: find the order before ordering again (RomplHub has no key).
+        let candidates = client.orders().find_candidates(&req, since.as_ref()).await?;
         let after = client.balance().get().await?.tokens;
         let sent = sandbox.count("POST", "/orders") - posts_before;
         let made = sandbox.orders_created() - orders_before;
         println!(
-            "!! fault: connection dropped after RomplHub processed POST /orders -> Ambiguous, not re-sent (sent {sent}x); GET /orders?limit=1 finds {} ({} tokens), {made} order created, tokens debited once ({before} -> {after})",
-            newest
-                .items
-                .first()
-                .map(|o| o.order_uid.to_string())
-                .unwrap_or_default(),
-            newest.items.first().and_then(|o| o.tokens_charged).unwrap_or(0),
+            "!! fault: connection dropped after RomplHub processed POST /orders -> Ambiguous, not re-sent (sent {sent}x); find_candidates finds {:?} ({} tokens), {made} order created, tokens debited once ({before} -> {after})",
+            candidates
+                .iter()
+                .map(|o| o.order_uid.as_str())
+                .collect::<Vec<_>>(),
+            candidates.first().and_then(|o| o.tokens_charged).unwrap_or(0),
         );
-        if sent != 1 || made != 1 || newest.total != Some(4) || after != before - 11 {
+        if sent != 1 || made != 1 || candidates.len() != 1 || after != before - 11 {
             return Err("an order was created or paid twice".into());
         }
         Ok(())

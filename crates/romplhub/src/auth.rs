@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-use payout_core::{AuthScheme, Error, ExposeSecret, Request, Result, Safety, SecretString};
+use payout_core::{AuthScheme, Error, ExposeSecret, Request, Response, Result, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::PROVIDER;
@@ -23,29 +23,26 @@ pub struct Auth<'a> {
     pub(crate) client: &'a Client,
 }
 
-/// A RomplHub user id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
-pub struct UserId(pub u64);
-
-impl<'de> Deserialize<'de> for UserId {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        crate::serde_util::u64_lenient(d).map(UserId)
-    }
+payout_core::id! {
+    /// A RomplHub user id (an integer on RomplHub's API page).
+    pub struct UserId(i64);
 }
 
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
+/// The wire body of register and login: the only place the password is written in clear.
+#[derive(Serialize)]
+struct CredentialsBody<'a> {
+    username: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+    #[serde(serialize_with = "payout_core::secret::expose")]
+    password: &'a SecretString,
 }
 
-/// The body of `POST /auth/register`.
-#[derive(Clone, Serialize)]
+/// `POST /auth/register` as a value. Not serializable: it holds a password.
+#[derive(Clone)]
 pub struct Register {
     username: String,
     email: String,
-    #[serde(serialize_with = "payout_core::secret::expose")]
     password: SecretString,
 }
 
@@ -91,13 +88,23 @@ impl Register {
         }
         Ok(())
     }
+
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        self.validate()?;
+        let body = CredentialsBody {
+            username: &self.username,
+            email: Some(&self.email),
+            password: &self.password,
+        };
+        Ok(json_body(req.auth(AuthScheme::None), &body)?.redact(&self.password))
+    }
 }
 
-/// The body of `POST /auth/login` (ASSUMPTION: JSON with `username` and `password`).
-#[derive(Clone, Serialize)]
+/// `POST /auth/login` as a value (ASSUMPTION: RomplHub's API page shows only the answer; the
+/// body is read as JSON with `username` and `password`). Not serializable: it holds a password.
+#[derive(Clone)]
 pub struct Login {
     username: String,
-    #[serde(serialize_with = "payout_core::secret::expose")]
     password: SecretString,
 }
 
@@ -134,6 +141,26 @@ impl Login {
         }
         Ok(())
     }
+
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        self.validate()?;
+        let body = CredentialsBody {
+            username: &self.username,
+            email: None,
+            password: &self.password,
+        };
+        Ok(json_body(req.auth(AuthScheme::None), &body)?.redact(&self.password))
+    }
+}
+
+/// `POST /auth/api-key` as a value (no body; authenticated with the client's JWT or key).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct CreateApiKey;
+
+impl CreateApiKey {
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        Ok(req)
+    }
 }
 
 /// The answer to register and login: a JWT to send as `Authorization: Bearer`.
@@ -146,7 +173,9 @@ pub struct AuthToken {
     /// The token type; RomplHub sends `"bearer"`.
     #[serde(default = "bearer")]
     pub token_type: String,
-    /// The account's id.
+    /// The account's id. Shown in the register answer on RomplHub's API page; optional here
+    /// because login is only said to answer "the same format", and a login must not fail
+    /// over an id the client never uses (the JWT is what matters).
     #[serde(default)]
     pub user_id: Option<UserId>,
     /// The account's username.
@@ -214,14 +243,7 @@ impl Auth<'_> {
     ///
     /// Never re-sent once it may have reached RomplHub (it creates an account).
     pub async fn register(&self, req: &Register) -> Result<AuthToken> {
-        req.validate()?;
-        let request = json_body(
-            Request::post("auth.register", "/auth/register").auth(AuthScheme::None),
-            req,
-        )?
-        .redact(&req.password);
-        let resp = self.client.send(request).await?;
-        let token: AuthToken = decode_secret(&resp)?;
+        let token = self.client.send(req).await?;
         self.adopt(&token);
         Ok(token)
     }
@@ -229,16 +251,7 @@ impl Auth<'_> {
     /// `POST /auth/login`: returns a JWT. A client built without an API key starts sending
     /// it on every call. Retried like a read: logging in twice changes nothing.
     pub async fn login(&self, req: &Login) -> Result<AuthToken> {
-        req.validate()?;
-        let request = json_body(
-            Request::post("auth.login", "/auth/login")
-                .auth(AuthScheme::None)
-                .safety(Safety::Idempotent),
-            req,
-        )?
-        .redact(&req.password);
-        let resp = self.client.send(request).await?;
-        let token: AuthToken = decode_secret(&resp)?;
+        let token = self.client.send(req).await?;
         self.adopt(&token);
         Ok(token)
     }
@@ -249,11 +262,7 @@ impl Auth<'_> {
     ///
     /// Never re-sent once it may have reached RomplHub, so a lost answer cannot mint two keys.
     pub async fn create_api_key(&self) -> Result<ApiKey> {
-        let resp = self
-            .client
-            .send(Request::post("auth.create_api_key", "/auth/api-key"))
-            .await?;
-        decode_secret(&resp)
+        self.client.send(&CreateApiKey).await
     }
 
     fn adopt(&self, token: &AuthToken) {
@@ -267,7 +276,7 @@ impl Auth<'_> {
 /// Decodes an answer that carries a secret (a JWT or a new API key). Unlike
 /// `Response::json`, a failure keeps no body snippet and no serde message: both could quote
 /// the secret.
-fn decode_secret<T: serde::de::DeserializeOwned>(resp: &payout_core::Response) -> Result<T> {
+pub(crate) fn decode_secret<T: serde::de::DeserializeOwned>(resp: &Response) -> Result<T> {
     serde_json::from_slice(resp.body()).map_err(|_| {
         let what = std::any::type_name::<T>().rsplit("::").next().unwrap_or("auth");
         Error::decode(

@@ -49,9 +49,11 @@ pub struct TopUp {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// The body of `POST /balance/topup`: an amount of USDT.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `POST /balance/topup` as a value: an amount of USDT. Serializes (for a journal) as
+/// `{"amount_usdt": "50.00"}` (a decimal string, exact).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopUpRequest {
+    #[serde(with = "payout_core::money::decimal")]
     amount_usdt: Decimal,
 }
 
@@ -93,6 +95,21 @@ impl TopUpRequest {
     fn body(&self) -> Vec<u8> {
         format!("{{\"amount_usdt\":{}}}", self.amount_usdt).into_bytes()
     }
+
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        self.validate()?;
+        Ok(req.json_bytes(self.body()))
+    }
+}
+
+/// `GET /balance` as a value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct GetBalance;
+
+impl GetBalance {
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        Ok(req)
+    }
 }
 
 /// The handler for `/balance`; see [`Client::balance`].
@@ -104,18 +121,13 @@ pub struct BalanceApi<'a> {
 impl BalanceApi<'_> {
     /// `GET /balance`: tokens available and top-ups pending.
     pub async fn get(&self) -> Result<Balance> {
-        self.client
-            .send(Request::get("balance.get", "/balance"))
-            .await?
-            .json()
+        self.client.send(&GetBalance).await
     }
 
     /// `POST /balance/topup`: requests a USDT top-up and returns the address to pay (201).
-    /// Never re-sent once it may have left, so a lost answer cannot open two top-ups; list
+    /// Never re-sent once it may have left, so a lost answer cannot open two top-ups; read
     /// [`BalanceApi::get`]'s `pending_topups` before asking again.
     pub async fn top_up(&self, req: &TopUpRequest) -> Result<TopUp> {
-        req.validate()?;
-        let request = Request::post("balance.top_up", "/balance/topup").json_bytes(req.body());
-        self.client.send(request).await?.json()
+        self.client.send(req).await
     }
 }

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use payout_core::reqwest::header::HeaderName;
 use payout_core::{
-    AuthScheme, ClientOptions, Error, ExposeSecret, RateLimiter, RawApi, Request, Result, SecretString,
-    Transport, TransportConfig,
+    ApiClient, AuthScheme, ClientOptions, Endpoint, Error, ExposeSecret, RateLimiter, RawApi, Request,
+    Result, SecretString, Transport, TransportConfig,
 };
 
 use crate::PROVIDER;
@@ -198,12 +198,18 @@ impl Client {
     /// A client from `ROMPLHUB_API_KEY` (required) and `ROMPLHUB_BASE_URL` (optional). The
     /// error names the missing variable.
     pub fn from_env() -> Result<Self> {
+        Client::builder_from_env()?.build()
+    }
+
+    /// A builder preset from `ROMPLHUB_API_KEY` (required) and `ROMPLHUB_BASE_URL`
+    /// (optional), for changing other settings before [`ClientBuilder::build`].
+    pub fn builder_from_env() -> Result<ClientBuilder> {
         let key = payout_core::require_env(PROVIDER, ENV_API_KEY)?;
         let mut b = Client::builder().api_key(key);
         if let Some(url) = payout_core::env_var(PROVIDER, ENV_BASE_URL)? {
             b = b.base_url(url);
         }
-        b.build()
+        Ok(b)
     }
 
     /// A new client with the same base URL and transport settings that authenticates with
@@ -285,8 +291,21 @@ impl Client {
         RawApi::new(self.transport.clone())
     }
 
-    pub(crate) async fn send(&self, req: Request) -> Result<payout_core::Response> {
-        self.transport.send(req).await
+    /// Sends any request value of this crate (every type in `api/endpoints.json`, e.g.
+    /// [`crate::CreateOrder`], [`crate::GetOrder`], [`crate::ListOrders`]) and decodes its
+    /// output. Retries follow the endpoint's declared safety: `POST /orders` and the other
+    /// unprotected calls are never re-sent once they may have left. The resource handlers
+    /// ([`Client::orders`], ...) are sugar over this; `register` and `login` through the
+    /// handler also arm the client with the JWT, which a bare `send` does not.
+    pub async fn send<E: Endpoint>(&self, req: &E) -> Result<E::Output> {
+        payout_core::endpoint::send_via(&self.transport, req).await
+    }
+}
+
+impl ApiClient for Client {
+    const PROVIDER: &'static str = PROVIDER;
+    fn transport(&self) -> &Transport {
+        &self.transport
     }
 }
 

@@ -16,7 +16,7 @@
 //! | 429 | rate limit exceeded (60/min) | `rate_limited` | `RateLimited` | retried automatically after `Retry-After`; see [`crate::rate_limiter`] |
 
 use payout_core::reqwest::header::HeaderMap;
-use payout_core::{Error, ErrorInfo};
+use payout_core::{Error, ErrorInfo, ProviderErrorCode};
 use serde::Deserialize;
 
 payout_core::open_enum! {
@@ -38,10 +38,15 @@ payout_core::open_enum! {
     }
 }
 
+impl ProviderErrorCode for ErrorCode {
+    const PROVIDER: &'static str = crate::PROVIDER;
+}
+
 impl ErrorCode {
-    /// The code of a RomplHub error, if it came from one of the documented statuses.
+    /// The code of a RomplHub error, if it came from one of the documented statuses (through
+    /// [`payout_core::ProviderErrorCode`]; an error of another provider has none).
     pub fn of(error: &Error) -> Option<ErrorCode> {
-        error.provider_code().map(ErrorCode::from)
+        <ErrorCode as ProviderErrorCode>::of(error)
     }
 
     fn for_status(status: u16) -> Option<(ErrorCode, &'static str)> {

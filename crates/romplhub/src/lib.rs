@@ -3,9 +3,11 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+pub(crate) mod api;
 pub mod auth;
 pub mod balance;
 mod client;
+mod endpoints;
 pub mod error;
 pub mod orders;
 pub mod packs;
@@ -15,24 +17,24 @@ pub mod sandbox;
 mod serde_util;
 pub mod webhook;
 
-pub use auth::{ApiKey, AuthToken, Login, Register, UserId};
-pub use balance::{Balance, TopUp, TopUpRequest, TopUpStatus};
+pub use auth::{ApiKey, AuthToken, CreateApiKey, Login, Register, UserId};
+pub use balance::{Balance, GetBalance, TopUp, TopUpRequest, TopUpStatus};
 pub use client::{
     Client, ClientBuilder, DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL, RATE_LIMIT_PER_MINUTE, rate_limiter,
 };
 pub use error::ErrorCode;
 pub use orders::{
-    CreateOrder, DEFAULT_PAGE_SIZE, ListOrders, Order, OrderStatus, OrderUid, PollOptions,
-    TwoFactorSubmitted, WLID_FEE_TOKENS, WlidTokens,
+    CANDIDATE_SCAN_LIMIT, CreateOrder, DEFAULT_PAGE_SIZE, GetOrder, ListOrders, Order, OrderList,
+    OrderStatus, OrderUid, SubmitTwoFactor, TwoFactorSubmitted, WLID_FEE_TOKENS, WlidTokens,
 };
-pub use packs::{CreatePack, OrderPack, Pack, PackId, PackItem, Totals};
+pub use packs::{CreatePack, DeletePack, Deleted, ListPacks, OrderPack, Pack, PackId, PackItem, Totals};
 pub use payout_core::webhook::WebhookError;
-pub use products::{Product, ProductId};
+pub use products::{ListProducts, Product, ProductId};
 pub use webhook::{Confirmation, WebhookEvent, WebhookOrder};
 
 pub use payout_core::{
-    CircuitBreaker, ClientOptions, Decimal, Error, ErrorKind, IdempotencyKey, Page, RateLimiter, Result,
-    RetryPolicy, SecretString,
+    ApiClient, CircuitBreaker, ClientOptions, Decimal, Endpoint, Error, ErrorKind, OnLookupError, Page,
+    PollOptions, RateLimiter, Result, RetryPolicy, Safety, SecretString,
 };
 
 /// The provider name used in errors and traces.

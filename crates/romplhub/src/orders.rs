@@ -6,49 +6,57 @@
 //! `POST /orders` spends tokens and logs into a real Roblox account, and RomplHub offers no
 //! idempotency key or client reference. Once the request may have reached RomplHub (a timeout,
 //! a dropped connection or a 5xx after sending), the client does **not** send it again: it
-//! returns [`payout_core::ErrorKind::Ambiguous`]. Look at your recent orders
-//! ([`Orders::list`], newest first) for one with the same product before you try again.
-//! Only a failure to connect (nothing was sent) is retried.
+//! returns [`payout_core::ErrorKind::Ambiguous`]. Then look for the order with
+//! [`Orders::find_candidates`] (your recent orders of the same product and quantity) before
+//! you decide to order again. Only a failure to connect (nothing was sent) is retried.
 //!
 //! # The 2FA flow
 //!
 //! After creation an order moves through `pending`, `authenticating`, `purchasing`,
 //! `granting` to `completed` (or `failed`, tokens refunded automatically). If the account has
 //! two-step verification and no `backup_code` was given, it stops at `waiting_2fa` until you
-//! submit the code the account owner received:
+//! submit the code the account owner received. [`Orders::wait_until_final`] returns such an
+//! order as soon as it sees it (the pause is a stop condition of the same poll):
 //!
 //! ```no_run
 //! # async fn run(client: romplhub::Client) -> romplhub::Result<()> {
-//! use romplhub::{CreateOrder, OrderStatus, PollOptions};
+//! use std::time::Duration;
+//! use romplhub::{CreateOrder, PollOptions};
 //! let created = client.orders().create(&CreateOrder::new("user@roblox.com", "account-password", "robux_2200")).await?;
-//! let order = client.orders().wait_until_final_or_2fa(&created.order_uid, &PollOptions::default()).await?;
+//! let order = client.orders().wait_until_final(&created.order_uid, &PollOptions::default()).await?;
 //! if order.needs_2fa() {
 //!     let code = String::from("847291"); // ask the account owner
 //!     client.orders().submit_2fa(&created.order_uid, code).await?;
-//!     // Not wait_until_final_or_2fa: the order may still read `waiting_2fa` for a moment.
-//!     let order = client.orders().wait_after_2fa(&created.order_uid, &PollOptions::default()).await?;
+//!     // Not wait_until_final: the order may still read `waiting_2fa` for a moment.
+//!     let order = client
+//!         .orders()
+//!         .wait_after_2fa(&created.order_uid, Duration::from_secs(60), &PollOptions::default())
+//!         .await?;
 //!     if order.needs_2fa() { /* the code was refused: ask for a new one */ }
 //! }
 //! # Ok(()) }
 //! ```
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_core::Stream;
 use payout_core::pagination::{next_offset, paginate};
-use payout_core::{Error, ErrorKind, ExposeSecret, Page, Request, Result, SecretString};
+use payout_core::poll::{Poll, wait_until};
+use payout_core::{
+    Error, ErrorKind, ExposeSecret, Page, PollOptions, Request, Response, Result, SecretString,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::PROVIDER;
 use crate::client::{Client, json_body, redact_all};
 use crate::packs::Totals;
 use crate::products::{Product, ProductId};
-use crate::serde_util::string_id;
 
-string_id! {
+payout_core::id! {
     /// An order id such as `VX-5A8115EA`; treat it as opaque.
-    OrderUid
+    pub struct OrderUid(String);
 }
 
 payout_core::open_enum! {
@@ -84,12 +92,12 @@ impl OrderStatus {
 }
 
 /// Microsoft/Xbox WLID tokens for the account: with them RomplHub charges a flat 3-token fee
-/// per order instead of the product's token price. Both values are secrets.
-#[derive(Clone, Serialize)]
+/// per order instead of the product's token price. Both values are secrets: they are sent to
+/// RomplHub in the order's body but never serialized anywhere else (a request value stored in
+/// a journal keeps no tokens), never shown by `Debug`, and masked in errors.
+#[derive(Clone)]
 pub struct WlidTokens {
-    #[serde(serialize_with = "payout_core::secret::expose")]
     refresh_token: SecretString,
-    #[serde(serialize_with = "payout_core::secret::expose")]
     wlid_token: SecretString,
 }
 
@@ -134,27 +142,74 @@ impl WlidTokens {
     }
 }
 
+/// The wire form of [`WlidTokens`]: the only place they are written in clear.
+#[derive(Serialize)]
+pub(crate) struct WlidBody<'a> {
+    #[serde(serialize_with = "payout_core::secret::expose")]
+    refresh_token: &'a SecretString,
+    #[serde(serialize_with = "payout_core::secret::expose")]
+    wlid_token: &'a SecretString,
+}
+
+impl<'a> From<&'a WlidTokens> for WlidBody<'a> {
+    fn from(w: &'a WlidTokens) -> Self {
+        WlidBody {
+            refresh_token: &w.refresh_token,
+            wlid_token: &w.wlid_token,
+        }
+    }
+}
+
+/// The account part of an order's wire body (`POST /orders` adds the product and quantity;
+/// `POST /packs/{id}/order` sends it alone). The only place the account's password, backup
+/// code and WLID tokens are written in clear.
+#[derive(Serialize)]
+pub(crate) struct AccountBody<'a> {
+    pub(crate) login: &'a str,
+    #[serde(serialize_with = "payout_core::secret::expose")]
+    pub(crate) password: &'a SecretString,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) product: Option<&'a ProductId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) quantity: Option<u32>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::serde_util::expose_opt_ref"
+    )]
+    pub(crate) backup_code: Option<&'a SecretString>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) webhook_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) wlid_tokens: Option<WlidBody<'a>>,
+}
+
 /// The flat fee, in tokens, of an order placed with [`WlidTokens`].
 pub const WLID_FEE_TOKENS: u64 = 3;
 
-/// The body of `POST /orders`: a Roblox account's login and password, the product, and
+/// `POST /orders` as a value: a Roblox account's login and password, the product, and
 /// optionally a quantity, a backup code, a webhook URL and WLID tokens.
-#[derive(Clone, Serialize)]
+///
+/// RomplHub has no idempotency key and no client reference for orders, so this value carries
+/// no key (it does not implement `payout_core::Keyed`); after an
+/// [`ErrorKind::Ambiguous`] use [`Orders::find_candidates`] with it.
+///
+/// Serializes (for a journal) **without its secrets**: the password, the backup code and the
+/// WLID tokens are skipped, and a value read back has an empty password, so it fails
+/// validation and can never be sent as is. The wire body is built separately, in
+/// `build_request`.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct CreateOrder {
     login: String,
-    #[serde(serialize_with = "payout_core::secret::expose")]
+    #[serde(skip, default = "crate::serde_util::no_secret")]
     password: SecretString,
     product: ProductId,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     quantity: Option<u32>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "payout_core::secret::expose_option"
-    )]
+    #[serde(skip)]
     backup_code: Option<SecretString>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     webhook_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip)]
     wlid_tokens: Option<WlidTokens>,
 }
 
@@ -223,6 +278,16 @@ impl CreateOrder {
         &self.product
     }
 
+    /// The Roblox account credited (its user name or e-mail).
+    pub fn login(&self) -> &str {
+        &self.login
+    }
+
+    /// The quantity ordered (1 when not set, RomplHub's default).
+    pub fn units(&self) -> u32 {
+        self.quantity.unwrap_or(1)
+    }
+
     /// Every secret in the body, for masking them in errors.
     pub(crate) fn secrets(&self) -> Vec<&SecretString> {
         account_secrets(
@@ -252,6 +317,35 @@ impl CreateOrder {
             w.validate()?;
         }
         Ok(())
+    }
+
+    /// Validates the value and fills the body and its redactions (called by the generated
+    /// `payout_core::Endpoint` impl).
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        self.validate()?;
+        let body = AccountBody {
+            login: &self.login,
+            password: &self.password,
+            product: Some(&self.product),
+            quantity: self.quantity,
+            backup_code: self.backup_code.as_ref(),
+            webhook_url: self.webhook_url.as_deref(),
+            wlid_tokens: self.wlid_tokens.as_ref().map(WlidBody::from),
+        };
+        Ok(redact_all(json_body(req, &body)?, &self.secrets()))
+    }
+
+    /// True when `order` could be the one this request created: same product and quantity
+    /// where the order reports them, and the same Roblox account where the order reports one
+    /// (RomplHub's order object does not document the account, so it rarely can be compared).
+    pub fn could_be(&self, order: &Order) -> bool {
+        let product = order.product.as_ref().is_none_or(|p| p == &self.product);
+        let quantity = order.quantity.is_none_or(|q| q == u64::from(self.units()));
+        let login = match order.extra.get("login") {
+            Some(serde_json::Value::String(l)) => l.trim().eq_ignore_ascii_case(self.login.trim()),
+            _ => true,
+        };
+        product && quantity && login
     }
 
     /// What this order will cost and grant, priced from `products` (from
@@ -418,8 +512,33 @@ impl Order {
     }
 }
 
-/// The query of `GET /orders`: an optional status filter and limit/offset paging.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// `GET /orders/{order_uid}` as a value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct GetOrder {
+    order_uid: OrderUid,
+}
+
+impl GetOrder {
+    /// Reads the order `order_uid`.
+    pub fn new(order_uid: impl Into<OrderUid>) -> Self {
+        GetOrder {
+            order_uid: order_uid.into(),
+        }
+    }
+
+    /// The order read.
+    pub fn order_uid(&self) -> &OrderUid {
+        &self.order_uid
+    }
+
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        Ok(req.path(order_path(&self.order_uid, "")?))
+    }
+}
+
+/// `GET /orders` as a value: an optional status filter and limit/offset paging. Sent with
+/// [`Client::send`] it returns the raw [`OrderList`]; [`Orders::list`] returns a [`Page`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ListOrders {
     status: Option<OrderStatus>,
     limit: Option<u32>,
@@ -456,19 +575,32 @@ impl ListOrders {
         }
         Ok(())
     }
+
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        self.validate()?;
+        Ok(req
+            .query_opt("status", self.status.as_ref().map(|s| s.as_str().to_string()))
+            .query_opt("limit", self.limit)
+            .query_opt("offset", self.offset))
+    }
 }
 
-#[derive(Deserialize)]
-struct OrderList {
+/// The answer to `GET /orders`: `{total, orders}`. The `orders` array is required: an answer
+/// without it is a `Decode` error that keeps the status, never an empty page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct OrderList {
+    /// How many orders match the filter, if sent.
     #[serde(default, deserialize_with = "crate::serde_util::opt_u64_lenient")]
-    total: Option<u64>,
-    #[serde(default)]
-    orders: Vec<Order>,
+    pub total: Option<u64>,
+    /// This page of orders.
+    pub orders: Vec<Order>,
 }
 
-/// The answer to `POST /orders/{order_uid}/2fa`. The page does not show it (ASSUMPTION): the
-/// updated order or a short acknowledgement is expected, so every field is optional. Follow up
-/// with [`Orders::wait_until_final_or_2fa`].
+/// The answer to `POST /orders/{order_uid}/2fa`. RomplHub's API page does not show it
+/// (ASSUMPTION): the updated order or a short acknowledgement is expected, so every field is
+/// optional, and an empty body reads as all `None`. A member named `code` is never kept.
+/// Follow up with [`Orders::wait_after_2fa`].
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[non_exhaustive]
 pub struct TwoFactorSubmitted {
@@ -486,55 +618,79 @@ pub struct TwoFactorSubmitted {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+/// `POST /orders/{order_uid}/2fa` as a value: the 2FA code (from e-mail or an authenticator)
+/// for an order in `waiting_2fa`. The code is a secret: never serialized, never shown by
+/// `Debug`, masked in errors. Surrounding whitespace (a pasted newline) is not sent.
+#[derive(Clone)]
+pub struct SubmitTwoFactor {
+    order_uid: OrderUid,
+    code: SecretString,
+}
+
+impl fmt::Debug for SubmitTwoFactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SubmitTwoFactor")
+            .field("order_uid", &self.order_uid)
+            .field("code", &"[REDACTED]")
+            .finish()
+    }
+}
+
 #[derive(Serialize)]
 struct TwoFactorBody<'a> {
     #[serde(serialize_with = "payout_core::secret::expose")]
     code: &'a SecretString,
 }
 
-/// How [`Orders::wait_until_final_or_2fa`] and [`Orders::wait_after_2fa`] poll.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PollOptions {
-    interval: Duration,
-    timeout: Duration,
-    code_grace: Duration,
-}
-
-impl Default for PollOptions {
-    /// Every 5 s for up to 10 minutes: 12 calls a minute, well inside the 60/min limit;
-    /// a submitted 2FA code gets 60 s to move the order out of `waiting_2fa`.
-    fn default() -> Self {
-        PollOptions {
-            interval: Duration::from_secs(5),
-            timeout: Duration::from_secs(600),
-            code_grace: Duration::from_secs(60),
+impl SubmitTwoFactor {
+    /// Submits `code` for the order `order_uid`.
+    pub fn new(order_uid: impl Into<OrderUid>, code: impl Into<SecretString>) -> Self {
+        SubmitTwoFactor {
+            order_uid: order_uid.into(),
+            code: code.into(),
         }
     }
+
+    /// The order the code is for.
+    pub fn order_uid(&self) -> &OrderUid {
+        &self.order_uid
+    }
+
+    /// The code as sent: trimmed and checked.
+    fn code(&self) -> Result<SecretString> {
+        let c = self.code.expose_secret().trim();
+        if c.is_empty() || c.len() > 64 || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-') {
+            return Err(Error::invalid_input(
+                PROVIDER,
+                "code",
+                "must be 1 to 64 ASCII letters, digits or dashes",
+            ));
+        }
+        Ok(SecretString::from(c))
+    }
+
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        let code = self.code()?;
+        let path = order_path(&self.order_uid, "/2fa")?;
+        Ok(json_body(req.path(path), &TwoFactorBody { code: &code })?
+            .redact(&code)
+            .redact(&self.code))
+    }
 }
 
-impl PollOptions {
-    /// The defaults (every 5 s, up to 10 minutes).
-    pub fn new() -> Self {
-        PollOptions::default()
+/// Decodes the answer to `POST /orders/{order_uid}/2fa`: an empty body is an empty
+/// acknowledgement, and a `code` member is dropped so the code never reaches a `Debug`.
+pub(crate) fn decode_2fa(resp: &Response) -> Result<TwoFactorSubmitted> {
+    if resp.body().iter().all(u8::is_ascii_whitespace) {
+        return Ok(TwoFactorSubmitted::default());
     }
-    /// Time between two `GET /orders/{order_uid}` calls (at least 10 ms).
-    pub fn interval(mut self, interval: Duration) -> Self {
-        self.interval = interval.max(Duration::from_millis(10));
-        self
-    }
-    /// How long to wait in total before giving up with [`ErrorKind::Timeout`].
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-    /// For [`Orders::wait_after_2fa`]: how long a `waiting_2fa` seen right after submitting
-    /// a code is taken as RomplHub still checking that code. Past it, the order is returned
-    /// as still needing a code (the code was most likely refused).
-    pub fn code_grace(mut self, grace: Duration) -> Self {
-        self.code_grace = grace;
-        self
-    }
+    let mut ack: TwoFactorSubmitted = resp.json()?;
+    ack.extra.remove("code");
+    Ok(ack)
 }
+
+/// How many of your most recent orders [`Orders::find_candidates`] reads at most.
+pub const CANDIDATE_SCAN_LIMIT: usize = 200;
 
 /// The handler for `/orders`; see [`Client::orders`].
 #[derive(Debug, Clone, Copy)]
@@ -552,41 +708,51 @@ pub(crate) fn order_path(uid: &OrderUid, suffix: &str) -> Result<String> {
     ))
 }
 
+/// The advice an unknown order outcome carries: RomplHub has nothing to look an order up by.
+pub(crate) const AMBIGUOUS_ORDER_ADVICE: &str = "RomplHub has no idempotency key: do not order again blindly; \
+find the order with client.orders().find_candidates(&req, since) (your recent orders of the same product \
+and quantity) and wait for it, or check it later";
+
+/// Adds [`AMBIGUOUS_ORDER_ADVICE`] to an error whose order may exist.
+pub(crate) fn advise_on_unknown(e: Error) -> Error {
+    if e.kind() == ErrorKind::Ambiguous || e.may_have_succeeded() {
+        e.with_advice(AMBIGUOUS_ORDER_ADVICE)
+    } else {
+        e
+    }
+}
+
+/// The verdict of [`Orders::wait_until_final`] on one state.
+fn final_or_2fa(order: &Order) -> Poll {
+    if order.is_final() {
+        Poll::Final
+    } else if order.needs_2fa() {
+        Poll::Stop("waiting_2fa: the order needs a 2FA code")
+    } else {
+        Poll::Pending
+    }
+}
+
 impl Orders<'_> {
     /// `POST /orders`: buys Robux for the account, paid in tokens (201 Created).
     ///
     /// **Never re-sent** once the request may have left: a timeout, dropped connection or 5xx
-    /// after sending returns [`ErrorKind::Ambiguous`]. Check [`Orders::list`] for the order
+    /// after sending returns [`ErrorKind::Ambiguous`] (an undecodable 2xx, a `Decode` error
+    /// marked "may have succeeded"). Look for the order with [`Orders::find_candidates`]
     /// before creating it again. A 402 means the balance is too low.
     pub async fn create(&self, req: &CreateOrder) -> Result<Order> {
-        req.validate()?;
-        // POST defaults to Safety::Unprotected: nothing here deduplicates a repeat.
-        let request = redact_all(
-            json_body(Request::post("orders.create", "/orders"), req)?,
-            &req.secrets(),
-        );
-        self.client.send(request).await?.json()
+        self.client.send(req).await.map_err(advise_on_unknown)
     }
 
     /// `GET /orders/{order_uid}`: the order's current state.
     pub async fn get(&self, order_uid: impl Into<OrderUid>) -> Result<Order> {
-        let uid = order_uid.into();
-        let path = order_path(&uid, "")?;
-        self.client
-            .send(Request::get("orders.get", "/orders/{order_uid}").path(path))
-            .await?
-            .json()
+        self.client.send(&GetOrder::new(order_uid)).await
     }
 
     /// `GET /orders?status=&limit=&offset=`: one page of orders, with the total and the offset
     /// of the next page (`None` on the last one).
     pub async fn list(&self, filter: &ListOrders) -> Result<Page<Order, u64>> {
-        filter.validate()?;
-        let request = Request::get("orders.list", "/orders")
-            .query_opt("status", filter.status.as_ref().map(|s| s.as_str().to_string()))
-            .query_opt("limit", filter.limit)
-            .query_opt("offset", filter.offset);
-        let list: OrderList = self.client.send(request).await?.json()?;
+        let list = self.client.send(filter).await?;
         let offset = filter.offset.unwrap_or(0);
         let received = list.orders.len();
         // Without a limit, a full page is whatever the provider's default size was.
@@ -619,6 +785,39 @@ impl Orders<'_> {
         payout_core::collect_all(self.stream(filter), max).await
     }
 
+    /// After an [`ErrorKind::Ambiguous`] `create(&req)`: the orders that could be the one
+    /// `req` created, newest first, so you can wait for it instead of paying again.
+    ///
+    /// RomplHub has no idempotency key and no client reference, so nothing identifies the
+    /// order for certain. This reads your orders newest first (`GET /orders`, as the API page
+    /// lists them) and keeps those with the request's product and quantity (and its Roblox
+    /// account, where an order reports one; see [`CreateOrder::could_be`]). It stops at
+    /// `since`, the newest order id you knew **before** sending `req` (that order and older
+    /// ones are not returned), or after [`CANDIDATE_SCAN_LIMIT`] orders.
+    ///
+    /// An empty answer does not prove that nothing was ordered (RomplHub may list a new order
+    /// a moment late): look again later before ordering anew. Several candidates mean several
+    /// orders of the same product for the account: decide with your own records.
+    pub async fn find_candidates(&self, req: &CreateOrder, since: Option<&OrderUid>) -> Result<Vec<Order>> {
+        use std::pin::pin;
+        let mut stream = pin!(self.stream(ListOrders::new()));
+        let mut out = Vec::new();
+        let mut read = 0usize;
+        while read < CANDIDATE_SCAN_LIMIT {
+            let next = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await;
+            let Some(order) = next else { break };
+            let order = order?;
+            read += 1;
+            if since.is_some_and(|s| s == &order.order_uid) {
+                break;
+            }
+            if req.could_be(&order) {
+                out.push(order);
+            }
+        }
+        Ok(out)
+    }
+
     /// `POST /orders/{order_uid}/2fa`: submits the 2FA code (from e-mail or an authenticator)
     /// for an order in `waiting_2fa`. The code is a secret and never logged. Never re-sent once
     /// it may have left (codes are single-use).
@@ -627,104 +826,68 @@ impl Orders<'_> {
         order_uid: impl Into<OrderUid>,
         code: impl Into<SecretString>,
     ) -> Result<TwoFactorSubmitted> {
-        let uid = order_uid.into();
-        let raw = code.into();
-        // Codes pasted from an e-mail often carry a trailing newline; send the code itself.
-        let c = raw.expose_secret().trim();
-        if c.is_empty() || c.len() > 64 || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-') {
-            return Err(Error::invalid_input(
-                PROVIDER,
-                "code",
-                "must be 1 to 64 ASCII letters, digits or dashes",
-            ));
-        }
-        let code = SecretString::from(c);
-        let path = order_path(&uid, "/2fa")?;
-        let request = json_body(
-            Request::post("orders.submit_2fa", "/orders/{order_uid}/2fa").path(path),
-            &TwoFactorBody { code: &code },
-        )?
-        .redact(&code);
-        let resp = self.client.send(request).await?;
-        if resp.body().iter().all(u8::is_ascii_whitespace) {
-            return Ok(TwoFactorSubmitted::default());
-        }
-        let mut ack: TwoFactorSubmitted = resp.json()?;
+        let req = SubmitTwoFactor::new(order_uid, code);
+        let mut ack = self.client.send(&req).await?;
         // An answer that echoes the code must not carry it into a `Debug` of the result.
-        ack.extra
-            .retain(|_, v| v.as_str().is_none_or(|s| s.trim() != code.expose_secret()));
+        if let Ok(code) = req.code() {
+            ack.extra
+                .retain(|_, v| v.as_str().is_none_or(|s| s.trim() != code.expose_secret()));
+        }
         Ok(ack)
     }
 
-    /// Polls `GET /orders/{order_uid}` until the order is final (`completed`, `failed`) or
-    /// needs a 2FA code (`waiting_2fa`), and returns it. On `waiting_2fa`, ask the account
-    /// owner for the code, call [`Orders::submit_2fa`], then wait with
-    /// [`Orders::wait_after_2fa`] (not this method: it would return the stale `waiting_2fa`).
+    /// Polls `GET /orders/{order_uid}` (through `payout_core::poll::wait_until`) until the
+    /// order is final (`completed`, `failed`) or needs a 2FA code (`waiting_2fa`, a stop
+    /// condition of the same loop), and returns it. On `waiting_2fa`, ask the account owner
+    /// for the code, call [`Orders::submit_2fa`], then wait with [`Orders::wait_after_2fa`]
+    /// (not this method: it would return the stale `waiting_2fa`).
     ///
-    /// Fails with [`ErrorKind::Timeout`] (safe to call again) when the order is still in
-    /// progress after the options' timeout, and with the call's error if a poll fails.
-    pub async fn wait_until_final_or_2fa(
+    /// At the options' deadline it fails with [`ErrorKind::Timeout`] carrying the last order
+    /// seen (`err.last_state::<Order>()`); the order is still in progress, so wait again,
+    /// never order again. Failed lookups follow [`PollOptions::on_lookup_error`].
+    pub async fn wait_until_final(
         &self,
         order_uid: impl Into<OrderUid>,
         options: &PollOptions,
     ) -> Result<Order> {
-        self.poll(order_uid.into(), options, None).await
+        let req = GetOrder::new(order_uid);
+        wait_until(PROVIDER, options, || self.client.send(&req), final_or_2fa).await
     }
 
     /// Polls after [`Orders::submit_2fa`] until the order is final, or needs a code again.
     ///
     /// Right after a submission the order usually still reads `waiting_2fa` for a moment,
-    /// so [`Orders::wait_until_final_or_2fa`] would hand that stale state straight back and
-    /// your application would ask the account owner for a code they already gave (codes
-    /// are single-use). This waits instead: a `waiting_2fa` counts as "still checking the
-    /// code" until the order leaves that state or the options'
-    /// [`code_grace`](PollOptions::code_grace) has passed. A returned order that
-    /// [`needs_2fa`](Order::needs_2fa) therefore really asks for a new code.
+    /// so [`Orders::wait_until_final`] would hand that stale state straight back and your
+    /// application would ask the account owner for a code they already gave (codes are
+    /// single-use). This waits instead: a `waiting_2fa` counts as "still checking the code"
+    /// until the order leaves that state or `code_grace` has passed (60 s is a fair value).
+    /// A returned order that [`needs_2fa`](Order::needs_2fa) therefore really asks for a new
+    /// code. At the deadline: [`ErrorKind::Timeout`] with the last order seen.
     pub async fn wait_after_2fa(
         &self,
         order_uid: impl Into<OrderUid>,
+        code_grace: Duration,
         options: &PollOptions,
     ) -> Result<Order> {
-        let grace_end = tokio::time::Instant::now() + options.code_grace;
-        self.poll(order_uid.into(), options, Some(grace_end)).await
-    }
-
-    async fn poll(
-        &self,
-        uid: OrderUid,
-        options: &PollOptions,
-        code_grace_end: Option<tokio::time::Instant>,
-    ) -> Result<Order> {
-        let deadline = tokio::time::Instant::now() + options.timeout;
-        let mut left_2fa = false;
-        loop {
-            let order = self.get(uid.clone()).await?;
+        let req = GetOrder::new(order_uid);
+        let grace_end = tokio::time::Instant::now() + code_grace;
+        let left_2fa = AtomicBool::new(false);
+        let judge = move |order: &Order| {
             if order.is_final() {
-                return Ok(order);
-            }
-            if order.needs_2fa() {
+                Poll::Final
+            } else if order.needs_2fa() {
                 let checking_code =
-                    code_grace_end.is_some_and(|end| !left_2fa && tokio::time::Instant::now() < end);
-                if !checking_code {
-                    return Ok(order);
+                    !left_2fa.load(Ordering::Relaxed) && tokio::time::Instant::now() < grace_end;
+                if checking_code {
+                    Poll::Pending
+                } else {
+                    Poll::Stop("waiting_2fa again: the code was not accepted")
                 }
             } else {
-                left_2fa = true;
+                left_2fa.store(true, Ordering::Relaxed);
+                Poll::Pending
             }
-            let now = tokio::time::Instant::now();
-            if now + options.interval > deadline {
-                return Err(Error::new(
-                    ErrorKind::Timeout,
-                    PROVIDER,
-                    format!(
-                        "order {uid} is still `{}` after {:.0}s of polling; call wait_until_final_or_2fa again or check it later",
-                        order.status,
-                        options.timeout.as_secs_f64()
-                    ),
-                ));
-            }
-            tracing::debug!(status = order.status.as_str(), "order in progress; polling again");
-            tokio::time::sleep(options.interval).await;
-        }
+        };
+        wait_until(PROVIDER, options, || self.client.send(&req), judge).await
     }
 }

@@ -2,31 +2,31 @@
 //! `POST /packs/{id}/order`, plus client-side pricing ([`Totals`]) so you can show what a
 //! pack costs before ordering it.
 //!
-//! ASSUMPTION: only the create request is documented. The pack object is read as
-//! `{id, name, items, total_tokens, total_robux}` with every field but `id` optional (an id may
-//! be a number or a string), the list as a bare array or `{"packs": [...]}`, and the order
-//! answer as an array of orders or `{"orders": [...]}`.
+//! ASSUMPTION: RomplHub's API page documents only the create request. The pack object is read
+//! as `{id, name, items, total_tokens, total_robux}` with every field but `id` optional (an id
+//! may be a number or a string; `items` is `None` when not sent, never an empty list), the list
+//! as a bare array or `{"packs": [...]}`, and the order answer as an array of orders or
+//! `{"orders": [...]}`. Any other shape is a `Decode` error that keeps the status.
 //!
 //! Ordering a pack creates one order per item and spends tokens: like
 //! [`crate::orders::Orders::create`], it is never re-sent once the request may have left.
 
 use std::fmt;
 
-use payout_core::{Error, Request, Result, SecretString};
+use payout_core::{Error, Request, Response, Result, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::PROVIDER;
 use crate::client::{Client, json_body, redact_all};
 use crate::orders::{
-    Order, WLID_FEE_TOKENS, WlidTokens, account_secrets, find_product, overflow, redact_url,
-    validate_account, validate_webhook_url,
+    AccountBody, Order, WLID_FEE_TOKENS, WlidBody, WlidTokens, account_secrets, advise_on_unknown,
+    find_product, overflow, redact_url, validate_account, validate_webhook_url,
 };
 use crate::products::{Product, ProductId};
-use crate::serde_util::string_id;
 
-string_id! {
+payout_core::id! {
     /// A pack id (RomplHub may send a number; it is kept as its decimal text).
-    PackId
+    pub struct PackId(String);
 }
 
 /// One line of a pack: a product and how many of it.
@@ -94,8 +94,8 @@ impl Totals {
     }
 }
 
-/// The body of `POST /packs`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// `POST /packs` as a value: a name and its items.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatePack {
     name: String,
     items: Vec<PackItem>,
@@ -156,6 +156,11 @@ impl CreatePack {
         }
         Ok(())
     }
+
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        self.validate()?;
+        json_body(req, self)
+    }
 }
 
 /// A saved pack.
@@ -167,9 +172,9 @@ pub struct Pack {
     /// The pack's name.
     #[serde(default)]
     pub name: Option<String>,
-    /// Its items.
+    /// Its items; `None` when RomplHub did not send them (never read as an empty pack).
     #[serde(default)]
-    pub items: Vec<PackItem>,
+    pub items: Option<Vec<PackItem>>,
     /// The total token price, if RomplHub sends it.
     #[serde(default, deserialize_with = "crate::serde_util::opt_u64_lenient")]
     pub total_tokens: Option<u64>,
@@ -183,33 +188,44 @@ pub struct Pack {
 
 impl Pack {
     /// What the pack costs and grants today, priced from `products` (prices may have changed
-    /// since the pack was saved).
+    /// since the pack was saved). Fails with a `Decode` error when RomplHub did not send the
+    /// pack's items.
     pub fn totals(&self, products: &[Product]) -> Result<Totals> {
-        Totals::of(&self.items, products)
+        match &self.items {
+            Some(items) => Totals::of(items, products),
+            None => Err(Error::decode(
+                PROVIDER,
+                None,
+                format!("pack {} came without its `items`: list the packs again", self.id),
+            )),
+        }
     }
 }
 
-/// The body of `POST /packs/{id}/order`: the Roblox account to credit, and optionally a
-/// backup code, a webhook URL and WLID tokens (a flat fee per resulting order).
-#[derive(Clone, Serialize)]
+/// `POST /packs/{id}/order` as a value: the pack, the Roblox account to credit, and
+/// optionally a backup code, a webhook URL and WLID tokens (a flat fee per resulting order).
+///
+/// Like [`crate::CreateOrder`] it carries no key (RomplHub has none) and serializes (for a
+/// journal) **without its secrets**: the password, backup code and WLID tokens are skipped,
+/// and a value read back has an empty password, so it fails validation and cannot be sent.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct OrderPack {
+    pack: PackId,
     login: String,
-    #[serde(serialize_with = "payout_core::secret::expose")]
+    #[serde(skip, default = "crate::serde_util::no_secret")]
     password: SecretString,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "payout_core::secret::expose_option"
-    )]
+    #[serde(skip)]
     backup_code: Option<SecretString>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     webhook_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip)]
     wlid_tokens: Option<WlidTokens>,
 }
 
 impl fmt::Debug for OrderPack {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OrderPack")
+            .field("pack", &self.pack)
             .field("login", &self.login)
             .field("password", &"[REDACTED]")
             .field("backup_code", &self.backup_code.as_ref().map(|_| "[REDACTED]"))
@@ -220,9 +236,10 @@ impl fmt::Debug for OrderPack {
 }
 
 impl OrderPack {
-    /// Orders the pack for the Roblox account `login` with its `password`.
-    pub fn new(login: impl Into<String>, password: impl Into<SecretString>) -> Self {
+    /// Orders the pack `pack` for the Roblox account `login` with its `password`.
+    pub fn new(pack: impl Into<PackId>, login: impl Into<String>, password: impl Into<SecretString>) -> Self {
         OrderPack {
+            pack: pack.into(),
             login: login.into(),
             password: password.into(),
             backup_code: None,
@@ -261,6 +278,11 @@ impl OrderPack {
         Ok(t)
     }
 
+    /// The pack ordered.
+    pub fn pack(&self) -> &PackId {
+        &self.pack
+    }
+
     /// Checks every field before anything is sent.
     pub fn validate(&self) -> Result<()> {
         validate_account(&self.login, &self.password, self.backup_code.as_ref())?;
@@ -272,11 +294,91 @@ impl OrderPack {
         }
         Ok(())
     }
+
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        self.validate()?;
+        let path = pack_path(&self.pack, "/order")?;
+        let body = AccountBody {
+            login: &self.login,
+            password: &self.password,
+            product: None,
+            quantity: None,
+            backup_code: self.backup_code.as_ref(),
+            webhook_url: self.webhook_url.as_deref(),
+            wlid_tokens: self.wlid_tokens.as_ref().map(WlidBody::from),
+        };
+        let secrets = account_secrets(
+            &self.password,
+            self.backup_code.as_ref(),
+            self.wlid_tokens.as_ref(),
+        );
+        Ok(redact_all(json_body(req.path(path), &body)?, &secrets))
+    }
+}
+
+/// `GET /packs` as a value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct ListPacks;
+
+impl ListPacks {
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        Ok(req)
+    }
+}
+
+/// `DELETE /packs/{id}` as a value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DeletePack {
+    id: PackId,
+}
+
+impl DeletePack {
+    /// Deletes the pack `id`.
+    pub fn new(id: impl Into<PackId>) -> Self {
+        DeletePack { id: id.into() }
+    }
+
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        Ok(req.path(pack_path(&self.id, "")?))
+    }
+}
+
+/// The answer to `DELETE /packs/{id}`: RomplHub's API page does not show it (204 or a small
+/// JSON acknowledgement are both accepted), so it carries nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Deleted;
+
+/// Every saved pack, as `GET /packs` returns them.
+pub type PackList = Vec<Pack>;
+
+/// The orders `POST /packs/{id}/order` created, one per pack item.
+pub type PackOrders = Vec<Order>;
+
+/// Any 2xx answer to a delete: its body is not documented and not needed.
+pub(crate) fn decode_deleted(_resp: &Response) -> Result<Deleted> {
+    Ok(Deleted)
+}
+
+/// A bare array of packs or `{"packs": [...]}` (or `{"items": [...]}`); anything else is a
+/// `Decode` error that keeps the status.
+pub(crate) fn decode_packs(resp: &Response) -> Result<PackList> {
+    Ok(match resp.json::<PackListBody>()? {
+        PackListBody::Bare(p) | PackListBody::Wrapped { packs: p } => p,
+    })
+}
+
+/// A bare array of orders or `{"orders": [...]}`; anything else is a `Decode` error that
+/// keeps the status (and, the call having spent tokens, is marked "may have succeeded").
+pub(crate) fn decode_pack_orders(resp: &Response) -> Result<PackOrders> {
+    Ok(match resp.json::<OrderArray>()? {
+        OrderArray::Bare(o) | OrderArray::Wrapped { orders: o } => o,
+    })
 }
 
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum PackList {
+enum PackListBody {
     Bare(Vec<Pack>),
     Wrapped {
         #[serde(alias = "items")]
@@ -311,48 +413,25 @@ impl Packs<'_> {
     /// `POST /packs`: saves a pack. Moves no money; still never re-sent once it may have left,
     /// so a lost answer cannot save the pack twice.
     pub async fn create(&self, req: &CreatePack) -> Result<Pack> {
-        req.validate()?;
-        let request = json_body(Request::post("packs.create", "/packs"), req)?;
-        self.client.send(request).await?.json()
+        self.client.send(req).await
     }
 
     /// `GET /packs`: every saved pack.
     pub async fn list(&self) -> Result<Vec<Pack>> {
-        let list: PackList = self
-            .client
-            .send(Request::get("packs.list", "/packs"))
-            .await?
-            .json()?;
-        Ok(match list {
-            PackList::Bare(p) | PackList::Wrapped { packs: p } => p,
-        })
+        self.client.send(&ListPacks).await
     }
 
     /// `DELETE /packs/{id}`: deletes a pack (retried like a read: deleting twice changes
     /// nothing). A 404 means it was already gone.
     pub async fn delete(&self, id: impl Into<PackId>) -> Result<()> {
-        let path = pack_path(&id.into(), "")?;
-        self.client
-            .send(Request::delete("packs.delete", "/packs/{id}").path(path))
-            .await?;
-        Ok(())
+        self.client.send(&DeletePack::new(id)).await.map(|_| ())
     }
 
     /// `POST /packs/{id}/order`: orders every item of the pack for the account, one order per
     /// item, and returns those orders. Spends tokens: **never re-sent** once the request may
-    /// have left; on [`payout_core::ErrorKind::Ambiguous`] list your orders before trying
-    /// again.
-    pub async fn order(&self, id: impl Into<PackId>, req: &OrderPack) -> Result<Vec<Order>> {
-        req.validate()?;
-        let path = pack_path(&id.into(), "/order")?;
-        let secrets = account_secrets(&req.password, req.backup_code.as_ref(), req.wlid_tokens.as_ref());
-        let request = redact_all(
-            json_body(Request::post("packs.order", "/packs/{id}/order").path(path), req)?,
-            &secrets,
-        );
-        let orders: OrderArray = self.client.send(request).await?.json()?;
-        Ok(match orders {
-            OrderArray::Bare(o) | OrderArray::Wrapped { orders: o } => o,
-        })
+    /// have left; on [`payout_core::ErrorKind::Ambiguous`] look for the orders with
+    /// [`crate::orders::Orders::find_candidates`] (one per pack item) before trying again.
+    pub async fn order(&self, req: &OrderPack) -> Result<Vec<Order>> {
+        self.client.send(req).await.map_err(advise_on_unknown)
     }
 }

@@ -6,15 +6,14 @@
 //! as is a bare array or an object with a `products` (or `items`) array. Do not hard-code
 //! prices: read them here and price packs with [`crate::packs::Totals`].
 
-use payout_core::{Decimal, Request, Result};
+use payout_core::{Decimal, Request, Response, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::client::Client;
-use crate::serde_util::string_id;
 
-string_id! {
+payout_core::id! {
     /// A product id such as `robux_2200`.
-    ProductId
+    pub struct ProductId(String);
 }
 
 /// One Robux product.
@@ -113,12 +112,33 @@ impl Product {
 
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum ProductList {
+enum ProductListBody {
     Bare(Vec<Product>),
     Wrapped {
         #[serde(alias = "items")]
         products: Vec<Product>,
     },
+}
+
+/// `GET /products` as a value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct ListProducts;
+
+impl ListProducts {
+    pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
+        Ok(req)
+    }
+}
+
+/// Every product, as `GET /products` returns them.
+pub type ProductList = Vec<Product>;
+
+/// A bare array of products or `{"products": [...]}` (or `{"items": [...]}`); anything else
+/// is a `Decode` error that keeps the status, never an empty list.
+pub(crate) fn decode_products(resp: &Response) -> Result<ProductList> {
+    Ok(match resp.json::<ProductListBody>()? {
+        ProductListBody::Bare(p) | ProductListBody::Wrapped { products: p } => p,
+    })
 }
 
 /// The handler for `/products`; see [`Client::products`].
@@ -130,13 +150,6 @@ pub struct Products<'a> {
 impl Products<'_> {
     /// `GET /products`: every product with its Robux amount and token price.
     pub async fn list(&self) -> Result<Vec<Product>> {
-        let list: ProductList = self
-            .client
-            .send(Request::get("products.list", "/products"))
-            .await?
-            .json()?;
-        Ok(match list {
-            ProductList::Bare(p) | ProductList::Wrapped { products: p } => p,
-        })
+        self.client.send(&ListProducts).await
     }
 }

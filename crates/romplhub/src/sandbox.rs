@@ -26,15 +26,15 @@
 //! # });
 //! ```
 //!
-//! What it models, from RomplHub's page and the provider excerpt:
+//! What it models, from RomplHub's API page:
 //!
 //! * **Auth**: `POST /auth/register` and `POST /auth/login` answer a JWT
 //!   (`{access_token, token_type: "bearer", user_id, username}`), `POST /auth/api-key` mints a
 //!   `vx_...` key (answered as `{"api_key": ...}`); every other endpoint takes either
 //!   `Authorization: Bearer <jwt>` or `X-API-Key: vx_...`, and answers 401
 //!   `{"detail": ...}` without one. The sandbox starts with one account ([`SANDBOX_USERNAME`],
-//!   [`SANDBOX_PASSWORD`], key [`SANDBOX_API_KEY`], [`SANDBOX_TOKENS`] tokens, the excerpt's
-//!   example balance); registered accounts start with 0 tokens.
+//!   [`SANDBOX_PASSWORD`], key [`SANDBOX_API_KEY`], [`SANDBOX_TOKENS`] tokens, the API
+//!   page's example balance); registered accounts start with 0 tokens.
 //! * **Tokens**: `POST /orders` and `POST /packs/{id}/order` debit the product price × quantity
 //!   (or the flat 3-token WLID fee per order) and answer 402 when the balance is short, creating
 //!   nothing; a failed order is refunded automatically. `POST /balance/topup` answers 201
@@ -50,7 +50,7 @@
 //!   authenticating. `GET /orders` filters by `status` and pages with `limit`/`offset`, newest
 //!   first.
 //! * **Products**: the page's four products (`robux_88`, `robux_550`, `robux_1000`,
-//!   `robux_2200`), so the excerpt's pack (2 × `robux_550` + 1 × `robux_1000`) costs 95 tokens
+//!   `robux_2200`), so the API page's example pack (2 × `robux_550` + 1 × `robux_1000`) costs 95 tokens
 //!   and grants 2100 Robux. **Packs**: create, list, delete, and order (one order per item).
 //! * **Errors** in FastAPI's shape: `{"detail": "text"}`, and 422
 //!   `{"detail": [{"type", "loc", "msg", "input"}]}` for bad input.
@@ -91,7 +91,7 @@ pub const SANDBOX_API_KEY: &str = "vx_sandbox_key_5a8115ea";
 pub const SANDBOX_USERNAME: &str = "sandbox";
 /// The seeded account's password.
 pub const SANDBOX_PASSWORD: &str = "sandbox-password";
-/// The seeded account's starting balance (the excerpt's example balance).
+/// The seeded account's starting balance (the example balance on RomplHub's API page).
 pub const SANDBOX_TOKENS: u64 = 485;
 /// A Roblox login whose orders stop at `waiting_2fa` (unless a `backup_code` is given).
 pub const TWO_FA_LOGIN: &str = "2fa@roblox.com";
@@ -103,7 +103,7 @@ pub const BAD_PASSWORD_LOGIN: &str = "wrong-password@roblox.com";
 pub const BAD_PASSWORD_MESSAGE: &str = "Roblox login failed: invalid account credentials";
 /// The `error_message` of an order whose 2FA code was wrong.
 pub const INVALID_2FA_MESSAGE: &str = "Invalid 2FA code";
-/// Tokens per USDT in a top-up (ASSUMPTION: the excerpt's example, 50.00 USDT → 250 tokens).
+/// Tokens per USDT in a top-up (ASSUMPTION: the top-up example on RomplHub's API page, 50.00 USDT → 250 tokens).
 pub const TOKENS_PER_USDT: u64 = 5;
 /// The Robux every Roblox account holds before its first sandbox order (the page's example).
 pub const ROBUX_BEFORE: u64 = 150;
@@ -160,6 +160,8 @@ struct Data {
     roblox_robux: HashMap<String, u64>,
     rate_limit: (usize, Duration),
     rate: HashMap<String, VecDeque<Instant>>,
+    /// Where webhooks of orders that name no `webhook_url` go ([`Sandbox::set_webhook_url`]).
+    webhook_url: Option<String>,
 }
 
 struct Shared {
@@ -234,6 +236,7 @@ impl Sandbox {
             roblox_robux: HashMap::new(),
             rate_limit: (crate::RATE_LIMIT_PER_MINUTE as usize, Duration::from_secs(60)),
             rate: HashMap::new(),
+            webhook_url: None,
         };
         data.api_keys.insert(SANDBOX_API_KEY.to_string(), 1);
         data.two_fa
@@ -405,10 +408,21 @@ impl Sandbox {
         self.shared.lock().accounts[0].pending_topups.len()
     }
 
+    /// Sends the webhooks of orders created without a `webhook_url` to `url` (RomplHub itself
+    /// only has the per-order `webhook_url`; an order's own URL still wins).
+    pub fn set_webhook_url(&self, url: impl Into<String>) {
+        self.shared.lock().webhook_url = Some(url.into());
+    }
+
     /// Moves every open order one step (`waiting_2fa` orders stay until a code is submitted),
-    /// delivering `order.completed` / `order.failed` webhooks. Returns the orders that changed.
-    pub async fn advance(&self) -> Vec<OrderUid> {
-        advance(&self.shared).await
+    /// delivering `order.completed` / `order.failed` webhooks. Returns the ids of the orders
+    /// that changed.
+    pub async fn advance(&self) -> Vec<String> {
+        advance(&self.shared)
+            .await
+            .into_iter()
+            .map(OrderUid::into_string)
+            .collect()
     }
 
     /// Advances until no order changes: every order ends `completed`, `failed` or
@@ -424,7 +438,8 @@ impl Sandbox {
         });
     }
 
-    /// The webhooks delivered so far.
+    /// The webhooks delivered so far, each with its headers (RomplHub sends no signature) and
+    /// raw body, ready for [`crate::webhook::parse`].
     pub fn deliveries(&self) -> Vec<Delivery> {
         self.shared.webhooks.deliveries()
     }
@@ -481,6 +496,7 @@ async fn advance(shared: &Arc<Shared>) -> Vec<OrderUid> {
             two_fa,
             fail_logins,
             roblox_robux,
+            webhook_url: default_url,
             ..
         } = &mut *guard;
         for rec in orders.iter_mut() {
@@ -520,12 +536,15 @@ async fn advance(shared: &Arc<Shared>) -> Vec<OrderUid> {
             if next == OrderStatus::Failed
                 && let Some(a) = accounts.iter_mut().find(|a| a.id == rec.owner)
             {
-                // The excerpt: "Tokens auto-refunded."
+                // RomplHub's API page: "Tokens auto-refunded."
                 a.tokens += o.tokens_charged.unwrap_or(0);
             }
             o.status = next;
             changed.push(o.order_uid.clone());
-            if let (Some(url), Some(body)) = (&rec.webhook_url, webhook_payload(o)) {
+            if let (Some(url), Some(body)) = (
+                rec.webhook_url.as_ref().or(default_url.as_ref()),
+                webhook_payload(o),
+            ) {
                 let label = format!("{} {}", body["event"].as_str().unwrap_or("?"), o.order_uid);
                 hooks.push((url.clone(), label, body));
             }

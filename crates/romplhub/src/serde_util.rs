@@ -13,6 +13,24 @@ pub(crate) fn secret<'de, D: Deserializer<'de>>(d: D) -> Result<SecretString, D:
     Ok(SecretString::from(s))
 }
 
+/// The empty secret a request value read back from a journal carries in place of a secret
+/// that was never serialized: it fails validation, so such a value can never be sent.
+pub(crate) fn no_secret() -> SecretString {
+    SecretString::from(String::new())
+}
+
+/// Serializes an optional borrowed secret in clear: only for the wire body.
+pub(crate) fn expose_opt_ref<S: serde::Serializer>(
+    secret: &Option<&SecretString>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use payout_core::ExposeSecret;
+    match secret {
+        Some(v) => s.serialize_some(v.expose_secret()),
+        None => s.serialize_none(),
+    }
+}
+
 struct U64Visitor;
 
 impl<'de> Visitor<'de> for U64Visitor {
@@ -66,86 +84,3 @@ pub(crate) fn opt_u64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<
     }
     d.deserialize_option(Opt)
 }
-
-/// An id that may be sent as a string or a number, kept as a string.
-pub(crate) fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    struct V;
-    impl Visitor<'_> for V {
-        type Value = String;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a string or an integer id")
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-            Ok(v.to_string())
-        }
-        fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
-            Ok(v)
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
-            Ok(v.to_string())
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
-            Ok(v.to_string())
-        }
-    }
-    d.deserialize_any(V)
-}
-
-/// Declares a string id newtype: `Display`, `as_str`, `From<&str>`/`From<String>`, serde as a
-/// plain string (a number is accepted and kept as its decimal text).
-macro_rules! string_id {
-    ($(#[$meta:meta])* $name:ident) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-        #[serde(transparent)]
-        pub struct $name(String);
-
-        impl $name {
-            /// Wraps an id.
-            pub fn new(id: impl Into<String>) -> Self {
-                $name(id.into())
-            }
-            /// The id as sent on the wire.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl From<&str> for $name {
-            fn from(s: &str) -> Self {
-                $name(s.to_string())
-            }
-        }
-
-        impl From<String> for $name {
-            fn from(s: String) -> Self {
-                $name(s)
-            }
-        }
-
-        impl From<&$name> for $name {
-            fn from(s: &$name) -> Self {
-                s.clone()
-            }
-        }
-
-        impl AsRef<str> for $name {
-            fn as_ref(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                $crate::serde_util::string_or_number(d).map($name)
-            }
-        }
-    };
-}
-pub(crate) use string_id;

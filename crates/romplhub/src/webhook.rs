@@ -3,7 +3,8 @@
 //! **RomplHub does not sign its webhooks**, so anyone who learns your URL can send you a
 //! forged "completed". Treat a webhook as a hint only:
 //!
-//! 1. [`parse`] the raw body into a [`WebhookEvent`] (unknown event types are kept raw);
+//! 1. [`parse`] the raw body into a [`WebhookEvent`] (unknown event types are kept raw, and a
+//!    known event whose order does not decode is [`WebhookEvent::Unparsed`], never refused);
 //! 2. [`confirm`] it: the order is fetched again with your own credentials
 //!    (`GET /orders/{order_uid}`), and you act only on the status in that answer;
 //! 3. optionally put a random per-order token in the `webhook_url` query string
@@ -62,6 +63,17 @@ pub enum WebhookEvent {
     OrderCompleted(WebhookOrder),
     /// `order.failed`: the order failed and its tokens were refunded (as claimed).
     OrderFailed(WebhookOrder),
+    /// A known event type (`order.completed`, `order.failed`) whose `order` did not decode
+    /// (RomplHub changed a field's type, or left it out): kept whole with the decode error, so
+    /// a delivery is never unreadable. [`confirm`] still works when an order id can be read.
+    Unparsed {
+        /// The `event` value.
+        event: String,
+        /// The whole payload.
+        raw: serde_json::Value,
+        /// Why the `order` did not decode.
+        error: String,
+    },
     /// An event type this version does not know, kept whole.
     Unknown {
         /// The `event` value.
@@ -77,7 +89,7 @@ impl WebhookEvent {
         match self {
             WebhookEvent::OrderCompleted(_) => "order.completed",
             WebhookEvent::OrderFailed(_) => "order.failed",
-            WebhookEvent::Unknown { event, .. } => event,
+            WebhookEvent::Unparsed { event, .. } | WebhookEvent::Unknown { event, .. } => event,
         }
     }
 
@@ -85,7 +97,7 @@ impl WebhookEvent {
     pub fn order(&self) -> Option<&WebhookOrder> {
         match self {
             WebhookEvent::OrderCompleted(o) | WebhookEvent::OrderFailed(o) => Some(o),
-            WebhookEvent::Unknown { .. } => None,
+            WebhookEvent::Unparsed { .. } | WebhookEvent::Unknown { .. } => None,
         }
     }
 
@@ -93,7 +105,7 @@ impl WebhookEvent {
     pub fn order_uid(&self) -> Option<OrderUid> {
         match self {
             WebhookEvent::OrderCompleted(o) | WebhookEvent::OrderFailed(o) => Some(o.id.clone()),
-            WebhookEvent::Unknown { raw, .. } => {
+            WebhookEvent::Unparsed { raw, .. } | WebhookEvent::Unknown { raw, .. } => {
                 let o = raw.get("order")?;
                 let id = o.get("id").or_else(|| o.get("order_uid"))?;
                 match id {
@@ -109,7 +121,7 @@ impl WebhookEvent {
     pub fn claimed_status(&self) -> Option<OrderStatus> {
         match self {
             WebhookEvent::OrderCompleted(o) | WebhookEvent::OrderFailed(o) => Some(o.status.clone()),
-            WebhookEvent::Unknown { raw, .. } => raw
+            WebhookEvent::Unparsed { raw, .. } | WebhookEvent::Unknown { raw, .. } => raw
                 .get("order")
                 .and_then(|o| o.get("status"))
                 .and_then(|s| s.as_str())
@@ -125,20 +137,27 @@ struct Envelope {
 
 /// Parses a webhook body. Pass the raw bytes as received. Nothing is trusted yet: there is
 /// no signature to check, so [`confirm`] the event before acting on it.
+///
+/// Refused ([`WebhookError::InvalidBody`]) only when the body is not JSON or has no string
+/// `event`. A known event whose `order` does not decode is [`WebhookEvent::Unparsed`]; an
+/// unknown event type is [`WebhookEvent::Unknown`].
 pub fn parse(raw_body: &[u8]) -> std::result::Result<WebhookEvent, WebhookError> {
     let raw: serde_json::Value =
         serde_json::from_slice(raw_body).map_err(|e| WebhookError::InvalidBody(format!("not JSON: {e}")))?;
     let env = Envelope::deserialize(&raw)
         .map_err(|_| WebhookError::InvalidBody("no string `event` member".to_string()))?;
-    let order = |raw: &serde_json::Value| -> std::result::Result<WebhookOrder, WebhookError> {
-        let o = raw
-            .get("order")
-            .ok_or_else(|| WebhookError::InvalidBody("no `order` member".to_string()))?;
-        WebhookOrder::deserialize(o).map_err(|e| WebhookError::InvalidBody(format!("`order`: {e}")))
+    let order = |raw: &serde_json::Value| -> std::result::Result<WebhookOrder, String> {
+        let o = raw.get("order").ok_or_else(|| "no `order` member".to_string())?;
+        WebhookOrder::deserialize(o).map_err(|e| format!("`order`: {e}"))
     };
+    let known =
+        |event: String, raw: serde_json::Value, wrap: fn(WebhookOrder) -> WebhookEvent| match order(&raw) {
+            Ok(o) => wrap(o),
+            Err(error) => WebhookEvent::Unparsed { event, raw, error },
+        };
     Ok(match env.event.as_str() {
-        "order.completed" => WebhookEvent::OrderCompleted(order(&raw)?),
-        "order.failed" => WebhookEvent::OrderFailed(order(&raw)?),
+        "order.completed" => known(env.event, raw, WebhookEvent::OrderCompleted),
+        "order.failed" => known(env.event, raw, WebhookEvent::OrderFailed),
         _ => WebhookEvent::Unknown {
             event: env.event,
             raw,

@@ -48,7 +48,7 @@ async fn register_sends_documented_body_and_arms_the_client() {
         .await
         .unwrap();
     assert_eq!(token.token_type, "bearer");
-    assert_eq!(token.user_id.map(|u| u.0), Some(1));
+    assert_eq!(token.user_id.map(|u| u.get()), Some(1));
     assert_eq!(token.username.as_deref(), Some("myuser"));
     assert!(client.is_authenticated());
     // The JWT from register authenticates later calls, on clones too.

@@ -107,10 +107,10 @@ async fn secrets_never_reach_logs_debug_or_errors() {
         .submit_2fa(&created.order_uid, CODE)
         .await
         .unwrap();
-    let pack = OrderPack::new("user@roblox.com", PASSWORD)
+    let pack = OrderPack::new("7", "user@roblox.com", PASSWORD)
         .backup_code(BACKUP)
         .wlid_tokens(WlidTokens::new(REFRESH, WLID));
-    let e1 = client.packs().order("7", &pack).await.unwrap_err();
+    let e1 = client.packs().order(&pack).await.unwrap_err();
     let e2 = client.balance().get().await.unwrap_err();
     let e3 = keyed.products().list().await.unwrap_err();
     let keyed_by_env_style = Client::new(API_KEY).unwrap();
@@ -181,10 +181,10 @@ async fn request_secrets_echoed_in_error_bodies_are_masked() {
     let order = CreateOrder::new("user@roblox.com", PASSWORD, "robux_2200")
         .backup_code(BACKUP)
         .wlid_tokens(WlidTokens::new(REFRESH, WLID));
-    let pack = OrderPack::new("user@roblox.com", PASSWORD).backup_code(BACKUP);
+    let pack = OrderPack::new("7", "user@roblox.com", PASSWORD).backup_code(BACKUP);
     let errors = [
         client.orders().create(&order).await.unwrap_err(),
-        client.packs().order("7", &pack).await.unwrap_err(),
+        client.packs().order(&pack).await.unwrap_err(),
         client.orders().submit_2fa("VX-1", CODE).await.unwrap_err(),
         login_client.log_in().await.unwrap_err(),
     ];
@@ -208,7 +208,7 @@ fn webhook_url_token_is_not_in_debug() {
     const HOOK_TOKEN: &str = "hooktok_DO_NOT_LEAK_4471";
     let url = format!("https://user:pw-DO-NOT-LEAK@shop.example/hook?t={HOOK_TOKEN}#frag");
     let order = CreateOrder::new("user@roblox.com", PASSWORD, "robux_2200").webhook_url(&url);
-    let pack = OrderPack::new("user@roblox.com", PASSWORD).webhook_url(&url);
+    let pack = OrderPack::new("7", "user@roblox.com", PASSWORD).webhook_url(&url);
     let debug = format!("{order:?} {pack:?}");
     assert!(debug.contains("https://shop.example/hook?[REDACTED]"), "{debug}");
     assert_no_secret(

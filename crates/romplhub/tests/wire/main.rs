@@ -8,6 +8,7 @@ mod leak;
 mod orders;
 mod packs;
 mod products;
+mod protocol;
 mod safety;
 #[cfg(feature = "sandbox")]
 mod sandbox;

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use httpmock::prelude::*;
-use romplhub::{CreateOrder, ErrorKind, ListOrders, OrderStatus, PollOptions, WlidTokens};
+use romplhub::{CreateOrder, ErrorKind, ListOrders, Order, OrderStatus, PollOptions, WlidTokens};
 use serde_json::json;
 
 use crate::{API_KEY, client, products_json};
@@ -403,15 +403,16 @@ async fn two_factor_flow_end_to_end() {
         .unwrap();
     assert_eq!(created.status, OrderStatus::Pending);
 
-    let fast = PollOptions::new()
+    let fast = PollOptions::default()
         .interval(Duration::from_millis(20))
+        .backoff(1.0)
         .timeout(Duration::from_secs(10));
     // The order authenticates for a while, then stops for 2FA.
     let waiter = {
         let c = c.clone();
         let uid = created.order_uid.clone();
-        let fast = fast.clone();
-        tokio::spawn(async move { c.orders().wait_until_final_or_2fa(uid, &fast).await })
+
+        tokio::spawn(async move { c.orders().wait_until_final(uid, &fast).await })
     };
     while authenticating.calls_async().await < 2 {
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -450,7 +451,7 @@ async fn two_factor_flow_end_to_end() {
         .await;
     let done = c
         .orders()
-        .wait_after_2fa(&created.order_uid, &fast)
+        .wait_after_2fa(&created.order_uid, Duration::from_secs(60), &fast)
         .await
         .unwrap();
     assert_eq!(done.status, OrderStatus::Completed);
@@ -472,16 +473,20 @@ async fn wait_gives_up_with_a_timeout_error() {
         .await;
     let err = client(&server.base_url())
         .orders()
-        .wait_until_final_or_2fa(
+        .wait_until_final(
             "VX-1",
-            &PollOptions::new()
+            &PollOptions::default()
                 .interval(Duration::from_millis(20))
                 .timeout(Duration::from_millis(100)),
         )
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout);
-    assert!(err.message().contains("purchasing"), "{err}");
+    let last = err
+        .last_state::<Order>()
+        .expect("the last order seen rides on the timeout");
+    assert_eq!(last.status, OrderStatus::Purchasing);
+    assert!(err.was_sent());
 }
 
 /// Right after a code is submitted the order still reads `waiting_2fa` for a moment:
@@ -498,17 +503,22 @@ async fn wait_after_2fa_skips_the_stale_waiting_state() {
         })
         .await;
     let c = client(&server.base_url());
-    let fast = PollOptions::new()
+    let fast = PollOptions::default()
         .interval(Duration::from_millis(20))
+        .backoff(1.0)
         .timeout(Duration::from_secs(10));
     // What the old flow did: the first poll after submitting returns the stale state.
-    let stale = c.orders().wait_until_final_or_2fa("VX-2FA", &fast).await.unwrap();
+    let stale = c.orders().wait_until_final("VX-2FA", &fast).await.unwrap();
     assert!(stale.needs_2fa());
 
     let waiter = {
         let c = c.clone();
-        let fast = fast.clone();
-        tokio::spawn(async move { c.orders().wait_after_2fa("VX-2FA", &fast).await })
+
+        tokio::spawn(async move {
+            c.orders()
+                .wait_after_2fa("VX-2FA", Duration::from_secs(60), &fast)
+                .await
+        })
     };
     while still_waiting.calls_async().await < 4 {
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -538,14 +548,14 @@ async fn wait_after_2fa_returns_a_renewed_prompt_after_the_grace() {
                 .json_body(json!({"order_uid": "VX-2FA", "status": "waiting_2fa"}));
         })
         .await;
-    let opts = PollOptions::new()
+    let opts = PollOptions::default()
         .interval(Duration::from_millis(20))
-        .timeout(Duration::from_secs(30))
-        .code_grace(Duration::from_millis(150));
+        .backoff(1.0)
+        .timeout(Duration::from_secs(30));
     let started = std::time::Instant::now();
     let order = client(&server.base_url())
         .orders()
-        .wait_after_2fa("VX-2FA", &opts)
+        .wait_after_2fa("VX-2FA", Duration::from_millis(150), &opts)
         .await
         .unwrap();
     assert!(order.needs_2fa());

@@ -29,7 +29,7 @@ async fn create_order_dropped_connection_is_sent_once_and_ambiguous() {
         assert!(err.may_have_succeeded());
         assert!(!err.is_retryable());
         assert_eq!(srv.requests(), 1, "{mode:?}: POST /orders must never be re-sent");
-        assert!(err.to_string().contains("look it up before retrying"), "{err}");
+        assert!(err.to_string().contains("find_candidates"), "{err}");
         let raw = String::from_utf8_lossy(&srv.raw_requests()[0]).to_string();
         assert!(raw.starts_with("POST /orders "), "{raw}");
     }
@@ -40,7 +40,7 @@ async fn order_pack_dropped_connection_is_sent_once_and_ambiguous() {
     let srv = DropServer::start(DropMode::CloseAfterRequest);
     let err = client(&srv.base_url())
         .packs()
-        .order("7", &OrderPack::new("u", PASSWORD))
+        .order(&OrderPack::new("7", "u", PASSWORD))
         .await
         .unwrap_err();
     settle().await;

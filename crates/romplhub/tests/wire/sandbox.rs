@@ -15,8 +15,9 @@ use romplhub::{
 use serde_json::{Value, json};
 
 fn quick_poll() -> PollOptions {
-    PollOptions::new()
+    PollOptions::default()
         .interval(Duration::from_millis(20))
+        .backoff(1.0)
         .timeout(Duration::from_secs(5))
 }
 
@@ -104,7 +105,7 @@ async fn documented_flow_register_key_topup_2fa_pack_and_webhooks() {
     sandbox.settle().await;
     let waiting = client
         .orders()
-        .wait_until_final_or_2fa(&created.order_uid, &quick_poll())
+        .wait_until_final(&created.order_uid, &quick_poll())
         .await
         .unwrap();
     assert!(waiting.needs_2fa());
@@ -151,10 +152,7 @@ async fn documented_flow_register_key_topup_2fa_pack_and_webhooks() {
     assert_eq!(client.packs().list().await.unwrap().len(), 1);
     let orders = client
         .packs()
-        .order(
-            &pack.id,
-            &OrderPack::new("user@roblox.com", "pw").webhook_url(&hook),
-        )
+        .order(&OrderPack::new(&pack.id, "user@roblox.com", "pw").webhook_url(&hook))
         .await
         .unwrap();
     assert_eq!(orders.len(), 2, "one order per item");
@@ -298,7 +296,7 @@ async fn failed_login_sets_error_message_and_refunds() {
         sandbox.auto_advance(Duration::from_millis(10));
         client
             .orders()
-            .wait_until_final_or_2fa(&created.order_uid, &quick_poll())
+            .wait_until_final(&created.order_uid, &quick_poll())
             .await
             .unwrap()
     };
@@ -330,7 +328,7 @@ async fn insufficient_tokens_is_402_and_creates_nothing() {
         .unwrap();
     let e = client
         .packs()
-        .order(&pack.id, &OrderPack::new("user@roblox.com", "pw"))
+        .order(&OrderPack::new(&pack.id, "user@roblox.com", "pw"))
         .await
         .unwrap_err();
     assert_eq!(ErrorCode::of(&e), Some(ErrorCode::InsufficientTokens));
@@ -582,7 +580,7 @@ async fn pack_order_response_lost_creates_each_item_once() {
         .fail_next_on("POST", &format!("/api/v1{path}"), 1, Fault::DropAfterProcessing);
     let e = client
         .packs()
-        .order(&pack.id, &OrderPack::new("user@roblox.com", "pw"))
+        .order(&OrderPack::new(&pack.id, "user@roblox.com", "pw"))
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Ambiguous);
@@ -673,4 +671,86 @@ fn webhook_request_builder_matches_what_the_handler_parses() {
     let pending: romplhub::Order =
         serde_json::from_value(json!({"order_uid": "VX-1", "status": "pending"})).unwrap();
     assert!(romplhub::sandbox::webhook_request(&pending).is_none());
+}
+
+/// After an ambiguous create, `find_candidates` finds the one order the lost request made,
+/// and not the order that existed before it.
+#[tokio::test]
+async fn ambiguous_create_is_found_by_find_candidates_not_ordered_again() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let client = sandbox.client();
+    let earlier = client
+        .orders()
+        .create(&CreateOrder::new("user@roblox.com", "pw", "robux_88"))
+        .await
+        .unwrap();
+    sandbox
+        .server()
+        .fail_next_on("POST", "/api/v1/orders", 1, Fault::DropAfterProcessing);
+    let req = CreateOrder::new("user@roblox.com", "pw", "robux_88");
+    let e = client.orders().create(&req).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Ambiguous);
+    assert_eq!(sandbox.count("POST", "/orders"), 2, "never re-sent");
+    let found = client
+        .orders()
+        .find_candidates(&req, Some(&earlier.order_uid))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_ne!(found[0].order_uid, earlier.order_uid);
+    assert!(sandbox.order(&found[0].order_uid).is_some());
+    // Another product is no candidate.
+    let other = CreateOrder::new("user@roblox.com", "pw", "robux_550");
+    assert!(
+        client
+            .orders()
+            .find_candidates(&other, Some(&earlier.order_uid))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// The sandbox contract: `set_webhook_url`, `advance() -> Vec<String>`, and deliveries that
+/// carry the headers and the raw body, which `webhook::parse` reads.
+#[tokio::test]
+async fn sandbox_contract_webhook_url_advance_and_deliveries() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let inbox = WebhookInbox::start().await.unwrap();
+    sandbox.set_webhook_url(inbox.url());
+    let client = sandbox.client();
+    let created = client
+        .orders()
+        .create(&CreateOrder::new("user@roblox.com", "pw", "robux_88"))
+        .await
+        .unwrap();
+    let mut advanced = Vec::new();
+    for _ in 0..4 {
+        advanced.extend(sandbox.advance().await);
+    }
+    assert_eq!(advanced, vec![created.order_uid.to_string(); 4]);
+    assert!(sandbox.advance().await.is_empty(), "a final order does not move");
+    let deliveries = sandbox.deliveries();
+    assert_eq!(deliveries.len(), 1);
+    let d = &deliveries[0];
+    assert_eq!(d.url, inbox.url());
+    assert_eq!(d.status, Some(200));
+    assert!(
+        !d.headers
+            .iter()
+            .any(|(k, _)| k.to_ascii_lowercase().contains("signature")),
+        "RomplHub does not sign: {:?}",
+        d.headers
+    );
+    let event = webhook::parse(&d.body).unwrap();
+    assert!(matches!(event, WebhookEvent::OrderCompleted(_)), "{event:?}");
+    assert_eq!(event.order_uid(), Some(created.order_uid.clone()));
+    let received = inbox.wait_for(1, Duration::from_secs(5)).await;
+    assert_eq!(received[0].body, d.body, "the raw body, byte for byte");
+    let done = client
+        .orders()
+        .wait_until_final(&created.order_uid, &quick_poll())
+        .await
+        .unwrap();
+    assert_eq!(done.status, OrderStatus::Completed);
 }

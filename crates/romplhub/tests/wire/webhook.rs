@@ -58,15 +58,49 @@ fn parses_failed_and_keeps_unknown_events_raw() {
 }
 
 #[test]
-fn rejects_malformed_bodies() {
-    for body in [
-        &b"not json"[..],
-        br#"{"order":{}}"#,
-        br#"{"event":"order.completed"}"#,
-        br#"{"event":"order.completed","order":{"status":"completed"}}"#,
-    ] {
+fn rejects_only_bodies_without_json_or_event() {
+    for body in [&b"not json"[..], br#"{"order":{}}"#, br#"{"event":7}"#, b"[]"] {
         assert!(matches!(webhook::parse(body), Err(WebhookError::InvalidBody(_))));
     }
+}
+
+/// A known event whose order does not decode (RomplHub left out the id, or changed a type)
+/// is kept as `Unparsed` with its raw JSON and the decode error: never a refused delivery.
+#[test]
+fn known_event_with_an_undecodable_order_is_unparsed_not_refused() {
+    for (body, has_id) in [
+        (&br#"{"event":"order.completed"}"#[..], false),
+        (
+            br#"{"event":"order.completed","order":{"status":"completed"}}"#,
+            false,
+        ),
+        (
+            br#"{"event":"order.failed","order":{"id":"VX-1","status":"failed","robux_granted":"lots"}}"#,
+            true,
+        ),
+    ] {
+        let event = webhook::parse(body).unwrap();
+        let WebhookEvent::Unparsed {
+            event: name,
+            raw,
+            error,
+        } = &event
+        else {
+            panic!("expected Unparsed, got {event:?}");
+        };
+        assert!(name.starts_with("order."), "{name}");
+        assert_eq!(raw, &serde_json::from_slice::<serde_json::Value>(body).unwrap());
+        assert!(error.contains("order"), "{error}");
+        assert_eq!(event.event_type(), name.as_str());
+        assert!(event.order().is_none());
+        // confirm() can still re-fetch it when an id is readable.
+        assert_eq!(event.order_uid().is_some(), has_id);
+    }
+    let event = webhook::parse(
+        br#"{"event":"order.failed","order":{"id":"VX-1","status":"failed","robux_granted":"lots"}}"#,
+    )
+    .unwrap();
+    assert_eq!(event.claimed_status(), Some(romplhub::OrderStatus::Failed));
 }
 
 #[tokio::test]
