@@ -679,7 +679,13 @@ pub struct MassTransferFailure {
 
 /// What a mass transfer did, item by item. Items a retry found already done (their client id
 /// was taken by this very transfer) are fetched and listed in `successes`.
+///
+/// A response with neither list (`successTransfers` / `errorTransfers`, or the payout
+/// naming's `successPayouts` / `errorPayouts`) is a decode error that keeps the status, never
+/// an empty result: "nothing paid, nothing failed" read from a body we did not understand
+/// could make a caller pay again.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(try_from = "RawMassTransferResult")]
 #[non_exhaustive]
 pub struct MassTransferResult {
     /// Transfers made.
@@ -692,6 +698,30 @@ pub struct MassTransferResult {
     /// its client id before re-sending it, and never re-send it under a new client id.
     #[serde(default, rename = "errorTransfers", alias = "errorPayouts")]
     pub failures: Vec<MassTransferFailure>,
+}
+
+#[derive(Deserialize)]
+struct RawMassTransferResult {
+    #[serde(default, rename = "successTransfers", alias = "successPayouts")]
+    successes: Option<Vec<Transfer>>,
+    #[serde(default, rename = "errorTransfers", alias = "errorPayouts")]
+    failures: Option<Vec<MassTransferFailure>>,
+}
+
+impl TryFrom<RawMassTransferResult> for MassTransferResult {
+    type Error = String;
+    fn try_from(raw: RawMassTransferResult) -> std::result::Result<Self, String> {
+        if raw.successes.is_none() && raw.failures.is_none() {
+            return Err(
+                "a mass transfer response needs successTransfers or errorTransfers (successPayouts or errorPayouts)"
+                    .to_string(),
+            );
+        }
+        Ok(MassTransferResult {
+            successes: raw.successes.unwrap_or_default(),
+            failures: raw.failures.unwrap_or_default(),
+        })
+    }
 }
 
 /// The transfer handler: `client.transfers()`.

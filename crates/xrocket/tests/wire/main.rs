@@ -5,6 +5,7 @@
 mod app;
 mod cheques;
 mod client;
+mod contract;
 mod currencies;
 mod errors;
 mod invoices;

@@ -762,3 +762,63 @@ fn signed_webhook_builder_verifies_with_the_crate_verifier() {
         matches!(e.kind, EventKind::InvoiceStatusChanged { invoice } if invoice.status == InvoiceStatus::Paid)
     );
 }
+
+/// `advance()` names what it moved, and every recorded delivery carries the headers and raw
+/// body that were sent: the crate's own Verifier accepts each one, and a changed byte fails.
+#[tokio::test]
+async fn every_delivery_verifies_with_the_verifier() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let inbox = WebhookInbox::start().await.unwrap();
+    sandbox.set_webhook_url(inbox.url());
+    let client = sandbox.client();
+    let t = client
+        .transfers()
+        .create(&CreateTransfer::to_telegram_user(
+            87209764,
+            Asset::Toncoin,
+            d("1.5"),
+        ))
+        .await
+        .unwrap();
+    let w = client
+        .withdrawals()
+        .create(&CreateWithdrawal::new(
+            Network::Ton,
+            TON_ADDRESS,
+            Asset::Toncoin,
+            d("2"),
+        ))
+        .await
+        .unwrap();
+    let mut advanced = sandbox.advance().await;
+    advanced.sort();
+    let mut want = vec![t.transfer_id.to_string(), w.withdrawal_id.to_string()];
+    want.sort();
+    assert_eq!(advanced, want);
+    assert!(sandbox.advance().await.is_empty());
+
+    let deliveries = sandbox.deliveries();
+    assert!(deliveries.len() >= 2, "{deliveries:?}");
+    let verifier = Verifier::new(sandbox.webhook_secret());
+    let mut kinds = Vec::new();
+    for delivery in &deliveries {
+        assert_eq!(delivery.status, Some(200));
+        let event = verifier
+            .verify(&delivery.header_map(), &delivery.body)
+            .unwrap()
+            .parse()
+            .unwrap();
+        kinds.push(match event.kind {
+            EventKind::Transfer(_) => "transfer",
+            EventKind::Withdrawal(_) => "withdrawal",
+            _ => "other",
+        });
+        let mut tampered = delivery.body.to_vec();
+        tampered.push(b' ');
+        assert!(verifier.verify(&delivery.header_map(), &tampered).is_err());
+    }
+    assert!(
+        kinds.contains(&"transfer") && kinds.contains(&"withdrawal"),
+        "{kinds:?}"
+    );
+}
