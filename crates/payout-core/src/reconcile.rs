@@ -10,7 +10,7 @@
 //! | success | (no lookup) | `Ok` |
 //! | failed before any byte left, or a definite refusal (4xx) | (no lookup) | the error |
 //! | unknown outcome (timeout, reset, 5xx, undecodable 2xx) or "already exists" | found, matches | `Ok(found)` |
-//! | same | found, differs | `Provider` error: the key belongs to another object; use a new key |
+//! | same | found, differs | key-protected: `Provider` error (the key belongs to another object; use a new key); unprotected: `Ambiguous` (ours may exist beside it) |
 //! | unknown outcome, key the provider deduplicates | not found | the original error, retryable with the **same** key |
 //! | unknown outcome, no dedup ([`Safety::Unprotected`]) | not found | `Ambiguous` with the key: look it up later, never pay anew |
 //! | unknown outcome or "already exists" | lookup failed | `Ambiguous` with the key |
@@ -179,7 +179,7 @@ where
                     tracing::info!(payout.operation = what, "unknown outcome reconciled by key");
                     return Ok(found);
                 }
-                Err(field) => return Err(mismatch(err, E::KEY_NAME, &key, field)),
+                Err(field) => return Err(mismatch(err, E::KEY_NAME, &key, field, E::META.safety)),
             },
             Ok(None) => {
                 absent = true;
@@ -219,7 +219,18 @@ fn ambiguous(err: Error, why: String) -> Error {
     err.with_kind(ErrorKind::Ambiguous).with_message(message)
 }
 
-fn mismatch(err: Error, name: &str, key: &str, field: &'static str) -> Error {
+fn mismatch(err: Error, name: &str, key: &str, field: &'static str, safety: Safety) -> Error {
+    if safety != Safety::KeyProtected {
+        // The provider does not deduplicate on this key, so an earlier object under it does
+        // not prove ours was refused: ours may exist beside it. The outcome stays unknown.
+        return ambiguous(
+            err,
+            format!(
+                "an earlier object with {name} `{key}` exists but its `{field}` differs, so it is not this request's; whether this one was created is unknown: find it before paying again, and use a unique {name} per payout"
+            ),
+        )
+        .with_field(field);
+    }
     err.with_kind(ErrorKind::Provider)
         .with_retryable(false)
         .with_may_have_succeeded(false)

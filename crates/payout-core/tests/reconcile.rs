@@ -368,3 +368,23 @@ async fn nothing_sent_needs_no_lookup() {
     assert!(!e.was_sent());
     assert!(!outcome_unknown(&e));
 }
+
+/// An unprotected call whose key turns out to belong to an earlier, different object stays
+/// Ambiguous: the provider does not deduplicate on the key, so ours may exist beside it.
+#[tokio::test]
+async fn an_unprotected_mismatch_stays_ambiguous() {
+    let server = MockServer::start_async().await;
+    let (_c, _l) = mocks(&server, (503, json!({})), (200, found(999))).await;
+    let e = send_reconciled(
+        &client(&server.base_url()),
+        &pay::<false>(),
+        &ReconcilePolicy::once(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Ambiguous);
+    assert_eq!(e.field(), Some("amount"));
+    assert!(e.may_have_succeeded());
+    assert!(!e.is_retryable());
+    assert!(e.message().contains(KEY), "{}", e.message());
+}

@@ -360,20 +360,13 @@ impl Orders<'_> {
     /// [`ErrorKind::InvalidInput`] before sending; [`ErrorKind::Provider`] with
     /// [`ErrorCode::InsufficientBalance`] and friends when ROCheap refuses; `Ambiguous` as above.
     pub async fn create(&self, req: &CreateOrder) -> Result<Order> {
-        match send_reconciled(self.client, req, &self.client.reconcile).await {
-            Ok(mut created) => {
-                if created.custom_order_id.is_none() {
-                    created.custom_order_id = Some(req.custom_order_id.clone());
-                }
-                Ok(created)
-            }
-            // Another order exists under this custom id. ROCheap does not document refusing a
-            // repeated custom id, so ours may exist beside it: the outcome stays unknown.
-            Err(e) if e.kind() == ErrorKind::Provider && e.field().is_some() => {
-                Err(e.with_kind(ErrorKind::Ambiguous))
-            }
-            Err(e) => Err(e),
+        // Another order found under this custom id makes the outcome Ambiguous (core's rule
+        // for unprotected calls): ROCheap does not document refusing a repeated custom id.
+        let mut created = send_reconciled(self.client, req, &self.client.reconcile).await?;
+        if created.custom_order_id.is_none() {
+            created.custom_order_id = Some(req.custom_order_id.clone());
         }
+        Ok(created)
     }
 
     /// `GET /get_order_info/{order_id}`.
