@@ -10,7 +10,7 @@ use std::future::Future;
 use payout_core::poll::{Poll, wait_until};
 use payout_core::reconcile::send_reconciled;
 use payout_core::{
-    ApiClient, Decimal, Error, ErrorKind, IdempotencyKey, Keyed, PollOptions, Reconcile, Request, Result,
+    ApiClient, Decimal, Error, IdempotencyKey, Keyed, PollOptions, Reconcile, Request, Result,
     encode_path_segment,
 };
 use serde::{Deserialize, Serialize};
@@ -173,7 +173,7 @@ impl CreateOrder {
     /// is looked up by (in a URL path) and what errors carry as the key.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`] naming `custom_order_id` if it is empty, longer than 255
+    /// [`ErrorKind::InvalidInput`](payout_core::ErrorKind::InvalidInput) naming `custom_order_id` if it is empty, longer than 255
     /// characters, or contains whitespace, control or non-ASCII characters. It is never
     /// silently replaced.
     pub fn custom_order_id(mut self, id: impl Into<String>) -> Result<Self> {
@@ -196,7 +196,7 @@ impl CreateOrder {
     /// Checks the documented rules without sending anything.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`] naming the field.
+    /// [`ErrorKind::InvalidInput`](payout_core::ErrorKind::InvalidInput) naming the field.
     pub fn validate(&self) -> Result<()> {
         let bad = |field, rule| Err(Error::invalid_input(PROVIDER, field, rule));
         if self.robux == 0 {
@@ -353,11 +353,11 @@ impl Orders<'_> {
     /// have left, it is not repeated. If the outcome is unknown (timeout, dropped connection,
     /// 5xx, a 2xx that does not decode), the order is looked up by its `custom_order_id`
     /// ([`payout_core::reconcile::send_reconciled`]); if found and it matches the request, it
-    /// is returned. Otherwise the call fails with [`ErrorKind::Ambiguous`], carrying the
+    /// is returned. Otherwise the call fails with [`ErrorKind::Ambiguous`](payout_core::ErrorKind::Ambiguous), carrying the
     /// custom id in [`Error::idempotency_key`]: look it up again later before paying anew.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`] before sending; [`ErrorKind::Provider`] with
+    /// [`ErrorKind::InvalidInput`](payout_core::ErrorKind::InvalidInput) before sending; [`ErrorKind::Provider`](payout_core::ErrorKind::Provider) with
     /// [`ErrorCode::InsufficientBalance`] and friends when ROCheap refuses; `Ambiguous` as above.
     pub async fn create(&self, req: &CreateOrder) -> Result<Order> {
         // Another order found under this custom id makes the outcome Ambiguous (core's rule
@@ -372,7 +372,7 @@ impl Orders<'_> {
     /// `GET /get_order_info/{order_id}`.
     ///
     /// # Errors
-    /// [`ErrorKind::NotFound`] (code `ORDER_NOT_FOUND`) for an unknown id.
+    /// [`ErrorKind::NotFound`](payout_core::ErrorKind::NotFound) (code `ORDER_NOT_FOUND`) for an unknown id.
     pub async fn get(&self, order_id: impl Into<OrderId>) -> Result<Order> {
         self.client.send(&GetOrder::new(order_id)).await
     }
@@ -380,7 +380,7 @@ impl Orders<'_> {
     /// `GET /get_order_info_by_custom_id/{custom_order_id}` (the id is URL-encoded for you).
     ///
     /// # Errors
-    /// [`ErrorKind::NotFound`] (code `ORDER_NOT_FOUND`) for an unknown id.
+    /// [`ErrorKind::NotFound`](payout_core::ErrorKind::NotFound) (code `ORDER_NOT_FOUND`) for an unknown id.
     pub async fn get_by_custom_id(&self, custom_order_id: impl Into<String>) -> Result<Order> {
         self.client.send(&GetOrderByCustomId::new(custom_order_id)).await
     }
@@ -390,7 +390,7 @@ impl Orders<'_> {
     /// `PROCESSING` for hours until ROCheap has stock; give `options` a long timeout).
     ///
     /// # Errors
-    /// [`ErrorKind::Timeout`] if it is still not final at the deadline, with the last order
+    /// [`ErrorKind::Timeout`](payout_core::ErrorKind::Timeout) if it is still not final at the deadline, with the last order
     /// seen in [`Error::last_state`] (`err.last_state::<Order>()`); lookup errors as
     /// `options` says.
     pub async fn wait_until_final(
