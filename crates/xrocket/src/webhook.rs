@@ -38,7 +38,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use payout_core::SecretString;
-use payout_core::reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+pub use payout_core::reqwest::header::HeaderMap;
+use payout_core::reqwest::header::{HeaderName, HeaderValue};
 pub use payout_core::webhook::{Clock, FixedClock, Headers, SystemClock, WebhookError};
 use payout_core::webhook::{check_timestamp, hmac_sha256, to_hex, unix_millis, verify_hex_signature};
 use serde::Deserialize;
