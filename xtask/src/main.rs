@@ -9,11 +9,14 @@
 //!   crate's `api/endpoints.json`, and check every endpoint has a client function and a wire test.
 //! * `cargo xtask journal-crash` — payout-journal's crash test at full strength (100+ SIGKILLs
 //!   per provider) against a throwaway PostgreSQL.
+//! * `cargo xtask fuzz [--seconds N] [TARGET...]` — every cargo-fuzz target in `fuzz/` for N
+//!   seconds each (default 60) on the nightly toolchain; not part of `test`.
 //! * `cargo xtask release --dry-run` — check versions and changelogs and `cargo package` every
 //!   publishable crate in dependency order; it never publishes.
 
 mod codegen;
 mod demo;
+mod fuzz;
 mod release;
 mod services;
 
@@ -32,6 +35,7 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(&root),
         Some("release") => release::run(&root, !args.iter().any(|a| a == "--execute")),
         Some("journal-crash") => journal_crash(&root),
+        Some("fuzz") => fuzz::run(&root, &args[1..]),
         Some("with-services") => with_services(&root, &args[1..]),
         _ => {
             eprintln!(
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
                  test                 fmt check, clippy -D warnings, tests, doctests, docs, codegen --check, openssl check\n  \
                  codegen [--check]    regenerate (or verify) endpoint tables from crates/*/api/endpoints.json\n  \
                  release --dry-run    check versions/changelogs and cargo package each crate in dependency order\n  \
+                 fuzz [--seconds N]   run every fuzz target N s each (default 60; nightly, cargo-fuzz installed on demand)\n  \
                  with-services CMD..  run CMD with a throwaway PostgreSQL and Redis (PAYOUT_TEST_*_URL set)\n  \
                  journal-crash        payout-journal's full crash test (100+ SIGKILLs per provider) on a throwaway PostgreSQL"
             );
