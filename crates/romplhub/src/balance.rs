@@ -17,8 +17,9 @@ pub struct Balance {
     /// Tokens available for orders.
     #[serde(deserialize_with = "crate::serde_util::u64_lenient")]
     pub tokens: u64,
-    /// Top-ups waiting for approval.
-    #[serde(default, deserialize_with = "crate::serde_util::u64_lenient")]
+    /// Top-ups waiting for approval. Documented, so required: an answer without it is a
+    /// `Decode` error, never read as "no top-up pending" (which could open a second one).
+    #[serde(deserialize_with = "crate::serde_util::u64_lenient")]
     pub pending_topups: u64,
     /// Fields this version does not model.
     #[serde(flatten)]

@@ -789,11 +789,15 @@ impl Orders<'_> {
     /// `req` created, newest first, so you can wait for it instead of paying again.
     ///
     /// RomplHub has no idempotency key and no client reference, so nothing identifies the
-    /// order for certain. This reads your orders newest first (`GET /orders`, as the API page
-    /// lists them) and keeps those with the request's product and quantity (and its Roblox
-    /// account, where an order reports one; see [`CreateOrder::could_be`]). It stops at
-    /// `since`, the newest order id you knew **before** sending `req` (that order and older
-    /// ones are not returned), or after [`CANDIDATE_SCAN_LIMIT`] orders.
+    /// order for certain. This reads your orders as `GET /orders` lists them and keeps those
+    /// with the request's product and quantity (and its Roblox account, where an order reports
+    /// one; see [`CreateOrder::could_be`]). It stops at `since`, the newest order id you knew
+    /// **before** sending `req` (that order and the ones listed after it are not returned), or
+    /// after [`CANDIDATE_SCAN_LIMIT`] orders.
+    ///
+    /// ASSUMPTION: RomplHub's API page does not state the order of `GET /orders`; newest first
+    /// is assumed (as the sandbox does). If your account lists oldest first, pass `None`, so
+    /// that no order is skipped.
     ///
     /// An empty answer does not prove that nothing was ordered (RomplHub may list a new order
     /// a moment late): look again later before ordering anew. Several candidates mean several

@@ -265,3 +265,18 @@ fn error_codes_come_only_from_romplhub_errors() {
         Some(ErrorCode::InsufficientTokens)
     );
 }
+
+/// The documented balance fields are required: a body without `pending_topups` is not read as
+/// "no top-up pending".
+#[tokio::test]
+async fn a_balance_without_its_documented_fields_is_a_decode_error() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/balance");
+            then.status(200).json_body(json!({"tokens": 485}));
+        })
+        .await;
+    let e = client(&server.base_url()).balance().get().await.unwrap_err();
+    assert_eq!((e.kind(), e.status()), (ErrorKind::Decode, Some(200)));
+}
