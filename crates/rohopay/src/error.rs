@@ -71,9 +71,11 @@ impl ErrorCode {
     }
 
     /// The RohoPay error code of `err`, typed; `None` for an error that did not come from
-    /// RohoPay or carries no code. An HTTP 409 is [`ErrorCode::IdempotencyConflict`]: the
-    /// `Idempotency-Key` was already used with different parameters and nothing new was
-    /// created (resend the original request unchanged, or use a new key for a new payment).
+    /// RohoPay or carries no code. An HTTP 409 without a code of RohoPay's own is
+    /// [`ErrorCode::IdempotencyConflict`] (a 409 with RohoPay's code keeps that code; its
+    /// status and message still say conflict): the `Idempotency-Key` was already used with
+    /// different parameters and nothing new was created (resend the original request
+    /// unchanged, or use a new key for a new payment).
     ///
     /// ```
     /// use rohopay::ErrorCode;

@@ -174,7 +174,7 @@ async fn missing_documented_fields_are_decode_errors() {
     let err = c.checkout().create(&excerpt_checkout()).await.unwrap_err();
     assert_decode(&err, "checkout without reference");
     assert!(err.may_have_succeeded());
-    assert_eq!(err.idempotency_key().is_some(), true);
+    assert!(err.idempotency_key().is_some());
 
     let (_s, c) = answer(
         "/api/v1/collect",

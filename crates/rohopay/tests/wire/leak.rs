@@ -65,6 +65,49 @@ fn show(e: &Error) -> String {
     )
 }
 
+/// The field forms RohoPay's validation could echo: `"cvv":"947"`, `"card_cvv": "947"`,
+/// `cvv=947`, in an error body kept as a snippet, in a message and in a 200's message.
+async fn echo_field_forms(shown: &mut String) {
+    for body in [
+        format!(
+            r#"{{"success":false,"error":{{"code":"VALIDATION_ERROR","message":"{{\"cvv\":\"{CVV}\",\"card_cvv\": \"{CVV}\"}}"}}}}"#
+        ),
+        format!(
+            r#"{{"success":false,"errors":{{"cvv":"{CVV}","card_cvv": "{CVV}","card_expiry":"{EXPIRY}","card_number":"{CARD}"}}}}"#
+        ),
+        format!("card_cvv={CVV}&card_expiry={EXPIRY}&card_number={CARD}"),
+    ] {
+        for status in [400u16, 200] {
+            let server = MockServer::start_async().await;
+            let b = body.clone();
+            server
+                .mock_async(|when, then| {
+                    when.method(POST).path("/api/v1/checkout");
+                    then.status(status)
+                        .header("content-type", "application/json")
+                        .body(b);
+                })
+                .await;
+            let err = client(&server).checkout().create(&checkout()).await.unwrap_err();
+            shown.push_str(&show(&err));
+            shown.push_str(err.body_snippet().unwrap_or_default());
+            shown.push_str(err.message());
+        }
+    }
+}
+
+fn assert_no_field_forms(text: &str, what: &str) {
+    let forms = [
+        ("CVV as a JSON field", format!(r#""cvv":"{CVV}""#)),
+        ("CVV as a spaced JSON field", format!(r#""card_cvv": "{CVV}""#)),
+        ("CVV as an escaped JSON field", format!(r#"\"cvv\":\"{CVV}\""#)),
+        ("CVV as a form field", format!("card_cvv={CVV}")),
+        ("expiry as a form field", format!("card_expiry={EXPIRY}")),
+    ];
+    let forms: Vec<(&str, &str)> = forms.iter().map(|(l, v)| (*l, v.as_str())).collect();
+    assert_no_secret(text, &forms, what);
+}
+
 #[tokio::test]
 async fn no_card_data_or_key_in_logs_debug_or_errors() {
     let capture = LogCapture::start();
@@ -159,6 +202,9 @@ async fn no_card_data_or_key_in_logs_debug_or_errors() {
         .unwrap_err();
     shown.push_str(&show(&err));
 
+    // The field forms, while the log capture runs.
+    echo_field_forms(&mut shown).await;
+
     // Validation failures of each card field.
     for card in [
         Card::new("5425233430109904", EXPIRY, CVV),
@@ -223,6 +269,8 @@ async fn no_card_data_or_key_in_logs_debug_or_errors() {
         "not capturing at low levels"
     );
     assert_clean(&logs, "TRACE logs");
+    assert_no_field_forms(&shown, "Debug, Display and error output");
+    assert_no_field_forms(&logs, "TRACE logs");
 }
 
 /// Echoes in forms the plain scrub misses: the expiry JSON-escaped (`08\/29`, what PHP's
@@ -278,44 +326,10 @@ async fn escaped_expiry_and_card_data_in_the_code_are_scrubbed() {
     shown.push_str(&show(&err));
     shown.push_str(&format!(" {:?}", err.provider_code()));
 
-    // The field forms RohoPay's validation could echo: `"cvv":"947"`, `"card_cvv": "947"`,
-    // `cvv=947`, in an error body kept as a snippet, in a message and in a 200's message.
-    for body in [
-        format!(
-            r#"{{"success":false,"error":{{"code":"VALIDATION_ERROR","message":"{{\"cvv\":\"{CVV}\",\"card_cvv\": \"{CVV}\"}}"}}}}"#
-        ),
-        format!(
-            r#"{{"success":false,"errors":{{"cvv":"{CVV}","card_cvv": "{CVV}","card_expiry":"{EXPIRY}","card_number":"{CARD}"}}}}"#
-        ),
-        format!("card_cvv={CVV}&card_expiry={EXPIRY}&card_number={CARD}"),
-    ] {
-        for status in [400u16, 200] {
-            let server = MockServer::start_async().await;
-            let b = body.clone();
-            server
-                .mock_async(|when, then| {
-                    when.method(POST).path("/api/v1/checkout");
-                    then.status(status)
-                        .header("content-type", "application/json")
-                        .body(b);
-                })
-                .await;
-            let err = client(&server).checkout().create(&checkout()).await.unwrap_err();
-            shown.push_str(&show(&err));
-            shown.push_str(err.body_snippet().unwrap_or_default());
-            shown.push_str(err.message());
-        }
-    }
+    echo_field_forms(&mut shown).await;
 
     assert_no_secret(&shown, &[("card expiry, JSON-escaped", "08\\/29")], "errors");
-    let field_forms = [
-        ("CVV as a JSON field", format!(r#""cvv":"{CVV}""#)),
-        ("CVV as a spaced JSON field", format!(r#""card_cvv": "{CVV}""#)),
-        ("CVV as an escaped JSON field", format!(r#"\"cvv\":\"{CVV}\""#)),
-        ("CVV as a form field", format!("card_cvv={CVV}")),
-    ];
-    let field_forms: Vec<(&str, &str)> = field_forms.iter().map(|(l, v)| (*l, v.as_str())).collect();
-    assert_no_secret(&shown, &field_forms, "errors");
+    assert_no_field_forms(&shown, "errors");
     assert_clean(&shown, "errors");
     assert!(!shown.contains(&format!("_{CVV}_")), "{shown}");
 }
