@@ -20,9 +20,31 @@ use serde::{Deserialize, Serialize};
 /// assert_eq!(mine.as_str(), "order-1001-payout");
 /// assert!(IdempotencyKey::new("").is_err());
 /// ```
+///
+/// Deserializing runs the same check as [`IdempotencyKey::new`]: a key read back from a store
+/// (a journal, a queue) that would not be accepted on the wire is refused there, not later.
+///
+/// ```
+/// use payout_core::IdempotencyKey;
+/// assert!(serde_json::from_str::<IdempotencyKey>("\"ok-1\"").is_ok());
+/// assert!(serde_json::from_str::<IdempotencyKey>("\"has space\"").is_err());
+/// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "String", into = "String")]
 pub struct IdempotencyKey(String);
+
+impl TryFrom<String> for IdempotencyKey {
+    type Error = InvalidKey;
+    fn try_from(key: String) -> Result<Self, InvalidKey> {
+        IdempotencyKey::new(key)
+    }
+}
+
+impl From<IdempotencyKey> for String {
+    fn from(key: IdempotencyKey) -> String {
+        key.0
+    }
+}
 
 /// Why a caller-supplied idempotency key was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

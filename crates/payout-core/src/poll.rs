@@ -196,7 +196,7 @@ fn timeout<T: std::any::Any + Send + Sync>(
         ErrorKind::Timeout,
         provider,
         format!(
-            "not final after waiting {:?}; {seen}. It is still in progress: wait longer or rely on the webhook, never create it again",
+            "not final after waiting {:?}; {seen}. It is still in progress: poll again later (or wait for the provider's notification where it sends one); never create it again",
             opts.timeout
         ),
     )
