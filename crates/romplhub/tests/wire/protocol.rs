@@ -280,3 +280,20 @@ async fn a_balance_without_its_documented_fields_is_a_decode_error() {
     let e = client(&server.base_url()).balance().get().await.unwrap_err();
     assert_eq!((e.kind(), e.status()), (ErrorKind::Decode, Some(200)));
 }
+
+/// Request values never show a secret in `Debug`.
+#[test]
+fn request_values_redact_their_secrets_in_debug() {
+    let shown = format!(
+        "{:?} {:?} {:?}",
+        SubmitTwoFactor::new("VX-1", "847291"),
+        CreateOrder::new("u", PASSWORD, "robux_88")
+            .backup_code(BACKUP)
+            .wlid_tokens(WlidTokens::new(REFRESH, WLID)),
+        OrderPack::new("7", "u", PASSWORD).backup_code(BACKUP),
+    );
+    for secret in ["847291", PASSWORD, BACKUP, REFRESH, WLID] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    assert!(shown.contains("VX-1") && shown.contains("robux_88"), "{shown}");
+}
