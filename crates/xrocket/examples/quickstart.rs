@@ -105,13 +105,13 @@ async fn online() -> Result<(), BoxError> {
 /// The same integration flow against the offline sandbox, as a short transcript.
 #[cfg(feature = "sandbox")]
 mod offline {
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     use xrocket::sandbox::{Fault, Sandbox, UNKNOWN_TELEGRAM_USER, WebhookInbox};
     use xrocket::webhook::{EventKind, Verifier};
     use xrocket::{
         Asset, CreateCheque, CreateInvoice, CreateTransfer, CreateWithdrawal, Decimal, MassTransfer,
-        MassTransferItem, Network, RatesQuery, WithdrawalStatus,
+        MassTransferItem, Network, PollOptions, RatesQuery, WithdrawalStatus,
     };
 
     use super::BoxError;
@@ -280,17 +280,14 @@ mod offline {
             w.withdrawal_id,
             sandbox.balance("TONCOIN").holds.normalize()
         );
-        let started = Instant::now();
-        let done = loop {
-            let now = client.withdrawals().get(&w.withdrawal_id).await?;
-            if now.status.is_final() {
-                break now;
-            }
-            if started.elapsed() > Duration::from_secs(5) {
-                return Err("the withdrawal did not finish".into());
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        };
+        // Poll until COMPLETED or FAIL; at the deadline a Timeout error carries the last state.
+        let poll = PollOptions::default()
+            .interval(Duration::from_millis(25))
+            .timeout(Duration::from_secs(5));
+        let done = client
+            .withdrawals()
+            .wait_until_final(&w.withdrawal_id, &poll)
+            .await?;
         println!(
             "-> GET /api/v1/withdrawal          <- {} (tx {})",
             done.status,
