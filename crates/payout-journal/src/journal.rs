@@ -277,7 +277,11 @@ fn classify(e: &payout_core::Error, maybe_sent_before: bool) -> State {
         State::Failed
     } else if e.is_retryable() || !e.was_sent() {
         // Refused before it could act (rate limit, open circuit, no connection).
-        if maybe_sent_before { State::Ambiguous } else { State::Recorded }
+        if maybe_sent_before {
+            State::Ambiguous
+        } else {
+            State::Recorded
+        }
     } else {
         State::Failed
     }
@@ -322,7 +326,10 @@ impl<S: Store> Journal<S> {
         self
     }
 
-    /// Sets this worker's id (default: a random UUID). Two live workers must never share one.
+    /// Sets this worker's id (default: a random UUID). Use a stable id per process slot (a
+    /// host or pod name): a process restarted after a crash under the same id takes its dead
+    /// incarnation's leases back at once, where a new random id waits for them to expire.
+    /// Two **live** workers must never share one.
     pub fn worker_id(mut self, id: impl Into<String>) -> Self {
         self.worker = id.into();
         self
@@ -404,8 +411,10 @@ impl<S: Store> Journal<S> {
                 self.checkpoint(Checkpoint::Committed, business_id);
                 let res = send_reconciled(client, req, &self.policy).await;
                 self.checkpoint(Checkpoint::Answered, business_id);
-                let r = self.record::<C, E::Output>(business_id, &lease, false, res, How::Sent).await?;
-                into_result::<C, _>(business_id, r, self.lease)
+                let r = self
+                    .record::<E::Output>(business_id, &lease, false, res, How::Sent)
+                    .await?;
+                into_result(business_id, r, self.lease)
             }
             Inserted::Existing(rec) => {
                 check_same(&rec, &new, Some(req.key()))?;
@@ -424,7 +433,7 @@ impl<S: Store> Journal<S> {
                     &owned
                 };
                 let r = self.resolve(client, &rec, req, &lease).await?;
-                into_result::<C, _>(business_id, r, self.lease)
+                into_result(business_id, r, self.lease)
             }
         }
     }
@@ -449,8 +458,10 @@ impl<S: Store> Journal<S> {
                 self.checkpoint(Checkpoint::Committed, business_id);
                 let res = client.send(req).await;
                 self.checkpoint(Checkpoint::Answered, business_id);
-                let r = self.record::<C, E::Output>(business_id, &lease, false, res, How::Sent).await?;
-                into_result::<C, _>(business_id, r, self.lease)
+                let r = self
+                    .record::<E::Output>(business_id, &lease, false, res, How::Sent)
+                    .await?;
+                into_result(business_id, r, self.lease)
             }
             Inserted::Existing(rec) => {
                 check_same(&rec, &new, None)?;
@@ -464,7 +475,7 @@ impl<S: Store> Journal<S> {
                 let r = self
                     .resolve_unprotected(client, &rec, req, &lease, None::<&NoFinder<C, E, E::Output>>)
                     .await?;
-                into_result::<C, _>(business_id, r, self.lease)
+                into_result(business_id, r, self.lease)
             }
         }
     }
@@ -478,7 +489,9 @@ impl<S: Store> Journal<S> {
                     lease_secs: self.lease.as_secs(),
                 }),
             },
-            None => Err(Error::Storage(format!("business id `{business_id}` vanished from the journal"))),
+            None => Err(Error::Storage(format!(
+                "business id `{business_id}` vanished from the journal"
+            ))),
         }
     }
 
@@ -521,7 +534,9 @@ impl<S: Store> Journal<S> {
                 let r = match decode_request::<E>(&rec) {
                     Ok(req) => self.resolve(client, &rec, &req, &lease).await?,
                     Err(e) => {
-                        self.store.finish(&id, &lease, rec.state, None, rec.error.clone()).await?;
+                        self.store
+                            .finish(&id, &lease, rec.state, None, rec.error.clone())
+                            .await?;
                         report.still_ambiguous.push(Unresolved {
                             business_id: id,
                             key,
@@ -562,7 +577,8 @@ impl<S: Store> Journal<S> {
         E: Endpoint + Serialize + DeserializeOwned,
         E::Output: Serialize + DeserializeOwned,
     {
-        self.recover_unprotected_inner(client, None::<&NoFinder<C, E, E::Output>>).await
+        self.recover_unprotected_inner(client, None::<&NoFinder<C, E, E::Output>>)
+            .await
     }
 
     /// [`Journal::recover_unprotected`], with the candidates `finder` returns for each intent
@@ -588,7 +604,11 @@ impl<S: Store> Journal<S> {
         self.recover_unprotected_inner(client, Some(&finder)).await
     }
 
-    async fn recover_unprotected_inner<C, E, F>(&self, client: &C, finder: Option<&F>) -> Result<RecoveryReport>
+    async fn recover_unprotected_inner<C, E, F>(
+        &self,
+        client: &C,
+        finder: Option<&F>,
+    ) -> Result<RecoveryReport>
     where
         C: ApiClient,
         E: Endpoint + Serialize + DeserializeOwned,
@@ -609,9 +629,14 @@ impl<S: Store> Journal<S> {
             for rec in batch {
                 let id = rec.business_id.clone();
                 let r = match decode_stored_request::<E>(&rec) {
-                    Ok(req) => self.resolve_unprotected(client, &rec, &req, &lease, finder).await?,
+                    Ok(req) => {
+                        self.resolve_unprotected(client, &rec, &req, &lease, finder)
+                            .await?
+                    }
                     Err(e) => {
-                        self.store.finish(&id, &lease, rec.state, None, rec.error.clone()).await?;
+                        self.store
+                            .finish(&id, &lease, rec.state, None, rec.error.clone())
+                            .await?;
                         Resolution::NeedsDecision(e.to_string(), Vec::new())
                     }
                 };
@@ -652,7 +677,9 @@ impl<S: Store> Journal<S> {
                 (State::Failed, None, serde_json::to_string(&e).ok())
             }
         };
-        self.store.finish(business_id, &lease, state, result, error).await?;
+        self.store
+            .finish(business_id, &lease, state, result, error)
+            .await?;
         Ok(())
     }
 
@@ -683,7 +710,10 @@ impl<S: Store> Journal<S> {
             match req.lookup(client).await {
                 Ok(Some(found)) => {
                     return match req.matches(&found) {
-                        Ok(()) => self.record::<C, E::Output>(id, lease, true, Ok(found), How::Found).await,
+                        Ok(()) => {
+                            self.record::<E::Output>(id, lease, true, Ok(found), How::Found)
+                                .await
+                        }
                         Err(field) => {
                             let e = payout_core::Error::new(
                                 ErrorKind::Provider,
@@ -696,7 +726,8 @@ impl<S: Store> Journal<S> {
                             )
                             .with_field(field)
                             .with_retryable(false);
-                            self.record::<C, E::Output>(id, lease, true, Err(e), How::Found).await
+                            self.record::<E::Output>(id, lease, true, Err(e), How::Found)
+                                .await
                         }
                     };
                 }
@@ -752,14 +783,17 @@ impl<S: Store> Journal<S> {
             self.checkpoint(Checkpoint::Committed, id);
             let res = client.send(req).await;
             self.checkpoint(Checkpoint::Answered, id);
-            return self.record::<C, E::Output>(id, lease, false, res, How::Sent).await;
+            return self.record::<E::Output>(id, lease, false, res, How::Sent).await;
         }
         let mut candidates = Vec::new();
         let mut note = String::new();
         if let Some(f) = finder {
             match f(client, req).await {
                 Ok(found) => {
-                    candidates = found.iter().filter_map(|o| serde_json::to_value(o).ok()).collect();
+                    candidates = found
+                        .iter()
+                        .filter_map(|o| serde_json::to_value(o).ok())
+                        .collect();
                 }
                 Err(e) => note = format!("; the candidate search failed: {}", e.message()),
             }
@@ -795,7 +829,8 @@ impl<S: Store> Journal<S> {
         self.checkpoint(Checkpoint::Committed, id);
         let res = send_reconciled(client, req, &self.policy).await;
         self.checkpoint(Checkpoint::Answered, id);
-        self.record::<C, E::Output>(id, lease, maybe_sent_before, res, how).await
+        self.record::<E::Output>(id, lease, maybe_sent_before, res, how)
+            .await
     }
 
     async fn keep_open(&self, id: &str, lease: &Lease, state: State, e: &payout_core::Error) -> Result<()> {
@@ -805,7 +840,7 @@ impl<S: Store> Journal<S> {
     }
 
     /// Records the outcome of a send (or a lookup) and releases the lease.
-    async fn record<C: ApiClient, T: Serialize>(
+    async fn record<T: Serialize>(
         &self,
         id: &str,
         lease: &Lease,
@@ -862,13 +897,15 @@ fn final_outcome<C: ApiClient, T: DeserializeOwned>(rec: &IntentRecord) -> Optio
         State::Failed => Some(Err(Error::Payout(
             rec.stored_error()
                 .map(|s| s.to_error(C::PROVIDER))
-                .unwrap_or_else(|| payout_core::Error::new(ErrorKind::Provider, C::PROVIDER, "(recorded earlier) failed")),
+                .unwrap_or_else(|| {
+                    payout_core::Error::new(ErrorKind::Provider, C::PROVIDER, "(recorded earlier) failed")
+                }),
         ))),
         _ => None,
     }
 }
 
-fn into_result<C: ApiClient, T>(id: &str, r: Resolution<T>, lease: Duration) -> Result<T> {
+fn into_result<T>(id: &str, r: Resolution<T>, lease: Duration) -> Result<T> {
     match r {
         Resolution::Settled(out, _) => Ok(out),
         Resolution::Failed(e) | Resolution::Ambiguous(e) | Resolution::Pending(e) => Err(Error::Payout(e)),
@@ -900,8 +937,10 @@ fn entry<T>(id: String, key: Option<String>, r: Resolution<T>) -> RecoveryReport
         Resolution::Pending(e) => rep.pending.push(unresolved(e.to_string(), Vec::new())),
         Resolution::NeedsDecision(m, c) => rep.needs_decision.push(unresolved(m, c)),
         Resolution::LeaseLost => {
-            rep.still_ambiguous
-                .push(unresolved("another worker took this intent over".to_string(), Vec::new()));
+            rep.still_ambiguous.push(unresolved(
+                "another worker took this intent over".to_string(),
+                Vec::new(),
+            ));
         }
     }
     rep

@@ -251,10 +251,18 @@ impl Store for PgStore {
                     "UPDATE payout_intents SET lease_owner = $1, lease_until = $2, updated_at = $3 \
                      WHERE business_id IN (SELECT business_id FROM payout_intents \
                        WHERE provider = $4 AND operation = $5 AND state IN {OPEN} \
-                       AND (lease_owner IS NULL OR lease_until < $3) AND updated_at < $7 \
+                       AND (lease_owner IS NULL OR lease_until < $3 OR lease_owner = $1) AND updated_at < $7 \
                        ORDER BY created_at LIMIT $6 FOR UPDATE SKIP LOCKED) RETURNING {COLS}"
                 ),
-                &[&lease.owner, &lease.until, &now, &provider, &operation, &limit, &touched_before],
+                &[
+                    &lease.owner,
+                    &lease.until,
+                    &now,
+                    &provider,
+                    &operation,
+                    &limit,
+                    &touched_before,
+                ],
             )
             .await
             .map_err(Error::storage)?;
@@ -296,7 +304,14 @@ impl Store for PgStore {
                      lease_owner = NULL, lease_until = NULL \
                      WHERE business_id = $1 AND lease_owner = $2 AND state IN {OPEN}"
                 ),
-                &[&business_id, &lease.owner, &state.as_str(), &result, &error, &now_ms()],
+                &[
+                    &business_id,
+                    &lease.owner,
+                    &state.as_str(),
+                    &result,
+                    &error,
+                    &now_ms(),
+                ],
             )
             .await
             .map_err(Error::storage)?;
@@ -332,7 +347,7 @@ impl crate::dedupe::DedupeStore for PgStore {
     async fn seen_or_insert(&self, key: &str, ttl: Duration) -> Result<bool> {
         let now = now_ms();
         let until = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2));
-        if self.calls.fetch_add(1, Ordering::Relaxed) % 256 == 0 {
+        if self.calls.fetch_add(1, Ordering::Relaxed).is_multiple_of(256) {
             self.client
                 .execute("DELETE FROM payout_dedupe WHERE expires_at <= $1", &[&now])
                 .await

@@ -300,10 +300,13 @@ impl Store for SqliteStore {
                 "UPDATE payout_intents SET lease_owner = ?1, lease_until = ?2, updated_at = ?3 \
                  WHERE business_id IN (SELECT business_id FROM payout_intents \
                    WHERE provider = ?4 AND operation = ?5 AND state IN {OPEN} \
-                   AND (lease_owner IS NULL OR lease_until < ?3) AND updated_at < ?7 \
+                   AND (lease_owner IS NULL OR lease_until < ?3 OR lease_owner = ?1) AND updated_at < ?7 \
                    ORDER BY created_at LIMIT ?6) RETURNING {COLS}"
             ))?;
-            let rows = st.query_map(params![lease.owner, lease.until, now, p, o, limit, touched_before], row)?;
+            let rows = st.query_map(
+                params![lease.owner, lease.until, now, p, o, limit, touched_before],
+                row,
+            )?;
             let mut v = rows.collect::<rusqlite::Result<Vec<_>>>()?;
             v.sort_by_key(|r| r.created_at);
             Ok(v)
@@ -396,7 +399,10 @@ impl crate::dedupe::DedupeStore for SqliteStore {
 
     async fn forget(&self, key: &str) -> Result<()> {
         let key = key.to_string();
-        self.with(move |c| c.execute("DELETE FROM payout_dedupe WHERE key = ?1", params![key]).map(|_| ()))
-            .await
+        self.with(move |c| {
+            c.execute("DELETE FROM payout_dedupe WHERE key = ?1", params![key])
+                .map(|_| ())
+        })
+        .await
     }
 }

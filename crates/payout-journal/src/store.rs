@@ -265,12 +265,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// Takes the lease on an unfinished intent if it is free, expired or already ours.
     /// `None`: final, unknown, or leased by another live worker.
-    fn claim(&self, business_id: &str, lease: &Lease)
-    -> impl Future<Output = Result<Option<IntentRecord>>> + Send;
+    fn claim(
+        &self,
+        business_id: &str,
+        lease: &Lease,
+    ) -> impl Future<Output = Result<Option<IntentRecord>>> + Send;
 
     /// Takes the lease on up to `limit` unfinished intents of this provider and operation
     /// (oldest first) last touched before `touched_before` (Unix ms: so that one recovery
-    /// pass looks at each intent once), skipping those any live worker holds.
+    /// pass looks at each intent once), skipping those another live worker holds (a worker
+    /// restarted under the same id takes its own leases back at once).
     fn claim_batch(
         &self,
         provider: &str,

@@ -32,7 +32,11 @@ async fn pays_once_and_answers_a_repeat_from_the_journal() {
     let before = sb.requests().len();
     let again = j.pay(&client, "order-1", &req).await.unwrap();
     assert_eq!(again, first);
-    assert_eq!(sb.requests().len(), before, "a settled intent is answered without any request");
+    assert_eq!(
+        sb.requests().len(),
+        before,
+        "a settled intent is answered without any request"
+    );
     // The same payout built again with a fresh key is the same request: recorded result.
     let rebuilt = CreatePayout::new("k-fresh", "alice", 500);
     assert_eq!(j.pay(&client, "order-1", &rebuilt).await.unwrap(), first);
@@ -51,7 +55,9 @@ async fn a_business_id_with_another_request_is_a_conflict() {
     let (fake, sb) = start().await;
     let client = FakeClient::new(&sb.base_url());
     let j = journal("conflict").await;
-    j.pay(&client, "order-2", &CreatePayout::new("k-2", "bob", 100)).await.unwrap();
+    j.pay(&client, "order-2", &CreatePayout::new("k-2", "bob", 100))
+        .await
+        .unwrap();
     let err = j
         .pay(&client, "order-2", &CreatePayout::new("k-2", "bob", 999))
         .await
@@ -63,10 +69,26 @@ async fn a_business_id_with_another_request_is_a_conflict() {
         .unwrap_err();
     assert!(matches!(err, Error::Conflict { what: "request", .. }), "{err:?}");
     let err = j
-        .pay_unprotected(&client, "order-2", &CreateOrder { to: "bob".into(), amount: 100 })
+        .pay_unprotected(
+            &client,
+            "order-2",
+            &CreateOrder {
+                to: "bob".into(),
+                amount: 100,
+            },
+        )
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Conflict { what: "operation", .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Conflict {
+                what: "operation",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert_eq!(fake.created().len(), 1);
 }
 
@@ -92,7 +114,10 @@ async fn invalid_input_fails_before_any_byte() {
     let (_fake, sb) = start().await;
     let client = FakeClient::new(&sb.base_url());
     let j = journal("invalid").await;
-    let err = j.pay(&client, "order-i", &CreatePayout::new("k-i", "", 1)).await.unwrap_err();
+    let err = j
+        .pay(&client, "order-i", &CreatePayout::new("k-i", "", 1))
+        .await
+        .unwrap_err();
     assert_eq!(err.payout().unwrap().kind(), ErrorKind::InvalidInput);
     assert!(sb.requests().is_empty());
     assert_eq!(j.get("order-i").await.unwrap().unwrap().state, State::Failed);
@@ -118,7 +143,11 @@ async fn an_unknown_outcome_is_settled_by_recover_without_paying_twice() {
     let report = j.recover::<_, CreatePayout>(&client).await.unwrap();
     assert_eq!(report.settled, vec!["order-a".to_string()], "{report:?}");
     assert!(report.all_final());
-    assert_eq!(sb.count("POST", "/payouts"), 0, "found by lookup: nothing sent again");
+    assert_eq!(
+        sb.count("POST", "/payouts"),
+        0,
+        "found by lookup: nothing sent again"
+    );
     assert_eq!(fake.created(), vec!["k-a".to_string()]);
     assert_eq!(j.pay(&client, "order-a", &req).await.unwrap().amount, 700);
 }
@@ -173,7 +202,12 @@ async fn an_unprotected_keyed_call_is_reported_never_resent() {
         .await
         .unwrap();
     assert_eq!(j.get("order-u").await.unwrap().unwrap().state, State::Failed);
-    assert!(j.recover::<_, CreateUnprotectedPayout>(&client).await.unwrap().is_empty());
+    assert!(
+        j.recover::<_, CreateUnprotectedPayout>(&client)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 fn finder<'a>(c: &'a FakeClient, r: &'a CreateOrder) -> Candidates<'a, Order> {
@@ -194,18 +228,18 @@ async fn an_unkeyed_order_needs_a_decision_with_candidates() {
     assert!(err.payout().is_some(), "{err:?}");
     let again = j.pay_unprotected(&client, "order-o", &req).await.unwrap_err();
     assert!(matches!(again, Error::NeedsDecision { .. }), "{again:?}");
-    let report = j
-        .recover_unprotected_with(&client, finder)
-        .await
-        .unwrap();
+    let report = j.recover_unprotected_with(&client, finder).await.unwrap();
     assert_eq!(report.needs_decision.len(), 1, "{report:?}");
     assert_eq!(report.needs_decision[0].candidates.len(), 1);
     assert_eq!(report.needs_decision[0].candidates[0]["to"], "gina");
     assert_eq!(sb.count("POST", "/orders"), 1, "never sent again");
     assert_eq!(fake.created().len(), 1);
-    j.decide("order-o", Decision::Happened(report.needs_decision[0].candidates[0].clone()))
-        .await
-        .unwrap();
+    j.decide(
+        "order-o",
+        Decision::Happened(report.needs_decision[0].candidates[0].clone()),
+    )
+    .await
+    .unwrap();
     let done = j.pay_unprotected(&client, "order-o", &req).await.unwrap();
     assert_eq!(done.to, "gina");
 }
@@ -237,20 +271,28 @@ async fn the_outbox_commits_with_the_users_transaction_or_not_at_all() {
     let req = CreatePayout::new("k-ob", "ivy", 400);
     {
         let tx = conn.transaction().unwrap();
-        tx.execute("UPDATE balances SET cents = cents - 400 WHERE user = 'ivy'", []).unwrap();
+        tx.execute("UPDATE balances SET cents = cents - 400 WHERE user = 'ivy'", [])
+            .unwrap();
         assert!(record_in::<FakeClient, _>(&tx, "withdraw-1", &req).unwrap());
         tx.rollback().unwrap();
     }
     let j = Journal::new(SqliteStore::open(&path).await.unwrap());
-    assert!(j.get("withdraw-1").await.unwrap().is_none(), "rolled back with the debit");
+    assert!(
+        j.get("withdraw-1").await.unwrap().is_none(),
+        "rolled back with the debit"
+    );
     {
         let tx = conn.transaction().unwrap();
-        tx.execute("UPDATE balances SET cents = cents - 400 WHERE user = 'ivy'", []).unwrap();
+        tx.execute("UPDATE balances SET cents = cents - 400 WHERE user = 'ivy'", [])
+            .unwrap();
         assert!(record_in::<FakeClient, _>(&tx, "withdraw-1", &req).unwrap());
         tx.commit().unwrap();
     }
     let tx = conn.transaction().unwrap();
-    assert!(!record_in::<FakeClient, _>(&tx, "withdraw-1", &req).unwrap(), "already recorded");
+    assert!(
+        !record_in::<FakeClient, _>(&tx, "withdraw-1", &req).unwrap(),
+        "already recorded"
+    );
     assert!(record_in::<FakeClient, _>(&tx, "withdraw-1", &CreatePayout::new("k-ob", "ivy", 1)).is_err());
     drop(tx);
     assert_eq!(j.get("withdraw-1").await.unwrap().unwrap().state, State::Recorded);
@@ -272,7 +314,10 @@ async fn two_workers_on_one_file_pay_once() {
     for i in 0..40 {
         let req = CreatePayout::new(&format!("k-{i}"), "jo", 5);
         let id = format!("order-{i}");
-        tasks.push((a.pay(&client, &id, &req).await.is_ok(), b.pay(&client, &id, &req).await.is_ok()));
+        tasks.push((
+            a.pay(&client, &id, &req).await.is_ok(),
+            b.pay(&client, &id, &req).await.is_ok(),
+        ));
     }
     assert!(tasks.iter().all(|(x, y)| *x && *y));
     assert_eq!(fake.created().len(), 40);
@@ -288,9 +333,15 @@ async fn dedupe_remembers_for_its_ttl_across_reopen() {
     assert!(s.seen_or_insert("evt-1", ttl).await.unwrap());
     drop(s);
     let s = SqliteStore::open(dir.join("d.db")).await.unwrap();
-    assert!(s.seen_or_insert("evt-1", ttl).await.unwrap(), "durable across reopen");
+    assert!(
+        s.seen_or_insert("evt-1", ttl).await.unwrap(),
+        "durable across reopen"
+    );
     s.forget("evt-1").await.unwrap();
-    assert!(!s.seen_or_insert("evt-1", ttl).await.unwrap(), "forgotten: handled again");
+    assert!(
+        !s.seen_or_insert("evt-1", ttl).await.unwrap(),
+        "forgotten: handled again"
+    );
     tokio::time::sleep(Duration::from_millis(350)).await;
     assert!(!s.seen_or_insert("evt-1", ttl).await.unwrap(), "expired");
 }

@@ -1,7 +1,7 @@
 //! A core-only fake provider ("fakepay") on `payout_core::sandbox::SandboxServer`, for the
 //! journal's tests: a key-protected payout (deduplicated on `Idempotency-Key`), a keyed but
 //! unprotected payout (looked up by key, never deduplicated), and an unkeyed order.
-#![allow(dead_code, unreachable_pub, missing_docs)]
+#![allow(dead_code, unreachable_pub, missing_docs, clippy::result_large_err)]
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -30,6 +30,8 @@ pub struct Books {
     by_key: HashMap<String, Payout>,
     /// Every creation, in order: the key (or `order:<to>` for orders). Duplicates show here.
     pub created: Vec<String>,
+    /// Every creation, in order: the recipient (the crash tests use the business id).
+    pub created_to: Vec<String>,
     orders: Vec<Order>,
 }
 
@@ -52,6 +54,17 @@ impl Fake {
         let mut d: Vec<String> = n.into_iter().filter(|(_, c)| *c > 1).map(|(k, _)| k).collect();
         d.sort();
         d
+    }
+    /// Recipients paid more than once, and how many recipients were paid.
+    pub fn duplicates_by_to(&self) -> (Vec<String>, usize) {
+        let mut n: HashMap<String, usize> = HashMap::new();
+        for k in self.books.lock().unwrap().created_to.clone() {
+            *n.entry(k).or_default() += 1;
+        }
+        let paid = n.len();
+        let mut d: Vec<String> = n.into_iter().filter(|(_, c)| *c > 1).map(|(k, _)| k).collect();
+        d.sort();
+        (d, paid)
     }
     pub fn router(&self) -> Router {
         Router::new()
@@ -83,6 +96,7 @@ fn make_payout(fake: &Fake, body: &NewPayoutBody) -> Result<Payout, AxResponse> 
     };
     b.by_key.insert(body.key.clone(), p.clone());
     b.created.push(body.key.clone());
+    b.created_to.push(body.to.clone());
     Ok(p)
 }
 
@@ -94,7 +108,11 @@ struct NewPayoutBody {
 }
 
 async fn create_payout(State(fake): State<Fake>, headers: HeaderMap, raw: axum::body::Bytes) -> AxResponse {
-    let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string) else {
+    let Some(key) = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+    else {
         return err(StatusCode::BAD_REQUEST, "Idempotency-Key required");
     };
     let Ok(body) = serde_json::from_slice::<NewPayoutBody>(&raw) else {
@@ -102,7 +120,12 @@ async fn create_payout(State(fake): State<Fake>, headers: HeaderMap, raw: axum::
     };
     match fake.idem.begin(&key, &raw) {
         KeyState::Replay(s, b) => {
-            return (StatusCode::from_u16(s).unwrap(), [("content-type", "application/json")], b).into_response();
+            return (
+                StatusCode::from_u16(s).unwrap(),
+                [("content-type", "application/json")],
+                b,
+            )
+                .into_response();
         }
         KeyState::Conflict => return err(StatusCode::CONFLICT, "idempotency key reused or in flight"),
         KeyState::New => {}
@@ -183,7 +206,11 @@ impl FakeClient {
             ClientOptions::default()
                 .timeout(Duration::from_secs(10))
                 .attempt_timeout(Duration::from_secs(5))
-                .retry_policy(RetryPolicy::default().max_retries(2).base_delay(Duration::from_millis(5))),
+                .retry_policy(
+                    RetryPolicy::default()
+                        .max_retries(2)
+                        .base_delay(Duration::from_millis(5)),
+                ),
         )
     }
     pub fn with_options(base_url: &str, options: ClientOptions) -> Self {
@@ -226,10 +253,6 @@ pub struct Order {
     pub amount: i64,
 }
 
-fn bad(e: serde_json::Error) -> Error {
-    Error::new(ErrorKind::InvalidInput, "fakepay", e.to_string())
-}
-
 /// `POST /payouts` with `Idempotency-Key`: key-protected.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatePayout {
@@ -265,8 +288,7 @@ impl Endpoint for CreatePayout {
         Ok(Self::META
             .request()
             .path("/payouts")
-            .json(self)
-            .map_err(bad)?
+            .json(self)?
             .idempotency_header("idempotency-key", key))
     }
     fn decode(resp: &Response) -> Result<Payout> {
@@ -322,7 +344,7 @@ impl Endpoint for CreateUnprotectedPayout {
         safety: Safety::Unprotected,
     };
     fn to_request(&self) -> Result<Request> {
-        Ok(Self::META.request().path("/unprotected-payouts").json(self).map_err(bad)?)
+        Self::META.request().path("/unprotected-payouts").json(self)
     }
     fn decode(resp: &Response) -> Result<Payout> {
         resp.json()
@@ -360,9 +382,10 @@ impl Endpoint for GetPayoutByKey {
         safety: Safety::Idempotent,
     };
     fn to_request(&self) -> Result<Request> {
-        Ok(Self::META
-            .request()
-            .path(format!("/payouts/by-key/{}", payout_core::encode_path_segment(&self.key))))
+        Ok(Self::META.request().path(format!(
+            "/payouts/by-key/{}",
+            payout_core::encode_path_segment(&self.key)
+        )))
     }
     fn decode(resp: &Response) -> Result<Payout> {
         resp.json()
@@ -385,7 +408,7 @@ impl Endpoint for CreateOrder {
         safety: Safety::Unprotected,
     };
     fn to_request(&self) -> Result<Request> {
-        Ok(Self::META.request().path("/orders").json(self).map_err(bad)?)
+        Self::META.request().path("/orders").json(self)
     }
     fn decode(resp: &Response) -> Result<Order> {
         resp.json()
@@ -445,5 +468,30 @@ pub fn postgres_url() -> String {
              `cargo xtask test` (it installs and starts a throwaway one), or start one and set \
              PAYOUT_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:<port>/postgres"
         ),
+    }
+}
+
+/// A new, empty database on the test server (so parallel tests never see each other's
+/// intents), and its URL.
+#[cfg(feature = "postgres")]
+pub async fn fresh_postgres_db(name: &str) -> String {
+    let admin = postgres_url();
+    let (client, conn) = payout_journal::postgres::tokio_postgres::connect(
+        &admin,
+        payout_journal::postgres::tokio_postgres::NoTls,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("cannot connect to PAYOUT_TEST_POSTGRES_URL: {e}"));
+    tokio::spawn(conn);
+    let db = format!("t_{}_{}", name, uuid_like() % 1_000_000_000_000);
+    client
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .await
+        .unwrap();
+    match admin.rfind('/') {
+        Some(i) if admin[..i].contains('@') || admin.starts_with("postgres") => {
+            format!("{}/{db}", &admin[..i])
+        }
+        _ => format!("{admin} dbname={db}"),
     }
 }
