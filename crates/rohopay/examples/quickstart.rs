@@ -121,8 +121,8 @@ async fn online() -> Result<(), BoxError> {
     }
 
     // 4. Webhooks: verify the raw body with the webhook secret (not the API key), then parse.
-    let secret = rohopay::SecretString::from(std::env::var("ROHOPAY_WEBHOOK_SECRET")?);
-    let verifier = webhook::Verifier::new(secret.clone()); // or Verifier::from_env()
+    let secret = std::env::var("ROHOPAY_WEBHOOK_SECRET")?;
+    let verifier = webhook::Verifier::new(secret.as_str()); // or Verifier::from_env()
     let body = br#"{"event":"deposit.successful","internal_reference":"RHP-2024-ABC123","status":"successful","amount":50000,"currency":"UGX"}"#;
     // In a real handler these come from the request; here we sign a sample ourselves.
     let headers = webhook::sign(&secret, body, std::time::SystemTime::now());

@@ -477,8 +477,8 @@ impl Checkout<'_> {
     /// reuses the key too. RohoPay documents no lookup by that key, so that re-send is how an
     /// unknown outcome is settled. In any case no card is charged until the cardholder
     /// completes 3-D Secure on the one-time `payment_url`: a session whose answer was lost
-    /// stays `pending`, expires and charges nothing (RohoPay API reference, "Checkout").
-    /// RohoPay allows 30 checkouts per minute per IP ([`crate::rate_limits::checkout`]).
+    /// stays `pending`, expires and charges nothing (RohoPay API reference,
+    /// `docs.rohopay.com/api-reference/checkout`). RohoPay allows 30 checkouts per minute per IP ([`crate::rate_limits::checkout`]).
     pub async fn create(&self, req: &CheckoutRequest) -> Result<CheckoutSession> {
         req.validate_at(self.client.now())?;
         self.client.send(req).await

@@ -1,9 +1,10 @@
 //! RohoPay's error codes and its error envelope.
 //!
 //! Every call returns [`payout_core::Error`]. RohoPay's error body
-//! `{"success": false, "error": {"code", "message", "reference"}}` (RohoPay API reference,
-//! "Errors") becomes its [`Error::provider_code`], [`Error::message`] and
-//! [`Error::request_id`] (the `RHP-…` reference, when the error concerns a transaction).
+//! `{"success": false, "error": {"code", "message", "reference"}}` (RohoPay documentation,
+//! `docs.rohopay.com/core-concepts/error-handling`) becomes its [`Error::provider_code`],
+//! [`Error::message`] and [`Error::request_id`] (the `RHP-…` reference, when the error
+//! concerns a transaction).
 //! [`ErrorCode::of`] reads the typed code.
 
 use payout_core::reqwest::header::HeaderMap;

@@ -94,6 +94,7 @@ use payout_core::sandbox::axum::routing::{get, post};
 pub use payout_core::sandbox::{Delivery, Fault, RecordedRequest, SandboxServer, WebhookInbox};
 use payout_core::sandbox::{IdempotencyStore, KeyState, WebhookSender, json_response};
 use payout_core::{Decimal, SecretString};
+use secrecy::ExposeSecret;
 use serde_json::{Map, Value, json};
 
 use crate::transactions::{
@@ -512,7 +513,7 @@ pub fn signed_webhook(event: &EventType, transaction: &Transaction, secret: &Sec
         body.extend(fields);
     }
     let body = serde_json::to_vec(&Value::Object(body)).unwrap_or_default();
-    let headers = webhook::sign(secret, &body, SystemTime::now())
+    let headers = webhook::sign(secret.expose_secret(), &body, SystemTime::now())
         .iter()
         .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
         .collect();
@@ -620,7 +621,7 @@ fn is_loopback(u: &str) -> bool {
 
 async fn deliver(shared: &Shared, hooks: Vec<Hook>) {
     for h in hooks {
-        let signed = webhook::sign(&shared.webhook_secret, &h.body, SystemTime::now());
+        let signed = webhook::sign(shared.webhook_secret.expose_secret(), &h.body, SystemTime::now());
         let sig = signed
             .get(webhook::SIGNATURE_HEADER)
             .and_then(|v| v.to_str().ok())

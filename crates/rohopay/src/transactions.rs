@@ -19,7 +19,7 @@ payout_core::id! {
 payout_core::id! {
     /// What `GET /api/v1/transactions/{reference}` looks a transaction up by: its
     /// `RHP-<year>-<code>` internal reference, or the upstream provider's reference (RohoPay
-    /// API reference, "Transactions"). Store it with your order.
+    /// API reference, `docs.rohopay.com/api-reference/transactions`). Store it with your order.
     pub struct TransactionReference(String);
 }
 
@@ -487,7 +487,7 @@ impl Transactions<'_> {
     /// At the deadline the result is an [`payout_core::ErrorKind::Timeout`] error carrying the
     /// last transaction seen (`err.last_state::<Transaction>()`), never `Ok` with a
     /// transaction that is still `pending`: it is still in progress, so wait longer or rely
-    /// on the webhook, and never pay again. RohoPay's status-polling guide suggests every 5 s
+    /// on the webhook, and never pay again. RohoPay's status-polling guide (`docs.rohopay.com/mobile-money/status-polling`) suggests every 5 s
     /// for about 2 minutes: `PollOptions::default().interval(Duration::from_secs(5))
     /// .backoff(1.0).timeout(Duration::from_secs(120))`.
     pub async fn wait_until_final(

@@ -8,7 +8,7 @@ use crate::transactions::Currency;
 
 /// `GET /api/v1/wallet/balance`: what your account holds, in the smallest unit.
 ///
-/// Both balances are required (RohoPay API reference, "Wallet balance"): an answer without
+/// Both balances are required (RohoPay's disbursements guide, `docs.rohopay.com/mobile-money/disbursements`): an answer without
 /// them is a decode error, never a balance of nothing.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]

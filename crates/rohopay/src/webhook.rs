@@ -3,8 +3,8 @@
 //!
 //! RohoPay signs the **raw request body** with HMAC-SHA256 under your **webhook secret**
 //! (Dashboard → Webhooks, `webhook_secret`; it is not the API key) and sends
-//! `x-rohopay-signature: sha256=<lowercase hex>` (RohoPay documentation, "Webhooks" →
-//! "Verifying signatures"). Pass the body bytes exactly as received, before any JSON parsing.
+//! `x-rohopay-signature: sha256=<lowercase hex>` (RohoPay documentation,
+//! `docs.rohopay.com/core-concepts/webhooks`). Pass the body bytes exactly as received, before any JSON parsing.
 //! Add a second secret with [`Verifier::secret`] during a rotation.
 //!
 //! Only that documented form verifies: `sha256=` and exactly 64 lowercase hex characters.
@@ -37,7 +37,6 @@ use payout_core::reqwest::header::{HeaderMap, HeaderValue};
 pub use payout_core::webhook::{Clock, FixedClock, SystemClock};
 pub use payout_core::webhook::{Headers, WebhookError};
 use payout_core::webhook::{strip_documented_prefix, verify_hex_signature};
-use secrecy::ExposeSecret;
 use serde_json::Value;
 
 use crate::transactions::Transaction;
@@ -349,12 +348,12 @@ fn json_category(e: &serde_json::Error) -> &'static str {
 /// use std::time::SystemTime;
 /// use rohopay::webhook::{Verifier, sign};
 /// let body = br#"{"event":"withdraw.failed","internal_reference":"RHP-2024-X","status":"failed"}"#;
-/// let headers = sign(&"whsec_1".into(), body, SystemTime::now());
+/// let headers = sign("whsec_1", body, SystemTime::now());
 /// assert!(Verifier::new("whsec_1").verify(&headers, body).is_ok());
 /// ```
-pub fn sign(secret: &SecretString, raw_body: &[u8], at: SystemTime) -> HeaderMap {
+pub fn sign(secret: &str, raw_body: &[u8], at: SystemTime) -> HeaderMap {
     let _ = at;
-    let mac = payout_core::webhook::hmac_sha256(secret.expose_secret().as_bytes(), &[raw_body]);
+    let mac = payout_core::webhook::hmac_sha256(secret.as_bytes(), &[raw_body]);
     let value = format!("{SIGNATURE_PREFIX}{}", payout_core::webhook::to_hex(&mac));
     let mut headers = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&value) {

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use payout_core::WebhookVerifier;
 use payout_core::reqwest::header::HeaderMap;
 use rohopay::webhook::{self, EventType, PayloadShape, Verifier, WebhookError, WebhookEvent};
-use rohopay::{Currency, Decimal, SecretString, TransactionStatus, TransactionType};
+use rohopay::{Currency, Decimal, TransactionStatus, TransactionType};
 
 use crate::common::LIVE_KEY;
 
@@ -16,10 +16,6 @@ const BODY: &[u8] = br#"{"event":"deposit.successful","internal_reference":"RHP-
 const SECRET: &str = "test_webhook_secret";
 const SIGNATURE: &str = "sha256=2d2740d65b86820b9f6d8efb394c040fba23ba10de280dbc3fad4cc238529abe";
 const SIGNATURE_B64: &str = "LSdA1luGggufbY77OUwED7ojuhDeKA28P61MwjhSmr4=";
-
-fn secret() -> SecretString {
-    SecretString::from(SECRET)
-}
 
 fn headers(sig: &str) -> HeaderMap {
     let mut h = HeaderMap::new();
@@ -51,7 +47,7 @@ fn reference_test_vector_verifies_and_parses() {
     assert_eq!(tx.status, Some(TransactionStatus::Successful));
     assert_eq!(tx.amount, Some(Decimal::from(50_000)));
     assert_eq!(tx.currency, Some(Currency::Ugx));
-    let signed = webhook::sign(&secret(), BODY, SystemTime::now());
+    let signed = webhook::sign(SECRET, BODY, SystemTime::now());
     assert_eq!(signed.get("x-rohopay-signature").unwrap(), SIGNATURE);
     assert_eq!(signed.get("content-type").unwrap(), "application/json");
 }
@@ -190,7 +186,7 @@ fn missing_and_malformed_headers() {
 }
 
 fn verified_parse(body: &str) -> Result<WebhookEvent, WebhookError> {
-    let h = webhook::sign(&secret(), body.as_bytes(), SystemTime::now());
+    let h = webhook::sign(SECRET, body.as_bytes(), SystemTime::now());
     Verifier::new(SECRET).verify(&h, body.as_bytes())?.parse()
 }
 
