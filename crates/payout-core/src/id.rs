@@ -3,7 +3,7 @@
 /// Declares an id newtype: `pub struct Name(String)` or `pub struct Name(i64)`.
 ///
 /// A string id implements `new`, `as_str`, `Display`, `AsRef<str>`, `From<&str>`,
-/// `From<String>`, `From<&Name>`, and serde as a plain string; a JSON number is accepted too and
+/// `From<String>`, `From<&String>`, `From<&Name>`, and serde as a plain string; a JSON number is accepted too and
 /// kept as its decimal text (providers have switched id types before, and that must not break
 /// decoding). An integer id implements `get`, `Display`, `From<i64>`, `From<&Name>`, `FromStr`,
 /// and serde as a number. Both derive `Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord`.
@@ -24,6 +24,8 @@
 /// assert_eq!(p.get(), 456);
 /// fn takes(id: impl Into<OrderId>) -> OrderId { id.into() }
 /// assert_eq!(takes(&id), id);
+/// let stored = String::from("123");
+/// assert_eq!(takes(&stored), id);
 /// ```
 #[macro_export]
 macro_rules! id {
@@ -64,6 +66,11 @@ macro_rules! id {
         impl ::std::convert::From<String> for $name {
             fn from(s: String) -> Self {
                 $name(s)
+            }
+        }
+        impl ::std::convert::From<&String> for $name {
+            fn from(s: &String) -> Self {
+                $name(s.clone())
             }
         }
         impl ::std::convert::From<&$name> for $name {
