@@ -5,8 +5,7 @@
 //!
 //! * `Signature-Timestamp`: Unix time in milliseconds;
 //! * `Signature-Version`: `v1` (anything else is refused);
-//! * `Signature`: lower-case hex HMAC-SHA256 of `"<Signature-Timestamp>.<raw body>"`
-//!   (xRocket Pay API documentation, "Webhooks" → "Signature verification").
+//! * `Signature`: lower-case hex HMAC-SHA256 of `"<Signature-Timestamp>.<raw body>"`.
 //!
 //! [`Verifier::verify`] checks the version, the signature (constant time, against every
 //! configured secret, so a rotation needs no downtime) and that the timestamp is within five
