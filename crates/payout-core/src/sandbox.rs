@@ -5,8 +5,11 @@
 //! loopback port and adds what every sandbox needs and no provider offers:
 //!
 //! * **scriptable faults**: fail the next N requests with a 5xx, a 429 with `Retry-After`, an
-//!   HTML error page, a delay past your timeout, or a connection dropped after the request was
-//!   read (the case that makes payouts ambiguous);
+//!   HTML error page, a delay past your timeout, a connection dropped before or after the
+//!   request was processed, a 5xx or a truncated JSON body after it was processed (the cases
+//!   that make payouts ambiguous);
+//! * **random faults** ([`SandboxServer::random_faults`]): a seeded share of all requests
+//!   gets a fault, cycling through the kinds you give, for soak tests;
 //! * **a record of every request**, so a test can assert that a payout was created exactly once;
 //! * [`IdempotencyStore`], replaying a response for a repeated key and refusing a key reused
 //!   with a different body, as the providers that take `Idempotency-Key` document;
@@ -42,6 +45,23 @@ pub enum Fault {
     DropAfterProcessing,
     /// Read the request and close the connection without processing it.
     DropAfterRead,
+    /// Process the request, then answer this status (a 5xx) with a JSON error body instead
+    /// of the result: the work is done but the client is told it failed.
+    StatusAfterProcessing(u16),
+    /// Process the request, then answer its status and headers with only the first half of
+    /// its body (a response cut off mid-JSON).
+    TruncatedJson,
+}
+
+/// Random faults for soak tests: each request (that no scripted fault claims) gets a fault
+/// with probability `percent`/100, drawn from a seeded generator so that a run can be
+/// reproduced; the faults cycle through `kinds` in order.
+struct RandomFaults {
+    percent: u32,
+    rng: crate::retry::Jitter,
+    kinds: Vec<Fault>,
+    next: usize,
+    injected: Vec<usize>,
 }
 
 struct Scripted {
@@ -97,6 +117,7 @@ impl RecordedRequest {
 #[derive(Default)]
 struct Control {
     faults: Mutex<VecDeque<Scripted>>,
+    random: Mutex<Option<RandomFaults>>,
     log: Mutex<Vec<RecordedRequest>>,
 }
 
@@ -110,8 +131,20 @@ impl Control {
         let i = q.iter().position(|s| {
             s.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
                 && s.path_prefix.as_deref().is_none_or(|p| path.starts_with(p))
-        })?;
-        q.remove(i).map(|s| s.fault)
+        });
+        if let Some(i) = i {
+            return q.remove(i).map(|s| s.fault);
+        }
+        drop(q);
+        let mut random = lock(&self.random);
+        let r = random.as_mut()?;
+        if r.kinds.is_empty() || r.rng.next_f64() * 100.0 >= f64::from(r.percent) {
+            return None;
+        }
+        let i = r.next % r.kinds.len();
+        r.next += 1;
+        r.injected[i] += 1;
+        Some(r.kinds[i].clone())
     }
 }
 
@@ -208,6 +241,37 @@ impl SandboxServer {
         }
     }
 
+    /// From now on, gives each request that no scripted fault claims a fault with probability
+    /// `percent`/100 (capped at 100), decided by a generator seeded with `seed` (the same seed
+    /// gives the same sequence of decisions), cycling through `kinds` in order. Replaces an
+    /// earlier random mode and its counts; an empty `kinds` injects nothing.
+    pub fn random_faults(&self, percent: u32, seed: u64, kinds: Vec<Fault>) {
+        let injected = vec![0; kinds.len()];
+        *lock(&self.control.random) = Some(RandomFaults {
+            percent: percent.min(100),
+            rng: crate::retry::Jitter::seeded(seed),
+            kinds,
+            next: 0,
+            injected,
+        });
+    }
+
+    /// Ends the random mode (scripted faults are unaffected); [`SandboxServer::faults_injected`]
+    /// still reports what it injected.
+    pub fn stop_random_faults(&self) {
+        if let Some(r) = lock(&self.control.random).as_mut() {
+            r.percent = 0;
+        }
+    }
+
+    /// How many times the random mode injected each of its kinds, in the order given.
+    pub fn faults_injected(&self) -> Vec<(Fault, usize)> {
+        lock(&self.control.random)
+            .as_ref()
+            .map(|r| r.kinds.iter().cloned().zip(r.injected.iter().copied()).collect())
+            .unwrap_or_default()
+    }
+
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.control.log).clone()
@@ -299,7 +363,13 @@ async fn handle(
             );
             return Ok(r);
         }
-        Some(Fault::Delay(_) | Fault::DropAfterProcessing) | None => {}
+        Some(
+            Fault::Delay(_)
+            | Fault::DropAfterProcessing
+            | Fault::StatusAfterProcessing(_)
+            | Fault::TruncatedJson,
+        )
+        | None => {}
     }
     let delay = match &fault {
         Some(Fault::Delay(d)) => Some(*d),
@@ -318,10 +388,25 @@ async fn handle(
         }
     });
     let resp = work.await.map_err(|_| DropConnection)?;
-    if fault == Some(Fault::DropAfterProcessing) {
-        return Err(DropConnection);
+    match fault {
+        Some(Fault::DropAfterProcessing) => Err(DropConnection),
+        Some(Fault::StatusAfterProcessing(s)) => {
+            let status = StatusCode::from_u16(s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            Ok(json_response(
+                status,
+                &serde_json::json!({"error": "sandbox fault after processing", "status": s}),
+            ))
+        }
+        Some(Fault::TruncatedJson) => {
+            let (mut parts, body) = resp.into_parts();
+            let full = axum::body::to_bytes(body, 16 * 1024 * 1024)
+                .await
+                .unwrap_or_default();
+            parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+            Ok(Response::from_parts(parts, Body::from(full.slice(..full.len() / 2))))
+        }
+        _ => Ok(resp),
     }
-    Ok(resp)
 }
 
 /// Calls `tick(state)` every `every` in a background task for as long as `state` has another

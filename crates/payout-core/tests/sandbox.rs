@@ -154,3 +154,83 @@ async fn webhooks_are_delivered_to_an_inbox() {
     assert_eq!(&got[0].body[..], b"{\"a\":1}");
     assert_eq!(sender.deliveries()[0].status, Some(200));
 }
+
+#[tokio::test]
+async fn status_after_processing_does_the_work_then_answers_the_5xx() {
+    let (srv, processed) = counting_server().await;
+    srv.fail_next_on("POST", "/pay", 1, Fault::StatusAfterProcessing(503));
+    let e = transport(srv.base_url())
+        .send(Request::post("pay", "/pay").json(&serde_json::json!({})).unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Ambiguous, "an unprotected call is not resent after a 5xx");
+    assert_eq!(e.status(), Some(503));
+    assert_eq!(processed.load(Ordering::SeqCst), 1, "the payment did happen");
+    assert_eq!(srv.count("POST", "/pay"), 1);
+}
+
+#[tokio::test]
+async fn truncated_json_keeps_the_status_and_cuts_the_processed_body_in_half() {
+    let (srv, processed) = counting_server().await;
+    srv.fail_next(1, Fault::TruncatedJson);
+    let client = payout_core::reqwest::Client::new();
+    let resp = client
+        .post(format!("{}/pay", srv.base_url()))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.text().await.unwrap(), "{\"ok\"", "the first half of {{\"ok\":true}}");
+    assert_eq!(processed.load(Ordering::SeqCst), 1, "the work was done");
+}
+
+/// Which of `n` sequential requests got a fault, as the status answered (0 = dropped).
+async fn random_run(seed: u64, n: usize) -> (Vec<u16>, Vec<(Fault, usize)>) {
+    let (srv, _) = counting_server().await;
+    srv.random_faults(
+        20,
+        seed,
+        vec![Fault::Status(503), Fault::HtmlPage(502), Fault::DropAfterRead],
+    );
+    let client = payout_core::reqwest::Client::new();
+    let mut seen = Vec::new();
+    for _ in 0..n {
+        let r = client.post(format!("{}/pay", srv.base_url())).body("{}").send().await;
+        seen.push(r.map(|r| r.status().as_u16()).unwrap_or(0));
+    }
+    (seen, srv.faults_injected())
+}
+
+#[tokio::test]
+async fn random_faults_are_seeded_cycle_through_the_kinds_and_are_counted() {
+    let (a, counts) = random_run(7, 200).await;
+    let (b, _) = random_run(7, 200).await;
+    assert_eq!(a, b, "the same seed gives the same faults on the same sequence of requests");
+    let faulted = a.iter().filter(|s| **s != 200).count();
+    assert!((20..=60).contains(&faulted), "about 20 % of 200, got {faulted}");
+    let total: usize = counts.iter().map(|(_, n)| n).sum();
+    assert_eq!(total, faulted);
+    // Cycling: the kinds are used in turn, so their counts differ by at most one.
+    let per: Vec<usize> = counts.iter().map(|(_, n)| *n).collect();
+    assert!(per.iter().max().unwrap() - per.iter().min().unwrap() <= 1, "{per:?}");
+    let first_faults: Vec<u16> = a.iter().copied().filter(|s| *s != 200).take(3).collect();
+    assert_eq!(first_faults, vec![503, 502, 0], "in the order given");
+    let (c, _) = random_run(8, 200).await;
+    assert_ne!(a, c, "another seed, other faults");
+}
+
+#[tokio::test]
+async fn scripted_faults_win_over_random_ones_and_random_mode_stops() {
+    let (srv, processed) = counting_server().await;
+    srv.random_faults(100, 1, vec![Fault::Status(500)]);
+    srv.fail_next(1, Fault::HtmlPage(502));
+    let client = payout_core::reqwest::Client::new();
+    let url = format!("{}/pay", srv.base_url());
+    assert_eq!(client.post(&url).send().await.unwrap().status().as_u16(), 502);
+    assert_eq!(client.post(&url).send().await.unwrap().status().as_u16(), 500);
+    srv.stop_random_faults();
+    assert_eq!(client.post(&url).send().await.unwrap().status().as_u16(), 200);
+    assert_eq!(srv.faults_injected(), vec![(Fault::Status(500), 1)]);
+    assert_eq!(processed.load(Ordering::SeqCst), 1);
+}
