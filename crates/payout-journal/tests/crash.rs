@@ -18,10 +18,14 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use payout_core::ReconcilePolicy;
+use std::collections::HashSet;
+
 use payout_core::sandbox::Fault;
+use payout_core::{ApiClient, Reconcile, ReconcilePolicy};
 use payout_journal::sqlite::SqliteStore;
 use payout_journal::{Checkpoint, Journal, State, Store};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use support::*;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdout, Command};
@@ -50,7 +54,6 @@ fn var(name: &str) -> String {
 }
 
 async fn worker_main() {
-    let client = Arc::new(FakeClient::new(&var("W_SANDBOX")));
     let n: usize = var("W_N").parse().unwrap();
     let prefix = var("W_PREFIX");
     let mut ids: Vec<String> = (0..n).map(|i| format!("{prefix}-{i}")).collect();
@@ -77,12 +80,12 @@ async fn worker_main() {
     match var("W_BACKEND").as_str() {
         "sqlite" => {
             let j = Journal::new(SqliteStore::open(&db).await.unwrap());
-            work(configure(j, hook), client, ids, concurrency).await
+            provider_work(configure(j, hook), ids, concurrency).await
         }
         #[cfg(feature = "postgres")]
         "postgres" => {
             let j = Journal::new(payout_journal::postgres::PgStore::connect(&db).await.unwrap());
-            work(configure(j, hook), client, ids, concurrency).await
+            provider_work(configure(j, hook), ids, concurrency).await
         }
         other => panic!("unknown backend {other}"),
     }
@@ -94,11 +97,26 @@ fn configure<S: Store>(j: Journal<S>, hook: impl Fn(Checkpoint, &str) + Send + S
         .checkpoint_hook(hook)
 }
 
-async fn work<S: Store>(j: Journal<S>, client: Arc<FakeClient>, ids: Vec<String>, concurrency: usize) {
+type Maker<E> = fn(usize) -> E;
+
+async fn work<S, C, E>(j: Journal<S>, client: Arc<C>, ids: Vec<String>, concurrency: usize, make: Maker<E>)
+where
+    S: Store,
+    C: ApiClient + 'static,
+    E: Reconcile + Serialize + DeserializeOwned + Send + Sync + 'static,
+    E::Output: Serialize + DeserializeOwned + Send + 'static,
+{
     let j = Arc::new(j);
-    let report = j.recover::<FakeClient, CreatePayout>(&client).await.unwrap();
+    let report = j.recover::<C, E>(&client).await.unwrap();
     println!("JW RECOVERED {} {:?}", report.len(), report);
-    let mut todo = ids;
+    // Intents reported for a person's decision (an unprotected call that may have left):
+    // never paid again, and counted as "reported with its key".
+    let mut reported: HashSet<String> = report
+        .needs_decision
+        .iter()
+        .map(|u| u.business_id.clone())
+        .collect();
+    let mut todo: Vec<String> = ids.into_iter().filter(|id| !reported.contains(id)).collect();
     for round in 0.. {
         let sem = Arc::new(tokio::sync::Semaphore::new(concurrency));
         let mut set = tokio::task::JoinSet::new();
@@ -106,22 +124,29 @@ async fn work<S: Store>(j: Journal<S>, client: Arc<FakeClient>, ids: Vec<String>
             let (j, client, sem) = (j.clone(), client.clone(), sem.clone());
             set.spawn(async move {
                 let _permit = sem.acquire_owned().await.unwrap();
+                let i: usize = id.rsplit('-').next().unwrap().parse().unwrap();
                 // A fresh key each time: the journal keeps the first one.
-                let req = CreatePayout::new(&uuid::Uuid::new_v4().to_string(), &id, 1);
+                let req = make(i);
                 (id.clone(), j.pay(&*client, &id, &req).await)
             });
         }
         let mut again = Vec::new();
         while let Some(r) = set.join_next().await {
             let (id, res) = r.unwrap();
-            if let Err(e) = res {
-                assert!(
-                    e.is_unresolved()
-                        || e.payout()
-                            .is_some_and(|p| p.is_retryable() || p.may_have_succeeded()),
-                    "{id}: {e}"
-                );
-                again.push(id);
+            match res {
+                Ok(_) => {}
+                Err(payout_journal::Error::NeedsDecision { .. }) => {
+                    reported.insert(id);
+                }
+                Err(e) => {
+                    assert!(
+                        e.is_unresolved()
+                            || e.payout()
+                                .is_some_and(|p| p.is_retryable() || p.may_have_succeeded()),
+                        "{id}: {e}"
+                    );
+                    again.push(id);
+                }
             }
         }
         if again.is_empty() {
@@ -129,15 +154,76 @@ async fn work<S: Store>(j: Journal<S>, client: Arc<FakeClient>, ids: Vec<String>
         }
         assert!(round < 100, "still unresolved after 100 rounds: {again:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let _ = j.recover::<FakeClient, CreatePayout>(&client).await.unwrap();
-        todo = again;
+        let report = j.recover::<C, E>(&client).await.unwrap();
+        reported.extend(report.needs_decision.into_iter().map(|u| u.business_id));
+        todo = again.into_iter().filter(|id| !reported.contains(id)).collect();
     }
-    println!("JW DONE");
+    println!("JW DONE reported={}", reported.len());
+}
+
+fn fake_payout(i: usize) -> CreatePayout {
+    CreatePayout::new(
+        &uuid::Uuid::new_v4().to_string(),
+        &format!("{}-{i}", var("W_PREFIX")),
+        1,
+    )
+}
+
+fn rocheap_order(i: usize) -> rocheap::CreateOrder {
+    rocheap::CreateOrder::new(10, 1000 + i as u64, 1, 1)
+}
+
+fn xrocket_transfer(i: usize) -> xrocket::CreateTransfer {
+    xrocket::CreateTransfer::to_telegram_user(
+        1000 + i as i64,
+        xrocket::Asset::Toncoin,
+        xrocket::Decimal::new(1, 2),
+    )
+}
+
+fn agent_catalog_order(i: usize) -> agent_catalog::CreateOrder {
+    agent_catalog::CreateOrder::new(agent_catalog::sandbox::FREE_FIRE_100).external_ref(format!("inv-{i}"))
+}
+
+async fn provider_work<S: Store>(j: Journal<S>, ids: Vec<String>, concurrency: usize) {
+    let (url, key) = (var("W_SANDBOX"), var("W_KEY"));
+    match var("W_PROVIDER").as_str() {
+        "rocheap" => {
+            let c = rocheap::Client::builder()
+                .api_key(key)
+                .base_url(url)
+                .build()
+                .unwrap();
+            work(j, Arc::new(c), ids, concurrency, rocheap_order).await
+        }
+        "xrocket" => {
+            let c = xrocket::Client::builder()
+                .api_key(key)
+                .base_url(url)
+                .build()
+                .unwrap();
+            work(j, Arc::new(c), ids, concurrency, xrocket_transfer).await
+        }
+        "agent-catalog" => {
+            let c = agent_catalog::Client::builder()
+                .api_key(key)
+                .agent_id(var("W_AGENT"))
+                .base_url(url)
+                .build()
+                .unwrap();
+            work(j, Arc::new(c), ids, concurrency, agent_catalog_order).await
+        }
+        _ => work(j, Arc::new(FakeClient::new(&url)), ids, concurrency, fake_payout).await,
+    }
 }
 
 // ------------------------------------------------------------------ the test side
 
+#[derive(Clone)]
 struct Spec {
+    provider: &'static str,
+    key: String,
+    agent: String,
     sandbox: String,
     backend: &'static str,
     db: String,
@@ -151,6 +237,9 @@ struct Spec {
 
 fn spec(sandbox: &str, backend: &'static str, db: &str, prefix: &str, n: usize) -> Spec {
     Spec {
+        provider: "fakepay",
+        key: String::new(),
+        agent: String::new(),
         sandbox: sandbox.to_string(),
         backend,
         db: db.to_string(),
@@ -180,6 +269,9 @@ fn spawn(s: &Spec) -> Worker {
         ])
         .env(WORKER_ENV, "1")
         .env("W_SANDBOX", &s.sandbox)
+        .env("W_PROVIDER", s.provider)
+        .env("W_KEY", &s.key)
+        .env("W_AGENT", &s.agent)
         .env("W_BACKEND", s.backend)
         .env("W_DB", &s.db)
         .env("W_PREFIX", &s.prefix)
@@ -417,4 +509,135 @@ async fn two_workers_on_one_postgres_create_each_of_1000_once() {
     let store = payout_journal::postgres::PgStore::connect(&db).await.unwrap();
     assert_once(&fake, &store, "tw", n).await;
     println!("crash[postgres/fakepay] two workers, {n} intents, 1 SIGKILL: 0 duplicates, 0 lost");
+}
+
+// ------------------------------------------------------------------ the provider crates
+
+/// After random SIGKILLs against a provider crate's own sandbox, every business id is
+/// settled (found by its key), failed (nothing created), or reported with its key; and the
+/// sandbox created exactly as many objects as were found: 0 duplicates, 0 lost.
+async fn provider_random_kills<C, E>(
+    base: Spec,
+    client: &C,
+    db: &str,
+    created: impl Fn() -> usize,
+) -> (usize, usize)
+where
+    C: ApiClient,
+    E: Reconcile + DeserializeOwned,
+{
+    let kills = kills_wanted();
+    let n = kills * 2;
+    let mut rng = Rng::new();
+    let store = SqliteStore::open(db).await.unwrap();
+    let started = Instant::now();
+    let mut left_open = 0;
+    for _ in 0..kills {
+        let w = spawn(&Spec {
+            concurrency: 2,
+            n,
+            ..base.clone()
+        });
+        tokio::time::sleep(Duration::from_millis(30 + rng.below(150))).await;
+        w.kill().await;
+        if !store.unfinished().await.unwrap().is_empty() {
+            left_open += 1;
+        }
+    }
+    spawn(&Spec { n, ..base }).finish().await;
+    let (mut found, mut reported, mut lost) = (0, 0, Vec::new());
+    for i in 0..n {
+        let id = format!("{}-{i}", spec_prefix_of(db));
+        let Some(rec) = store.get(&id).await.unwrap() else {
+            lost.push(format!("{id}: not in the journal"));
+            continue;
+        };
+        let req: E = serde_json::from_str(&rec.request).unwrap();
+        let obj = req.lookup(client).await.unwrap();
+        match (rec.state, obj.is_some()) {
+            (State::Settled, true) => found += 1,
+            (State::Failed, false) => {}
+            (State::Sent | State::Ambiguous | State::Recorded, exists) => {
+                assert!(rec.key.is_some(), "{id} reported without its key");
+                reported += 1;
+                found += usize::from(exists);
+            }
+            (s, exists) => lost.push(format!("{id}: {s:?}, exists at the provider: {exists}")),
+        }
+    }
+    assert!(lost.is_empty(), "lost: {lost:?}");
+    assert_eq!(
+        created(),
+        found,
+        "the sandbox created objects no business id accounts for: duplicates"
+    );
+    println!(
+        "crash[sqlite/{}] random: {kills} SIGKILLs ({left_open} left intents mid-payout), {n} intents, {found} paid once, {reported} reported for a decision, 0 duplicates, 0 lost ({:.1} s)",
+        E::META.operation,
+        started.elapsed().as_secs_f64()
+    );
+    (found, reported)
+}
+
+/// The crash tests name business ids `<db file stem>-<i>`.
+fn spec_prefix_of(db: &str) -> String {
+    std::path::Path::new(db)
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn provider_spec(provider: &'static str, sandbox: String, key: &str, agent: &str, db: &str) -> Spec {
+    Spec {
+        provider,
+        key: key.to_string(),
+        agent: agent.to_string(),
+        ..spec(&sandbox, "sqlite", db, &spec_prefix_of(db), 0)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkills_against_the_rocheap_sandbox_never_pay_twice() {
+    let sb = rocheap::sandbox::Sandbox::start().await.unwrap();
+    sb.set_balance(rocheap::Decimal::from(1_000_000));
+    let db = temp_dir("rocheap").join("rocheap.db").display().to_string();
+    let base = provider_spec("rocheap", sb.base_url(), sb.api_key(), "", &db);
+    let (found, _) =
+        provider_random_kills::<_, rocheap::CreateOrder>(base, &sb.client(), &db, || sb.orders_created())
+            .await;
+    assert!(found > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkills_against_the_xrocket_sandbox_never_pay_twice() {
+    let sb = xrocket::sandbox::Sandbox::start().await.unwrap();
+    sb.set_balance("TONCOIN", xrocket::Decimal::from(1_000_000));
+    let db = temp_dir("xrocket").join("xrocket.db").display().to_string();
+    let base = provider_spec("xrocket", sb.base_url(), sb.api_key(), "", &db);
+    let (found, reported) =
+        provider_random_kills::<_, xrocket::CreateTransfer>(base, &sb.client(), &db, || {
+            sb.transfers_created()
+        })
+        .await;
+    assert_eq!(reported, 0, "key-protected: every intent settles");
+    assert!(found > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkills_against_the_agent_catalog_sandbox_never_pay_twice() {
+    let sb = agent_catalog::sandbox::Sandbox::start().await.unwrap();
+    sb.set_balance("USD", agent_catalog::Decimal::from(1_000_000));
+    let db = temp_dir("agent-catalog")
+        .join("agentcatalog.db")
+        .display()
+        .to_string();
+    let base = provider_spec("agent-catalog", sb.base_url(), sb.api_key(), sb.agent_id(), &db);
+    let (found, reported) =
+        provider_random_kills::<_, agent_catalog::CreateOrder>(base, &sb.client(), &db, || {
+            sb.orders_created()
+        })
+        .await;
+    assert_eq!(reported, 0, "key-protected: every intent settles");
+    assert!(found > 0);
 }
