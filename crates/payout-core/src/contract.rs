@@ -35,3 +35,20 @@ pub trait WebhookVerifier: Send + Sync {
         body: &[u8],
     ) -> Result<Self::Verified, Self::Error>;
 }
+
+/// A verified webhook delivery, as a receiver needs it: the key to deduplicate it on, and the
+/// typed event. Every signing provider's `webhook::Verified` implements it, so one receiver
+/// (`payout_core::intake`, feature `axum`) serves them all.
+pub trait VerifiedDelivery: Send + Sync + 'static {
+    /// The typed event `parse` yields.
+    type Event: Send + 'static;
+    /// Why a verified body could not be read at all (not JSON, not the provider's envelope).
+    type Error: std::error::Error + Send + Sync + 'static;
+    /// The key a retried or replayed delivery shares with the first one: the provider's event
+    /// id where it gives one, otherwise a SHA-256 of the verified body
+    /// ([`crate::dedupe::body_key`]). Prefixed with the provider name, so keys of several
+    /// providers never collide in one store.
+    fn dedupe_key(&self) -> String;
+    /// The typed event.
+    fn parse(&self) -> Result<Self::Event, Self::Error>;
+}

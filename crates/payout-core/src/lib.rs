@@ -12,6 +12,9 @@
 //!   [`CircuitBreaker`], tracing spans that never carry bodies or secrets.
 //! * [`IdempotencyKey`]: generated once per logical call and reused across attempts.
 //! * [`webhook`]: HMAC-SHA256, constant-time comparison, timestamp tolerance, key rotation.
+//! * [`dedupe`]: the webhook deduplication trait ([`Dedupe`]) and its bounded in-memory
+//!   default; `intake` (feature `axum`): one webhook route that verifies, dedupes and calls
+//!   your handler.
 //! * [`pagination`]: offset, page and cursor APIs as a `Stream`, and a capped `collect_all`.
 //! * [`money`]: exact `Decimal` from JSON strings or numbers, and minor units.
 //! * The call protocol: [`Endpoint`] (a request as a value) and [`ApiClient::send`],
@@ -27,12 +30,15 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod contract;
+pub mod dedupe;
 pub mod endpoint;
 pub mod envelope;
 pub mod error;
 #[doc(hidden)]
 pub mod id;
 pub mod idempotency;
+#[cfg(feature = "axum")]
+pub mod intake;
 pub mod limit;
 pub mod money;
 mod open_enum;
@@ -49,7 +55,8 @@ pub mod test_util;
 pub mod transport;
 pub mod webhook;
 
-pub use contract::{ProviderErrorCode, WebhookVerifier};
+pub use contract::{ProviderErrorCode, VerifiedDelivery, WebhookVerifier};
+pub use dedupe::{Claim, Dedupe, MemoryDedupe};
 pub use endpoint::{ApiClient, Endpoint, EndpointMeta, HttpMethod};
 pub use error::{Error, ErrorKind, Result};
 pub use idempotency::IdempotencyKey;
