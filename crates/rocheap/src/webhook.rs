@@ -132,6 +132,9 @@ impl payout_core::WebhookVerifier for Verifier {
     }
 }
 
+#[cfg(feature = "axum")]
+pub mod axum;
+
 /// A callback whose signature checked out. Parse it with [`Verified::parse`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
@@ -148,6 +151,18 @@ impl Verified {
     /// When it was verified (by the verifier's clock).
     pub fn received_at(&self) -> SystemTime {
         self.received_at
+    }
+
+    /// The key to deduplicate this callback on: `rocheap:sha256:<hex>` of the canonical body
+    /// (keys sorted, compact, as it is signed). ROCheap gives callbacks no id and its signature
+    /// no timestamp, so a replay of a captured callback verifies forever: deduplicating on the
+    /// signed content is the only replay protection there is. Each status change of an order
+    /// is a different body, hence a different key; a re-sent or re-ordered copy is the same.
+    pub fn dedupe_key(&self) -> String {
+        match crate::canonical::canonicalize(&self.body) {
+            Ok(canonical) => payout_core::dedupe::body_key(crate::client::PROVIDER, canonical.as_bytes()),
+            Err(_) => payout_core::dedupe::body_key(crate::client::PROVIDER, &self.body),
+        }
     }
 
     /// Parses the verified body into the order it reports. A JSON body that does not decode
@@ -169,6 +184,17 @@ impl Verified {
                 })
             }
         }
+    }
+}
+
+impl payout_core::VerifiedDelivery for Verified {
+    type Event = Callback;
+    type Error = WebhookError;
+    fn dedupe_key(&self) -> String {
+        Verified::dedupe_key(self)
+    }
+    fn parse(&self) -> Result<Callback, WebhookError> {
+        Verified::parse(self)
     }
 }
 

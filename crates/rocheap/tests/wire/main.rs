@@ -5,6 +5,8 @@
 mod account;
 mod callbacks;
 mod errors;
+#[cfg(feature = "axum")]
+mod intake;
 mod leak;
 mod orders;
 #[cfg(feature = "sandbox")]
