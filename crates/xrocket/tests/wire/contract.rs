@@ -315,3 +315,73 @@ async fn an_empty_list_and_null_quota_values_still_decode() {
     assert_eq!(q.withdraw_min_size, None);
     assert_eq!(q.withdraw_fee, Some(Decimal::new(1, 2)));
 }
+
+/// A request value sent through the generic send uses its own naming; the handler applies
+/// the client's.
+#[tokio::test]
+async fn generic_send_uses_the_naming_on_the_value() {
+    let server = MockServer::start_async().await;
+    let payout = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path("/api/v1/payout")
+                .query_param("payoutId", "9");
+            then.status(200)
+                .json_body(json!({"payoutId": "9", "asset": "TONCOIN", "amount": "1"}));
+        })
+        .await;
+    let c = client(&server.base_url());
+    let t = c
+        .send(&GetTransfer::new(TransferId::from("9")).naming(xrocket::TransferNaming::Payouts))
+        .await
+        .unwrap();
+    assert_eq!(t.transfer_id.as_str(), "9");
+    payout.assert_calls_async(1).await;
+}
+
+/// The testnet-only payment is refused by a production client even through the generic
+/// send, before any byte leaves.
+#[tokio::test]
+async fn generic_send_refuses_the_test_payment_on_production() {
+    let c = xrocket::Client::new("token").unwrap();
+    let e = c
+        .send(&xrocket::PayInvoiceTest::new(Lookup::id("1")))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config);
+    assert!(!e.was_sent());
+}
+
+/// `client_id_already_taken` on a withdrawal: the object under that client id is fetched and
+/// compared; a different network is an error naming the field, never the other withdrawal.
+#[tokio::test]
+async fn a_taken_client_id_on_another_withdrawal_names_the_differing_field() {
+    let server = MockServer::start_async().await;
+    let create = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/v1/withdrawals");
+            then.status(400).json_body(json!({
+                "type": "/api/problems/client_id_already_taken", "status": 400, "detail": "taken"
+            }));
+        })
+        .await;
+    let lookup = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path("/api/v1/withdrawal")
+                .query_param("clientWithdrawalId", "wd-1");
+            then.status(200).json_body(json!({
+                "withdrawalId": "w-1", "clientWithdrawalId": "wd-1", "network": "BSC", "address": ADDR,
+                "asset": "TONCOIN", "amount": "2", "status": "CREATED"
+            }));
+        })
+        .await;
+    let c = client(&server.base_url());
+    let req = CreateWithdrawal::new(Network::Ton, ADDR, Asset::Toncoin, Decimal::new(2, 0))
+        .client_withdrawal_id("wd-1");
+    let e = c.withdrawals().create(&req).await.unwrap_err();
+    assert_eq!((e.kind(), e.field()), (ErrorKind::Provider, Some("network")));
+    assert!(!e.is_retryable());
+    create.assert_calls_async(1).await;
+    lookup.assert_calls_async(1).await;
+}
