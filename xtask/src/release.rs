@@ -17,6 +17,7 @@ const ORDER: &[&str] = &[
     "xrocket",
     "agent-catalog",
     "rohopay",
+    "payout-cli", // the `payout` binary; depends on every provider crate, so it goes last
 ];
 
 pub fn run(root: &Path, dry_run: bool) -> Result<(), String> {
