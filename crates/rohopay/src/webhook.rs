@@ -145,6 +145,9 @@ impl payout_core::WebhookVerifier for Verifier {
     }
 }
 
+#[cfg(feature = "axum")]
+pub mod axum;
+
 /// A delivery whose signature matched one of your secrets. Holds the raw body; call
 /// [`Verified::parse`] to read it.
 #[derive(Debug, Clone)]
@@ -158,6 +161,17 @@ impl Verified {
         &self.body
     }
 
+    /// The key to deduplicate this delivery on: `rohopay:<key>` with the event's
+    /// [`WebhookEvent::dedup_key`] (the envelope `id`, else `<internal_reference>:<event>`, on
+    /// which RohoPay's documentation says to be idempotent), or `rohopay:sha256:<hex>` of the
+    /// verified body when it names neither.
+    pub fn dedupe_key(&self) -> String {
+        match parse_event(&self.body).ok().and_then(|e| e.dedup_key()) {
+            Some(k) => format!("{}:{k}", crate::client::PROVIDER),
+            None => payout_core::dedupe::body_key(crate::client::PROVIDER, &self.body),
+        }
+    }
+
     /// Parses the verified body: the documented flat `{event, …transaction}` form or the
     /// official SDK's `{type, data}` envelope.
     ///
@@ -167,6 +181,17 @@ impl Verified {
     /// either shape is an error.
     pub fn parse(&self) -> Result<WebhookEvent, WebhookError> {
         parse_event(&self.body)
+    }
+}
+
+impl payout_core::VerifiedDelivery for Verified {
+    type Event = WebhookEvent;
+    type Error = WebhookError;
+    fn dedupe_key(&self) -> String {
+        Verified::dedupe_key(self)
+    }
+    fn parse(&self) -> Result<WebhookEvent, WebhookError> {
+        Verified::parse(self)
     }
 }
 

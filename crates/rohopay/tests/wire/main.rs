@@ -6,6 +6,8 @@ mod checkout;
 mod client;
 mod common;
 mod contract;
+#[cfg(feature = "axum")]
+mod intake;
 mod leak;
 mod mobile_money;
 #[cfg(feature = "sandbox")]
