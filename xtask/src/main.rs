@@ -11,6 +11,8 @@
 //!   per provider) against a throwaway PostgreSQL.
 //! * `cargo xtask fuzz [--seconds N] [TARGET...]` — every cargo-fuzz target in `fuzz/` for N
 //!   seconds each (default 60) on the nightly toolchain; not part of `test`.
+//! * `cargo xtask soak [--calls N]` — the soak of 1,000 money-moving calls per provider under
+//!   seeded random faults (`crates/payout-soak`); its 100-call version runs in `test`.
 //! * `cargo xtask release --dry-run` — check versions and changelogs and `cargo package` every
 //!   publishable crate in dependency order; it never publishes.
 
@@ -19,6 +21,7 @@ mod demo;
 mod fuzz;
 mod release;
 mod services;
+mod soak;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
         Some("release") => release::run(&root, !args.iter().any(|a| a == "--execute")),
         Some("journal-crash") => journal_crash(&root),
         Some("fuzz") => fuzz::run(&root, &args[1..]),
+        Some("soak") => soak::run(&root, &args[1..]),
         Some("with-services") => with_services(&root, &args[1..]),
         _ => {
             eprintln!(
@@ -46,6 +50,7 @@ fn main() -> ExitCode {
                  codegen [--check]    regenerate (or verify) endpoint tables from crates/*/api/endpoints.json\n  \
                  release --dry-run    check versions/changelogs and cargo package each crate in dependency order\n  \
                  fuzz [--seconds N]   run every fuzz target N s each (default 60; nightly, cargo-fuzz installed on demand)\n  \
+                 soak [--calls N]     1,000 (N) payouts per provider against the sandboxes under random faults\n  \
                  with-services CMD..  run CMD with a throwaway PostgreSQL and Redis (PAYOUT_TEST_*_URL set)\n  \
                  journal-crash        payout-journal's full crash test (100+ SIGKILLs per provider) on a throwaway PostgreSQL"
             );
