@@ -218,6 +218,29 @@ impl Verified {
     }
 }
 
+impl payout_core::contract::VerifiedDelivery for Verified {
+    type Event = Event;
+    type Error = WebhookError;
+
+    /// `xrocket:<event id>` (xRocket keeps the id across retries); a body whose id cannot be
+    /// read is keyed by its SHA-256 instead.
+    fn dedupe_key(&self) -> String {
+        #[derive(Deserialize)]
+        struct Id {
+            #[serde(deserialize_with = "crate::common::string_or_number")]
+            id: String,
+        }
+        match serde_json::from_slice::<Id>(&self.body) {
+            Ok(Id { id }) if !id.is_empty() => format!("{}:{id}", crate::client::PROVIDER),
+            _ => payout_core::dedupe::body_key(crate::client::PROVIDER, &self.body),
+        }
+    }
+
+    fn parse(&self) -> Result<Event, WebhookError> {
+        Verified::parse(self)
+    }
+}
+
 /// A verified webhook delivery.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

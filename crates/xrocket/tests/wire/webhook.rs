@@ -343,3 +343,22 @@ fn verifier_debug_hides_secrets() {
     assert!(!d.contains(SECRET) && !d.contains("second-secret-value"), "{d}");
     assert!(d.contains("2 redacted"));
 }
+
+#[test]
+fn a_verified_delivery_dedupes_on_the_event_id() {
+    use payout_core::contract::VerifiedDelivery;
+    let verified = verifier().verify(&headers(SIG, TS, "v1"), BODY).unwrap();
+    assert_eq!(verified.dedupe_key(), "xrocket:d6a1c0de-1");
+    assert!(matches!(
+        VerifiedDelivery::parse(&verified).unwrap().kind,
+        EventKind::PaymentStatusChanged { .. }
+    ));
+    let body = br#"{"no":"id"}"#;
+    let h = sign(SECRET, body, SystemTime::now());
+    let v = Verifier::new(SECRET).verify(&h, body).unwrap();
+    assert!(
+        v.dedupe_key().starts_with("xrocket:sha256:"),
+        "{}",
+        v.dedupe_key()
+    );
+}
