@@ -40,12 +40,6 @@ struct Attempt {
     source: Option<reqwest::Error>,
 }
 
-/// The URL of a call: parsed once; only a retry parses the text again (no clone per attempt).
-struct Target {
-    text: String,
-    first: Option<url::Url>,
-}
-
 /// One call in progress.
 struct Call<'a> {
     transport: &'a Transport,
@@ -114,7 +108,9 @@ impl Transport {
                 .with_retryable(true),
             ));
         }
-        let mut target = self.target(req)?;
+        // Built before the first attempt (a bad path fails before anything is sent); a retry
+        // builds it again rather than keeping a copy for an attempt that rarely comes.
+        let mut first_url = Some(self.target(req)?);
         let (auth, body) = self.prepare_auth(req)?;
 
         loop {
@@ -126,7 +122,10 @@ impl Transport {
                 http.response.status_code = tracing::field::Empty,
                 error.type = tracing::field::Empty,
             );
-            let url = target.next(provider)?;
+            let url = match first_url.take() {
+                Some(u) => u,
+                None => self.target(req)?,
+            };
             let attempt = call
                 .send_once(url, auth.as_ref(), body.as_ref())
                 .instrument(span.clone())
@@ -183,10 +182,35 @@ impl Transport {
         }
     }
 
-    /// The call's URL: base, path and query formatted into one string and parsed once.
-    fn target(&self, req: &Request) -> Result<Target> {
-        let base = &self.inner.base_url;
+    /// The call's URL. The base URL was parsed once, in [`Transport::new`]: a call copies it
+    /// and sets only its path and query (the scheme, host and port are not parsed again, and
+    /// the result is the URL that parsing base, path and query as one string gives). A path
+    /// carrying its own `?` or `#` takes the slow way: the whole string, parsed.
+    pub(super) fn target(&self, req: &Request) -> Result<url::Url> {
         let path = &*req.path;
+        if let Some(base) = &self.inner.base_parsed
+            && !path.contains(['?', '#'])
+        {
+            let mut url = base.clone();
+            let base_path = &*self.inner.base_path;
+            if base_path.is_empty() && path.starts_with('/') {
+                url.set_path(path);
+            } else {
+                let mut full = String::with_capacity(base_path.len() + path.len() + 1);
+                full.push_str(base_path);
+                if !path.starts_with('/') {
+                    full.push('/');
+                }
+                full.push_str(path);
+                url.set_path(&full);
+            }
+            if !req.query.is_empty() {
+                url.query_pairs_mut()
+                    .extend_pairs(req.query.iter().map(|(k, v)| (*k, v.as_str())));
+            }
+            return Ok(url);
+        }
+        let base = &self.inner.base_url;
         let mut s = String::with_capacity(base.len() + path.len() + 1 + req.query.len() * 16);
         s.push_str(base);
         if !path.starts_with('/') {
@@ -207,11 +231,7 @@ impl Transport {
             }
             s = q.finish();
         }
-        let url = parse_url(self.inner.provider, &s)?;
-        Ok(Target {
-            text: s,
-            first: Some(url),
-        })
+        parse_url(self.inner.provider, &s)
     }
 
     /// The first configured request id header present (no allocation: the value is a
@@ -229,15 +249,6 @@ impl Transport {
 fn parse_url(provider: &'static str, s: &str) -> Result<url::Url> {
     url::Url::parse(s)
         .map_err(|e| Error::invalid_input(provider, "path", format!("does not form a valid URL: {e}")))
-}
-
-impl Target {
-    fn next(&mut self, provider: &'static str) -> Result<url::Url> {
-        match self.first.take() {
-            Some(u) => Ok(u),
-            None => parse_url(provider, &self.text),
-        }
-    }
 }
 
 impl Call<'_> {
@@ -501,4 +512,95 @@ async fn read_body(mut resp: reqwest::Response) -> std::result::Result<Bytes, Bo
         buf.extend_from_slice(&chunk);
     }
     Ok(first.unwrap_or_else(|| buf.freeze()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::transport::{AuthScheme, TransportConfig};
+
+    fn transport(base: &str) -> Transport {
+        Transport::new(TransportConfig {
+            provider: "test",
+            version: "0",
+            base_url: base.to_string(),
+            credential: None,
+            auth: AuthScheme::None,
+            request_id_headers: &[],
+            error_decoder: Arc::new(|_: u16, _: &HeaderMap, _: &[u8]| crate::transport::ErrorInfo::default()),
+            options: Default::default(),
+        })
+        .unwrap()
+    }
+
+    /// Hot-path rule: the base URL is parsed once and a call only sets its path and query.
+    /// The URL must be exactly the one parsing `base + path + ?query` as one string gives.
+    #[test]
+    fn url_from_the_parsed_base_equals_parsing_the_whole_string() {
+        let bases = [
+            "http://127.0.0.1:8080",
+            "https://api.example.com/",
+            "https://api.example.com/agent/a12d5be1-3456",
+            "https://api.example.com/v1/agent%2Fx/",
+            "http://[::1]:9000/base",
+            "https://user@host.example:8443/a/../b",
+        ];
+        let paths = [
+            "/orders",
+            "orders/42",
+            "",
+            "/",
+            "/products/%2E%2E/x",
+            "/a b/ü/%41",
+            "//double/slash",
+            "/x/./y/../z",
+            "/with?already=1",
+            "/frag#x",
+        ];
+        let queries: [&[(&'static str, &str)]; 3] = [
+            &[],
+            &[("transferId", "123")],
+            &[("q", "a b&c=d+é"), ("cursor", "c/2?x#y"), ("empty", "")],
+        ];
+        for base in bases {
+            let t = transport(base);
+            for path in paths {
+                for query in queries {
+                    let mut req = Request::get("op", "/t").path(path);
+                    for (k, v) in query {
+                        req = req.query(k, v);
+                    }
+                    let got = t.target(&req).unwrap();
+                    // The reference: one string, parsed (the pre-cache behaviour).
+                    let mut s = base.trim_end_matches('/').to_string();
+                    if !path.starts_with('/') {
+                        s.push('/');
+                    }
+                    s.push_str(path);
+                    if !query.is_empty() {
+                        let start = match s.find('?') {
+                            Some(i) => i + 1,
+                            None => {
+                                s.push('?');
+                                s.len()
+                            }
+                        };
+                        let mut q = url::form_urlencoded::Serializer::for_suffix(s, start);
+                        for (k, v) in query {
+                            q.append_pair(k, v);
+                        }
+                        s = q.finish();
+                    }
+                    let want = url::Url::parse(&s).unwrap();
+                    assert_eq!(
+                        got.as_str(),
+                        want.as_str(),
+                        "base {base:?} path {path:?} query {query:?}"
+                    );
+                }
+            }
+        }
+    }
 }

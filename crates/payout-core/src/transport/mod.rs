@@ -62,6 +62,11 @@ pub struct Transport {
 struct Inner {
     provider: &'static str,
     base_url: String,
+    /// The base URL, parsed once (`None` when it has a query or fragment: then every call
+    /// parses its whole URL).
+    base_parsed: Option<url::Url>,
+    /// The base URL's path without its trailing `/` (`""` for a bare host).
+    base_path: String,
     /// The base URL's host, for traces (`server.address`).
     server_address: String,
     client: reqwest::Client,
@@ -108,6 +113,10 @@ impl Transport {
             ));
         }
         let server_address = parsed.host_str().unwrap_or("").to_string();
+        let base_path = parsed.path().trim_end_matches('/').to_string();
+        let base_parsed =
+            (parsed.query().is_none() && parsed.fragment().is_none() && !parsed.cannot_be_a_base())
+                .then_some(parsed);
         let mut ua = format!("{}/{} (payout-rs)", provider, config.version);
         if let Some(s) = &config.options.user_agent_suffix {
             ua.push(' ');
@@ -138,6 +147,8 @@ impl Transport {
             inner: Arc::new(Inner {
                 provider,
                 base_url: base,
+                base_parsed,
+                base_path,
                 server_address,
                 client,
                 user_agent,
