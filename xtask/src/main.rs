@@ -9,6 +9,8 @@
 //!   crate's `api/endpoints.json`, and check every endpoint has a client function and a wire test.
 //! * `cargo xtask journal-crash` — payout-journal's crash test at full strength (100+ SIGKILLs
 //!   per provider) against a throwaway PostgreSQL.
+//! * `cargo xtask bench [--quick]` — the SDK against a raw-reqwest baseline on a loopback
+//!   server (`bench/`, its own workspace); writes `target/bench/results.json`; not part of `test`.
 //! * `cargo xtask fuzz [--seconds N] [TARGET...]` — every cargo-fuzz target in `fuzz/` for N
 //!   seconds each (default 60) on the nightly toolchain; not part of `test`.
 //! * `cargo xtask soak [--calls N]` — the soak of 1,000 money-moving calls per provider under
@@ -16,6 +18,7 @@
 //! * `cargo xtask release --dry-run` — check versions and changelogs and `cargo package` every
 //!   publishable crate in dependency order; it never publishes.
 
+mod bench;
 mod codegen;
 mod demo;
 mod fuzz;
@@ -39,6 +42,7 @@ fn main() -> ExitCode {
         Some("release") => release::run(&root, !args.iter().any(|a| a == "--execute")),
         Some("journal-crash") => journal_crash(&root),
         Some("fuzz") => fuzz::run(&root, &args[1..]),
+        Some("bench") => bench::run(&root, &args[1..]),
         Some("soak") => soak::run(&root, &args[1..]),
         Some("with-services") => with_services(&root, &args[1..]),
         _ => {
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
                  codegen [--check]    regenerate (or verify) endpoint tables from crates/*/api/endpoints.json\n  \
                  release --dry-run    check versions/changelogs and cargo package each crate in dependency order\n  \
                  fuzz [--seconds N]   run every fuzz target N s each (default 60; nightly, cargo-fuzz installed on demand)\n  \
+                 bench [--quick]      SDK vs raw reqwest on a loopback server; table + target/bench/results.json\n  \
                  soak [--calls N]     1,000 (N) payouts per provider against the sandboxes under random faults\n  \
                  with-services CMD..  run CMD with a throwaway PostgreSQL and Redis (PAYOUT_TEST_*_URL set)\n  \
                  journal-crash        payout-journal's full crash test (100+ SIGKILLs per provider) on a throwaway PostgreSQL"

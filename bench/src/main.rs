@@ -1,0 +1,1006 @@
+//! `cargo xtask bench`: the payout-rs SDK against a raw-reqwest baseline, in one run.
+//!
+//! Both sides send the same requests (same headers, same body) to the same loopback server
+//! (`bench-server`, a separate process, 127.0.0.1 only) and decode into the same struct (the
+//! SDK's own output type). Reps are interleaved (SDK first on even reps, raw first on odd
+//! ones), on a current-thread and a multi-thread tokio runtime. Reported per scenario:
+//! client CPU per call (or per item for pagination), throughput, allocations per call
+//! (a counting global allocator), TCP connections opened (counted by the server), and where
+//! valgrind is installed, callgrind instruction counts per call (an N-call run minus a 0-call
+//! run of the same mode).
+//!
+//! Modes: `payout-bench all [--reps N] [--calls N] [--items N] [--quick] [--out FILE]`
+//! (the default; spawns its own server) and `payout-bench cg --port P --provider
+//! xrocket|catalog --scenario get|post|pages --side sdk|raw --n N` (one side, N calls, for
+//! callgrind).
+
+// Bench only (this crate has its own workspace and is never published): a counting
+// `GlobalAlloc` wrapper and `getrusage` need unsafe. The library crates stay `forbid(unsafe_code)`.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use payout_core::reqwest;
+use payout_core::reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, USER_AGENT};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+// ---------------------------------------------------------------- counting allocator
+
+struct Counting;
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        unsafe { System.alloc_zeroed(l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        unsafe { System.realloc(p, l, n) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// User + system CPU time of the whole process (every runtime thread).
+fn cpu_now() -> Duration {
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    let tv =
+        |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+// ---------------------------------------------------------------- settings
+
+const API_KEY: &str = "bench-key-3f9a0c1d5e7b";
+const AGENT: &str = "a12d5be1-3456-4c18-b111-33cdd0a1cc99";
+const PAGE_SIZE: u32 = 100;
+const TASKS: u64 = 64;
+const PER_TASK: u64 = 500;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Prov {
+    Xrocket,
+    Catalog,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Scen {
+    Get,
+    Post,
+    Concurrent,
+    Pages,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Side {
+    Sdk,
+    Raw,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Rt {
+    Current,
+    Multi,
+}
+
+impl Prov {
+    fn name(self) -> &'static str {
+        match self {
+            Prov::Xrocket => "xrocket",
+            Prov::Catalog => "agent-catalog",
+        }
+    }
+}
+impl Scen {
+    fn name(self) -> &'static str {
+        match self {
+            Scen::Get => "GET",
+            Scen::Post => "POST create",
+            Scen::Concurrent => "64 tasks x 500 GET",
+            Scen::Pages => "pagination",
+        }
+    }
+    fn unit(self) -> &'static str {
+        if self == Scen::Pages { "item" } else { "call" }
+    }
+}
+impl Rt {
+    fn name(self) -> &'static str {
+        match self {
+            Rt::Current => "current-thread",
+            Rt::Multi => "multi-thread",
+        }
+    }
+    fn build(self) -> tokio::runtime::Runtime {
+        match self {
+            Rt::Current => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+            Rt::Multi => tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build(),
+        }
+        .expect("runtime")
+    }
+}
+
+// ---------------------------------------------------------------- the two sides
+
+/// The raw baseline: one `reqwest::Client`, headers built once, the same requests, decoded
+/// with `serde_json` into the SDK's own output types.
+struct Raw {
+    http: reqwest::Client,
+    x_base: String,
+    c_base: String,
+    x_auth: HeaderValue,
+    c_auth: HeaderValue,
+    x_ua: HeaderValue,
+    c_ua: HeaderValue,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RawTransferBody<'a> {
+    target: &'a str,
+    target_type: &'a str,
+    asset: &'a str,
+    amount: &'a str,
+    client_transfer_id: &'a str,
+    description: &'a str,
+}
+
+#[derive(Serialize)]
+struct RawOrderBody<'a> {
+    product_id: i64,
+    external_ref: &'a str,
+    quantity: u32,
+}
+
+#[derive(Deserialize)]
+struct RawCatalogPage {
+    items: Vec<agent_catalog::Product>,
+    total: u64,
+}
+
+#[derive(Deserialize)]
+struct RawXPage {
+    items: Vec<xrocket::Transfer>,
+    pagination: RawXPagination,
+}
+#[derive(Deserialize)]
+struct RawXPagination {
+    next: Option<String>,
+}
+
+type Res<T> = Result<T, String>;
+
+impl Raw {
+    fn new(port: u16) -> Raw {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .pool_idle_timeout(Duration::from_secs(50))
+            .build()
+            .expect("reqwest client");
+        Raw {
+            http,
+            x_base: format!("http://127.0.0.1:{port}"),
+            c_base: format!("http://127.0.0.1:{port}/agent/{AGENT}"),
+            x_auth: HeaderValue::from_str(&format!("Bearer {API_KEY}")).expect("header"),
+            c_auth: HeaderValue::from_static(API_KEY),
+            x_ua: HeaderValue::from_static("xrocket/0.1.0 (payout-rs)"),
+            c_ua: HeaderValue::from_static("agent-catalog/0.1.0 (payout-rs)"),
+        }
+    }
+
+    async fn fetch<T: serde::de::DeserializeOwned>(&self, rb: reqwest::RequestBuilder) -> Res<T> {
+        let resp = rb.send().await.map_err(|e| e.to_string())?;
+        if !resp.status().is_success() {
+            return Err(format!("status {}", resp.status()));
+        }
+        let body = resp.bytes().await.map_err(|e| e.to_string())?;
+        serde_json::from_slice(&body).map_err(|e| e.to_string())
+    }
+
+    fn x(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        rb.header(USER_AGENT, self.x_ua.clone())
+            .header(ACCEPT, HeaderValue::from_static("application/json"))
+            .header(AUTHORIZATION, self.x_auth.clone())
+    }
+
+    fn c(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        rb.header(USER_AGENT, self.c_ua.clone())
+            .header(ACCEPT, HeaderValue::from_static("application/json"))
+            .header(AUTHORIZATION, self.c_auth.clone())
+    }
+
+    async fn x_get(&self) -> Res<()> {
+        let url = format!("{}/api/v1/transfer?transferId=123321232", self.x_base);
+        let t: xrocket::Transfer = self.fetch(self.x(self.http.get(url))).await?;
+        std::hint::black_box(t);
+        Ok(())
+    }
+
+    async fn x_post(&self, i: u64) -> Res<()> {
+        let id = format!("bench-{i}");
+        let body = RawTransferBody {
+            target: "87209764",
+            target_type: "telegram_user_id",
+            asset: "TONCOIN",
+            amount: "1.23",
+            client_transfer_id: &id,
+            description: "You are awesome!",
+        };
+        let bytes = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
+        let rb = self
+            .x(self.http.post(format!("{}/api/v1/transfers", self.x_base)))
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .body(bytes);
+        let t: xrocket::Transfer = self.fetch(rb).await?;
+        std::hint::black_box(t);
+        Ok(())
+    }
+
+    async fn c_get(&self) -> Res<()> {
+        let url = format!("{}/products/456", self.c_base);
+        let p: agent_catalog::Product = self.fetch(self.c(self.http.get(url))).await?;
+        std::hint::black_box(p);
+        Ok(())
+    }
+
+    async fn c_post(&self, i: u64) -> Res<()> {
+        let key = HeaderValue::from_str(&format!("bench-{i}")).map_err(|e| e.to_string())?;
+        let body = RawOrderBody {
+            product_id: 456,
+            external_ref: "inv-1001",
+            quantity: 1,
+        };
+        let bytes = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
+        let rb = self
+            .c(self.http.post(format!("{}/orders", self.c_base)))
+            .header("idempotency-key", key)
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .body(bytes);
+        let o: agent_catalog::Order = self.fetch(rb).await?;
+        std::hint::black_box(o);
+        Ok(())
+    }
+
+    async fn x_pages(&self, max: u64) -> Res<u64> {
+        let mut n = 0u64;
+        let mut cursor: Option<String> = None;
+        loop {
+            let url = match &cursor {
+                Some(c) => format!("{}/api/v1/transfers?cursor={c}&limit={PAGE_SIZE}", self.x_base),
+                None => format!("{}/api/v1/transfers?limit={PAGE_SIZE}", self.x_base),
+            };
+            let page: RawXPage = self.fetch(self.x(self.http.get(url))).await?;
+            for t in page.items {
+                std::hint::black_box(t);
+                n += 1;
+                if n >= max {
+                    return Ok(n);
+                }
+            }
+            match page.pagination.next {
+                Some(c) if !c.is_empty() => cursor = Some(c),
+                _ => return Ok(n),
+            }
+        }
+    }
+
+    async fn c_pages(&self, max: u64) -> Res<u64> {
+        let mut n = 0u64;
+        let mut page_no = 1u32;
+        loop {
+            let url = format!("{}/products?page={page_no}&pageSize={PAGE_SIZE}", self.c_base);
+            let page: RawCatalogPage = self.fetch(self.c(self.http.get(url))).await?;
+            let total = page.total;
+            let empty = page.items.is_empty();
+            for p in page.items {
+                std::hint::black_box(p);
+                n += 1;
+                if n >= max {
+                    return Ok(n);
+                }
+            }
+            if empty || u64::from(page_no) * u64::from(PAGE_SIZE) >= total {
+                return Ok(n);
+            }
+            page_no += 1;
+        }
+    }
+}
+
+struct Sdk {
+    x: xrocket::Client,
+    c: agent_catalog::Client,
+}
+
+impl Sdk {
+    fn new(port: u16) -> Sdk {
+        let x = xrocket::Client::builder()
+            .api_key(API_KEY)
+            .base_url(format!("http://127.0.0.1:{port}"))
+            .build()
+            .expect("xrocket client");
+        let c = agent_catalog::Client::builder()
+            .api_key(API_KEY)
+            .agent_id(AGENT)
+            .base_url(format!("http://127.0.0.1:{port}"))
+            .build()
+            .expect("agent-catalog client");
+        Sdk { x, c }
+    }
+
+    async fn x_get(&self) -> Res<()> {
+        let t = self
+            .x
+            .transfers()
+            .get("123321232")
+            .await
+            .map_err(|e| e.to_string())?;
+        std::hint::black_box(t);
+        Ok(())
+    }
+
+    async fn x_post(&self, i: u64) -> Res<()> {
+        let req = xrocket::CreateTransfer::to_telegram_user(
+            87209764,
+            xrocket::Asset::Toncoin,
+            payout_core::Decimal::new(123, 2),
+        )
+        .client_transfer_id(format!("bench-{i}"))
+        .description("You are awesome!");
+        let t = self.x.transfers().create(&req).await.map_err(|e| e.to_string())?;
+        std::hint::black_box(t);
+        Ok(())
+    }
+
+    async fn c_get(&self) -> Res<()> {
+        let p = self.c.products().get(456).await.map_err(|e| e.to_string())?;
+        std::hint::black_box(p);
+        Ok(())
+    }
+
+    async fn c_post(&self, i: u64) -> Res<()> {
+        let req = agent_catalog::CreateOrder::with_key(456, format!("bench-{i}"))
+            .map_err(|e| e.to_string())?
+            .external_ref("inv-1001")
+            .quantity(1);
+        let o = self.c.orders().create(&req).await.map_err(|e| e.to_string())?;
+        std::hint::black_box(o);
+        Ok(())
+    }
+
+    async fn x_pages(&self, max: u64) -> Res<u64> {
+        let mut s = std::pin::pin!(
+            self.x
+                .transfers()
+                .stream(xrocket::ListTransfers::new().limit(PAGE_SIZE))
+        );
+        let mut n = 0;
+        while let Some(t) = s.next().await {
+            std::hint::black_box(t.map_err(|e| e.to_string())?);
+            n += 1;
+            if n >= max {
+                break;
+            }
+        }
+        Ok(n)
+    }
+
+    async fn c_pages(&self, max: u64) -> Res<u64> {
+        let mut s = std::pin::pin!(
+            self.c
+                .products()
+                .stream(agent_catalog::ProductFilter::new().page_size(PAGE_SIZE))
+        );
+        let mut n = 0;
+        while let Some(p) = s.next().await {
+            std::hint::black_box(p.map_err(|e| e.to_string())?);
+            n += 1;
+            if n >= max {
+                break;
+            }
+        }
+        Ok(n)
+    }
+}
+
+struct Clients {
+    sdk: Sdk,
+    raw: Raw,
+}
+
+impl Clients {
+    async fn get(&self, p: Prov, side: Side) -> Res<()> {
+        match (p, side) {
+            (Prov::Xrocket, Side::Sdk) => self.sdk.x_get().await,
+            (Prov::Xrocket, Side::Raw) => self.raw.x_get().await,
+            (Prov::Catalog, Side::Sdk) => self.sdk.c_get().await,
+            (Prov::Catalog, Side::Raw) => self.raw.c_get().await,
+        }
+    }
+    async fn post(&self, p: Prov, side: Side, i: u64) -> Res<()> {
+        match (p, side) {
+            (Prov::Xrocket, Side::Sdk) => self.sdk.x_post(i).await,
+            (Prov::Xrocket, Side::Raw) => self.raw.x_post(i).await,
+            (Prov::Catalog, Side::Sdk) => self.sdk.c_post(i).await,
+            (Prov::Catalog, Side::Raw) => self.raw.c_post(i).await,
+        }
+    }
+    async fn pages(&self, p: Prov, side: Side, max: u64) -> Res<u64> {
+        match (p, side) {
+            (Prov::Xrocket, Side::Sdk) => self.sdk.x_pages(max).await,
+            (Prov::Xrocket, Side::Raw) => self.raw.x_pages(max).await,
+            (Prov::Catalog, Side::Sdk) => self.sdk.c_pages(max).await,
+            (Prov::Catalog, Side::Raw) => self.raw.c_pages(max).await,
+        }
+    }
+
+    /// Runs one scenario; returns how many units (calls or items) it did.
+    async fn run(
+        self: &Arc<Self>,
+        p: Prov,
+        side: Side,
+        s: Scen,
+        calls: u64,
+        items: u64,
+        tasks: u64,
+        per_task: u64,
+        seq0: u64,
+    ) -> Res<u64> {
+        match s {
+            Scen::Get => {
+                for _ in 0..calls {
+                    self.get(p, side).await?;
+                }
+                Ok(calls)
+            }
+            Scen::Post => {
+                for i in 0..calls {
+                    self.post(p, side, seq0 + i).await?;
+                }
+                Ok(calls)
+            }
+            Scen::Concurrent => {
+                let mut handles = Vec::with_capacity(tasks as usize);
+                for _ in 0..tasks {
+                    let me = self.clone();
+                    handles.push(tokio::spawn(async move {
+                        for _ in 0..per_task {
+                            me.get(p, side).await?;
+                        }
+                        Ok::<_, String>(())
+                    }));
+                }
+                for h in handles {
+                    h.await.map_err(|e| e.to_string())??;
+                }
+                Ok(tasks * per_task)
+            }
+            Scen::Pages => {
+                let n = self.pages(p, side, items).await?;
+                if n != items {
+                    return Err(format!("pagination returned {n} items, expected {items}"));
+                }
+                Ok(n)
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- server
+
+struct Server {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(total: u64) -> Server {
+        let exe = std::env::current_exe()
+            .expect("current exe")
+            .with_file_name("bench-server");
+        let mut child = Command::new(&exe)
+            .arg("--total")
+            .arg(total.to_string())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {}: {e}", exe.display()));
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("port line");
+        let port = line.trim().parse().expect("port");
+        Server { child, port }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// TCP connections the server has accepted so far, not counting this query's own.
+fn accepts(port: u16) -> u64 {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("stats connect");
+    s.write_all(b"GET /__stats HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .expect("stats write");
+    let mut text = String::new();
+    s.read_to_string(&mut text).expect("stats read");
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("0");
+    body.trim().parse::<u64>().expect("stats body") - 1
+}
+
+// ---------------------------------------------------------------- measuring
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Sample {
+    units: u64,
+    wall: Duration,
+    cpu: Duration,
+    conns: u64,
+}
+
+impl Sample {
+    fn cpu_us(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / self.units as f64
+    }
+    fn per_sec(&self) -> f64 {
+        self.units as f64 / self.wall.as_secs_f64()
+    }
+}
+
+struct Cfg {
+    reps: usize,
+    calls: u64,
+    items: u64,
+    tasks: u64,
+    per_task: u64,
+    cg_calls: u64,
+    cg_items: u64,
+    out: String,
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    let n = v.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn min(v: &[f64]) -> f64 {
+    v.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
+const PROVS: [Prov; 2] = [Prov::Xrocket, Prov::Catalog];
+const SCENS: [Scen; 4] = [Scen::Get, Scen::Post, Scen::Concurrent, Scen::Pages];
+const RTS: [Rt; 2] = [Rt::Current, Rt::Multi];
+
+type Key = (Prov, Scen, Rt);
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("cg") {
+        return cg_mode(&args[1..]);
+    }
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let quick = args.iter().any(|a| a == "--quick");
+    let cfg = Cfg {
+        reps: flag("--reps")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(if quick { 2 } else { 5 }),
+        calls: flag("--calls")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(if quick { 1000 } else { 5000 }),
+        items: flag("--items")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(if quick { 20_000 } else { 200_000 }),
+        tasks: TASKS,
+        per_task: if quick { 50 } else { PER_TASK },
+        cg_calls: 200,
+        cg_items: 2_000,
+        out: flag("--out").unwrap_or_else(|| "target/bench/results.json".to_string()),
+    };
+    let server = Server::start(cfg.items.max(cfg.cg_items));
+    let port = server.port;
+    eprintln!(
+        "bench: server on 127.0.0.1:{port} (pid {}); {} reps, {} calls, {} items, {}x{} concurrent",
+        server.child.id(),
+        cfg.reps,
+        cfg.calls,
+        cfg.items,
+        cfg.tasks,
+        cfg.per_task
+    );
+
+    // ---- timed reps, interleaved
+    let mut samples: std::collections::BTreeMap<String, (Key, Vec<Sample>, Vec<Sample>)> = Default::default();
+    let mut seq = 0u64;
+    for rep in 0..cfg.reps {
+        for rt_kind in RTS {
+            let rt = rt_kind.build();
+            let clients = rt.block_on(async {
+                Arc::new(Clients {
+                    sdk: Sdk::new(port),
+                    raw: Raw::new(port),
+                })
+            });
+            // Warm up: connections for the concurrent run, lazy statics, first-page code paths.
+            rt.block_on(async {
+                for p in PROVS {
+                    for side in [Side::Sdk, Side::Raw] {
+                        clients
+                            .run(p, side, Scen::Concurrent, 0, 0, cfg.tasks, 3, 0)
+                            .await
+                            .expect("warm-up");
+                        clients
+                            .run(p, side, Scen::Post, 20, 0, 0, 0, 1 << 40)
+                            .await
+                            .expect("warm-up");
+                        clients.pages(p, side, 300).await.expect("warm-up");
+                    }
+                }
+            });
+            for p in PROVS {
+                for s in SCENS {
+                    let order = if rep % 2 == 0 {
+                        [Side::Sdk, Side::Raw]
+                    } else {
+                        [Side::Raw, Side::Sdk]
+                    };
+                    for side in order {
+                        let before_conns = accepts(port);
+                        let cpu0 = cpu_now();
+                        let t0 = Instant::now();
+                        let units = rt
+                            .block_on(clients.run(
+                                p,
+                                side,
+                                s,
+                                cfg.calls,
+                                cfg.items,
+                                cfg.tasks,
+                                cfg.per_task,
+                                seq,
+                            ))
+                            .unwrap_or_else(|e| panic!("{} {} {:?}: {e}", p.name(), s.name(), side));
+                        let wall = t0.elapsed();
+                        let cpu = cpu_now() - cpu0;
+                        seq += cfg.calls;
+                        let conns = accepts(port) - before_conns - 1;
+                        let sample = Sample {
+                            units,
+                            wall,
+                            cpu,
+                            conns,
+                        };
+                        let k = format!("{}|{}|{}", p.name(), s.name(), rt_kind.name());
+                        let e = samples.entry(k).or_insert(((p, s, rt_kind), vec![], vec![]));
+                        match side {
+                            Side::Sdk => e.1.push(sample),
+                            Side::Raw => e.2.push(sample),
+                        }
+                    }
+                }
+            }
+            drop(clients);
+            rt.shutdown_timeout(Duration::from_secs(1));
+            eprintln!("bench: rep {}/{} on {} done", rep + 1, cfg.reps, rt_kind.name());
+        }
+    }
+
+    // ---- allocations per call (current-thread runtime, counted over the whole process)
+    let mut allocs: std::collections::BTreeMap<String, (f64, f64)> = Default::default();
+    {
+        let rt = Rt::Current.build();
+        let clients = rt.block_on(async {
+            Arc::new(Clients {
+                sdk: Sdk::new(port),
+                raw: Raw::new(port),
+            })
+        });
+        for p in PROVS {
+            for s in [Scen::Get, Scen::Post, Scen::Pages] {
+                let mut per = [0.0f64; 2];
+                for (j, side) in [Side::Sdk, Side::Raw].into_iter().enumerate() {
+                    let (n, items) = if s == Scen::Pages { (0, 20_000) } else { (500, 0) };
+                    rt.block_on(clients.run(p, side, s, 20, 300, 0, 0, 1 << 41))
+                        .expect("warm-up");
+                    ALLOCS.store(0, Ordering::SeqCst);
+                    COUNTING.store(true, Ordering::SeqCst);
+                    let units = rt
+                        .block_on(clients.run(p, side, s, n, items, 0, 0, 1 << 42))
+                        .expect("alloc run");
+                    COUNTING.store(false, Ordering::SeqCst);
+                    per[j] = ALLOCS.load(Ordering::SeqCst) as f64 / units as f64;
+                }
+                allocs.insert(format!("{}|{}", p.name(), s.name()), (per[0], per[1]));
+            }
+        }
+    }
+
+    // ---- callgrind
+    let cg = callgrind(port, &cfg);
+
+    // ---- report
+    report(&cfg, &samples, &allocs, &cg);
+    drop(server);
+}
+
+/// Instructions per unit, (sdk, raw), keyed "provider|scenario"; empty without valgrind.
+fn callgrind(port: u16, cfg: &Cfg) -> std::collections::BTreeMap<String, (f64, f64)> {
+    let mut out = std::collections::BTreeMap::new();
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        eprintln!("bench: valgrind not installed; no instruction counts");
+        return out;
+    }
+    let exe = std::env::current_exe().expect("exe");
+    let run = |p: Prov, s: Scen, side: Side, n: u64| -> Option<u64> {
+        let file = std::env::temp_dir().join(format!("payout-bench-cg.{}.out", std::process::id()));
+        let o = Command::new("valgrind")
+            .arg("--tool=callgrind")
+            .arg(format!("--callgrind-out-file={}", file.display()))
+            .arg(&exe)
+            .args(["cg", "--port", &port.to_string()])
+            .args([
+                "--provider",
+                if p == Prov::Xrocket { "xrocket" } else { "catalog" },
+            ])
+            .args([
+                "--scenario",
+                match s {
+                    Scen::Get => "get",
+                    Scen::Post => "post",
+                    _ => "pages",
+                },
+            ])
+            .args(["--side", if side == Side::Sdk { "sdk" } else { "raw" }])
+            .args(["--n", &n.to_string()])
+            .output()
+            .ok()?;
+        let _ = std::fs::remove_file(&file);
+        let err = String::from_utf8_lossy(&o.stderr);
+        if !o.status.success() {
+            eprintln!("bench: callgrind run failed: {err}");
+            return None;
+        }
+        err.lines()
+            .find_map(|l| l.split("Collected :").nth(1))
+            .and_then(|v| v.trim().parse().ok())
+    };
+    for p in PROVS {
+        for s in [Scen::Get, Scen::Post, Scen::Pages] {
+            let n = if s == Scen::Pages {
+                cfg.cg_items
+            } else {
+                cfg.cg_calls
+            };
+            let mut per = [f64::NAN; 2];
+            for (j, side) in [Side::Sdk, Side::Raw].into_iter().enumerate() {
+                if let (Some(zero), Some(full)) = (run(p, s, side, 0), run(p, s, side, n)) {
+                    per[j] = (full as f64 - zero as f64) / n as f64;
+                }
+            }
+            eprintln!(
+                "bench: callgrind {} {}: sdk {:.0} raw {:.0} instr/{}",
+                p.name(),
+                s.name(),
+                per[0],
+                per[1],
+                s.unit()
+            );
+            out.insert(format!("{}|{}", p.name(), s.name()), (per[0], per[1]));
+        }
+    }
+    out
+}
+
+/// One side, N calls (or N items), after a fixed warm-up: run under callgrind.
+fn cg_mode(args: &[String]) {
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let port: u16 = flag("--port").parse().expect("--port");
+    let p = if flag("--provider") == "xrocket" {
+        Prov::Xrocket
+    } else {
+        Prov::Catalog
+    };
+    let side = if flag("--side") == "sdk" {
+        Side::Sdk
+    } else {
+        Side::Raw
+    };
+    let s = match flag("--scenario").as_str() {
+        "get" => Scen::Get,
+        "post" => Scen::Post,
+        _ => Scen::Pages,
+    };
+    let n: u64 = flag("--n").parse().expect("--n");
+    let rt = Rt::Current.build();
+    rt.block_on(async {
+        let c = Arc::new(Clients {
+            sdk: Sdk::new(port),
+            raw: Raw::new(port),
+        });
+        // Warm-up: the connection, lazy statics, the first page.
+        c.run(p, side, s, 3, 200, 0, 0, 1 << 43).await.expect("warm-up");
+        if n > 0 {
+            c.run(p, side, s, n, n, 0, 0, 1 << 44).await.expect("run");
+        }
+    });
+}
+
+fn report(
+    cfg: &Cfg,
+    samples: &std::collections::BTreeMap<String, (Key, Vec<Sample>, Vec<Sample>)>,
+    allocs: &std::collections::BTreeMap<String, (f64, f64)>,
+    cg: &std::collections::BTreeMap<String, (f64, f64)>,
+) {
+    let mut rows = Vec::new();
+    println!(
+        "\n{:<14} {:<20} {:<15} {:>10} {:>10} {:>7} {:>7} {:>11} {:>11} {:>7} {:>7} {:>6}",
+        "provider",
+        "scenario",
+        "runtime",
+        "sdk µs/u",
+        "raw µs/u",
+        "cpu min",
+        "cpu med",
+        "sdk u/s",
+        "raw u/s",
+        "tp min",
+        "tp med",
+        "conns"
+    );
+    let mut keys: Vec<&String> = samples.keys().collect();
+    keys.sort_by_key(|k| {
+        let (key, _, _) = &samples[*k];
+        (
+            PROVS.iter().position(|p| *p == key.0),
+            SCENS.iter().position(|s| *s == key.1),
+            RTS.iter().position(|r| *r == key.2),
+        )
+    });
+    for k in keys {
+        let ((p, s, rt), sdk, raw) = &samples[k];
+        let cpu_ratios: Vec<f64> = sdk
+            .iter()
+            .zip(raw)
+            .map(|(a, b)| a.cpu_us() / b.cpu_us())
+            .collect();
+        let tp_ratios: Vec<f64> = sdk
+            .iter()
+            .zip(raw)
+            .map(|(a, b)| a.per_sec() / b.per_sec())
+            .collect();
+        let sdk_cpu = median(&mut sdk.iter().map(Sample::cpu_us).collect::<Vec<_>>());
+        let raw_cpu = median(&mut raw.iter().map(Sample::cpu_us).collect::<Vec<_>>());
+        let sdk_tp = median(&mut sdk.iter().map(Sample::per_sec).collect::<Vec<_>>());
+        let raw_tp = median(&mut raw.iter().map(Sample::per_sec).collect::<Vec<_>>());
+        let sdk_conns: u64 = sdk.iter().map(|x| x.conns).sum();
+        let raw_conns: u64 = raw.iter().map(|x| x.conns).sum();
+        let cpu_min = min(&cpu_ratios);
+        let cpu_med = median(&mut cpu_ratios.clone());
+        let tp_min = min(&tp_ratios);
+        let tp_med = median(&mut tp_ratios.clone());
+        println!(
+            "{:<14} {:<20} {:<15} {:>10.2} {:>10.2} {:>7.3} {:>7.3} {:>11.0} {:>11.0} {:>7.3} {:>7.3} {:>3}/{:<3}",
+            p.name(),
+            s.name(),
+            rt.name(),
+            sdk_cpu,
+            raw_cpu,
+            cpu_min,
+            cpu_med,
+            sdk_tp,
+            raw_tp,
+            tp_min,
+            tp_med,
+            sdk_conns,
+            raw_conns
+        );
+        rows.push(json!({
+            "provider": p.name(), "scenario": s.name(), "runtime": rt.name(), "unit": s.unit(),
+            "sdk": {"cpu_us_per_unit_median": sdk_cpu, "units_per_sec_median": sdk_tp, "connections_opened": sdk_conns,
+                     "cpu_us_per_unit": sdk.iter().map(Sample::cpu_us).collect::<Vec<_>>(),
+                     "units_per_sec": sdk.iter().map(Sample::per_sec).collect::<Vec<_>>()},
+            "raw": {"cpu_us_per_unit_median": raw_cpu, "units_per_sec_median": raw_tp, "connections_opened": raw_conns,
+                     "cpu_us_per_unit": raw.iter().map(Sample::cpu_us).collect::<Vec<_>>(),
+                     "units_per_sec": raw.iter().map(Sample::per_sec).collect::<Vec<_>>()},
+            "cpu_ratio": {"min": cpu_min, "median": cpu_med, "per_rep": cpu_ratios},
+            "throughput_ratio": {"min": tp_min, "median": tp_med, "per_rep": tp_ratios},
+        }));
+    }
+    println!(
+        "\n{:<14} {:<12} {:>12} {:>12} {:>7} {:>14} {:>14} {:>7}",
+        "provider", "scenario", "sdk allocs", "raw allocs", "diff", "sdk instr", "raw instr", "ratio"
+    );
+    let mut per_call = Vec::new();
+    for p in PROVS {
+        for s in [Scen::Get, Scen::Post, Scen::Pages] {
+            let k = format!("{}|{}", p.name(), s.name());
+            let (sa, ra) = allocs.get(&k).copied().unwrap_or((f64::NAN, f64::NAN));
+            let (si, ri) = cg.get(&k).copied().unwrap_or((f64::NAN, f64::NAN));
+            println!(
+                "{:<14} {:<12} {:>12.1} {:>12.1} {:>+7.1} {:>14.0} {:>14.0} {:>7.3}",
+                p.name(),
+                s.name(),
+                sa,
+                ra,
+                sa - ra,
+                si,
+                ri,
+                si / ri
+            );
+            let num = |v: f64| {
+                if v.is_finite() {
+                    json!(v)
+                } else {
+                    serde_json::Value::Null
+                }
+            };
+            per_call.push(json!({
+                "provider": p.name(), "scenario": s.name(), "unit": s.unit(),
+                "allocations": {"sdk": num(sa), "raw": num(ra), "diff": num(sa - ra)},
+                "instructions": {"sdk": num(si), "raw": num(ri), "ratio": num(si / ri)},
+            }));
+        }
+    }
+    println!(
+        "(µs/u: client CPU per call, or per item for pagination; ratios are SDK/raw per rep; conns: TCP connections opened during the timed runs, SDK/raw)"
+    );
+    let doc = json!({
+        "settings": {"reps": cfg.reps, "calls": cfg.calls, "items": cfg.items, "page_size": PAGE_SIZE,
+                     "concurrent_tasks": cfg.tasks, "calls_per_task": cfg.per_task,
+                     "callgrind_calls": cfg.cg_calls, "callgrind_items": cfg.cg_items},
+        "machine": {"cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+                    "loadavg": std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()},
+        "timed": rows,
+        "per_call": per_call,
+    });
+    if let Some(dir) = std::path::Path::new(&cfg.out).parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    std::fs::write(&cfg.out, serde_json::to_string_pretty(&doc).expect("json")).expect("write results");
+    eprintln!("bench: wrote {}", cfg.out);
+}

@@ -1,0 +1,43 @@
+//! `cargo xtask bench [--quick] [--reps N] [--calls N] [--items N]`: the SDK against a
+//! raw-reqwest baseline, one run (see `bench/src/main.rs` and `docs/performance.md`).
+//!
+//! Not part of `cargo xtask test`: `bench/` is its own Cargo workspace (the main workspace
+//! never builds it), compiled in release mode into `target/bench-build`. The benchmark starts
+//! its own loopback server (`bench-server`, a separate process), prints a table and writes
+//! `target/bench/results.json`; with valgrind installed it adds callgrind instruction counts.
+
+use std::path::Path;
+use std::process::Command;
+
+pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
+    let manifest = root.join("bench").join("Cargo.toml");
+    let target_dir = root.join("target").join("bench-build");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    println!(
+        "    $ cargo build --release --manifest-path bench/Cargo.toml (CARGO_TARGET_DIR=target/bench-build)"
+    );
+    let status = Command::new(&cargo)
+        .args(["build", "--release", "--bins", "--manifest-path"])
+        .arg(&manifest)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .current_dir(root)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err("building the benchmark failed".into());
+    }
+    let out = root.join("target").join("bench").join("results.json");
+    let status = Command::new(target_dir.join("release").join("payout-bench"))
+        .arg("all")
+        .args(args)
+        .arg("--out")
+        .arg(&out)
+        .current_dir(root)
+        .status()
+        .map_err(|e| format!("cannot run the benchmark: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("the benchmark failed ({status})"))
+    }
+}
