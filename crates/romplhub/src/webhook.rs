@@ -30,6 +30,9 @@ use crate::PROVIDER;
 use crate::client::Client;
 use crate::orders::{Order, OrderStatus, OrderUid};
 
+#[cfg(feature = "axum")]
+pub mod axum;
+
 /// The order inside a webhook. Note the id is `id` here, `order_uid` elsewhere.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]

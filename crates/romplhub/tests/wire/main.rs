@@ -4,6 +4,8 @@
 mod auth;
 mod balance;
 mod errors;
+#[cfg(feature = "axum")]
+mod intake;
 mod leak;
 mod orders;
 mod packs;
