@@ -6,9 +6,10 @@
 //! cargo-fuzz is installed from crates.io on first use. Targets are built with debug
 //! assertions (overflow checks on) and without a sanitizer: the code under test forbids
 //! `unsafe`, so a panic is the failure we look for, and uninstrumented runs are several
-//! times faster. Each target reads its checked-in seeds from `fuzz/corpus/<target>` and grows a
-//! working corpus in `fuzz/target/work-corpus/<target>` (git-ignored), so reruns continue
-//! where the last one stopped. A crash leaves its input in `fuzz/artifacts/<target>/`.
+//! times faster. All targets are built once, then each binary runs directly (no rebuild between
+//! targets). Each reads its checked-in seeds from `fuzz/corpus/<target>` and grows a working
+//! corpus in `fuzz/target/work-corpus/<target>` (git-ignored), so reruns continue where the
+//! last one stopped. A crash leaves its input in `fuzz/artifacts/<target>/`.
 
 use std::path::Path;
 use std::process::Command;
@@ -124,25 +125,29 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
 fn run_one(fuzz_dir: &Path, logs: &Path, target: &str, seconds: u64) -> Result<Outcome, String> {
     let work = fuzz_dir.join("target").join("work-corpus").join(target);
     let seeds = fuzz_dir.join("corpus").join(target);
-    std::fs::create_dir_all(&work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
-    std::fs::create_dir_all(&seeds).map_err(|e| format!("cannot create {}: {e}", seeds.display()))?;
+    let artifacts = fuzz_dir.join("artifacts").join(target);
+    for d in [&work, &seeds, &artifacts] {
+        std::fs::create_dir_all(d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+    }
+    // The binary built above, run directly: `cargo fuzz run` would rebuild first, and on a tree
+    // others are editing every target would be rebuilt in turn.
+    let bin = built_binary(fuzz_dir, target)?;
     let log = logs.join(format!("{target}.log"));
     let started = Instant::now();
-    let out = nightly(fuzz_dir)
-        .args(["fuzz", "run", "--debug-assertions", "--sanitizer", "none", target])
+    let out = Command::new(&bin)
         .arg(&work)
         .arg(&seeds)
-        .arg("--")
         .arg(format!("-max_total_time={seconds}"))
         .arg("-print_final_stats=1")
+        .arg(format!("-artifact_prefix={}/", artifacts.display()))
+        .current_dir(fuzz_dir)
         .output()
-        .map_err(|e| format!("cannot run cargo +nightly fuzz run {target}: {e}"))?;
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
     let secs = started.elapsed().as_secs_f64();
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stderr));
     std::fs::write(&log, &text).map_err(|e| format!("cannot write {}: {e}", log.display()))?;
     let executions = executions(&text);
-    // The fuzzing time, not the (already done) build: libFuzzer reports it.
     let fuzz_secs = text
         .lines()
         .find_map(|l| l.trim().strip_prefix("Done ").and_then(done_secs))
@@ -154,6 +159,18 @@ fn run_one(fuzz_dir: &Path, logs: &Path, target: &str, seconds: u64) -> Result<O
         crashed: !out.status.success(),
         log: log.display().to_string(),
     })
+}
+
+/// `fuzz/target/<host triple>/release/<target>`, the newest if several triples were built.
+fn built_binary(fuzz_dir: &Path, target: &str) -> Result<std::path::PathBuf, String> {
+    let dir = fuzz_dir.join("target");
+    let entries = std::fs::read_dir(&dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    entries
+        .flatten()
+        .map(|e| e.path().join("release").join(target))
+        .filter(|p| p.is_file())
+        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .ok_or_else(|| format!("fuzz target `{target}` was not built under {}", dir.display()))
 }
 
 /// `stat::number_of_executed_units: 123`, or the `Done 123 runs in 60 second(s)` line.
