@@ -8,7 +8,8 @@
 //! * [`retry`]: the pure decision function that makes retries safe by construction
 //!   (see `docs/retries-and-idempotency.md`), full-jitter backoff and `Retry-After` parsing.
 //! * [`Transport`]: one pooled `reqwest` client (rustls), auth injection, connect /
-//!   per-attempt / total timeouts, the retry loop, an optional [`RateLimiter`] and
+//!   per-attempt / total timeouts, the retry loop with a per-client [`RetryBudget`], an
+//!   optional [`RateLimit`] ([`RateLimiter`] in process, `redis::RedisRateLimiter` across instances) and
 //!   [`CircuitBreaker`], tracing spans that never carry bodies or secrets.
 //! * [`IdempotencyKey`]: generated once per logical call and reused across attempts.
 //! * [`webhook`]: HMAC-SHA256, constant-time comparison, timestamp tolerance, key rotation.
@@ -60,7 +61,9 @@ pub use dedupe::{Claim, Dedupe, MemoryDedupe};
 pub use endpoint::{ApiClient, Endpoint, EndpointMeta, HttpMethod};
 pub use error::{Error, ErrorKind, Result};
 pub use idempotency::IdempotencyKey;
-pub use limit::{CircuitBreaker, CircuitState, RateLimiter};
+pub use limit::{
+    CircuitBreaker, CircuitState, Denied, RateKey, RateLimit, RateLimitSpec, RateLimiter, RetryBudget,
+};
 pub use options::{ClientOptions, RequestOptions};
 pub use pagination::{Page, collect_all, paginate};
 pub use poll::{OnLookupError, Poll, PollOptions};

@@ -1,83 +1,292 @@
-//! Client-side protection: a rate limiter for providers that publish limits, and an opt-in
-//! circuit breaker that stops hammering a provider that is down.
+//! Client-side protection: rate limits ([`RateLimit`], with the in-process [`RateLimiter`]
+//! as the default and `redis::RedisRateLimiter` (feature `redis`) for
+//! several instances), a per-client [`RetryBudget`] that keeps an outage from turning into a
+//! retry storm, and an opt-in circuit breaker that stops hammering a provider that is down.
+//!
+//! See `docs/rate-limits.md` for what is limited where and the numbers.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// A token-bucket limiter: at most `requests` per `per`, with bursts up to `requests`.
+/// A rate as providers publish it: at most `limit` requests in any window of `period`,
+/// optionally with a burst.
 ///
-/// Shared by all clones of a client. Waiting callers reserve their slot, so they are served
-/// in order and a burst of callers cannot all wake at once. A wait longer than the call's
-/// remaining deadline is refused up front with [`crate::ErrorKind::RateLimited`], nothing sent.
+/// Limiters built from a spec keep **every** window of `period` (sliding or fixed, whichever
+/// the provider counts) at `limit - 1` requests or fewer, one request of slack for network
+/// jitter between our clock and the provider's: a rate of `limit` and a provider that
+/// counts arrivals could otherwise see `limit + 1` when one request travels slower than the
+/// next. Internally this is GCRA (the generic cell rate algorithm): one request every
+/// [`RateLimitSpec::emission_interval`] = `period / (limit - burst)`, with `burst` requests
+/// allowed at once. A larger burst lowers the sustained rate by the same amount, since the
+/// window bound holds either way.
 ///
 /// ```
 /// use std::time::Duration;
-/// use payout_core::RateLimiter;
+/// use payout_core::RateLimitSpec;
+/// let rohopay_checkout = RateLimitSpec::per_minute(30);
+/// // One every 60 s / 29, a little over 2 s.
+/// assert_eq!(rohopay_checkout.emission_interval(), Duration::from_micros(2_068_966));
+/// let bursty = RateLimitSpec::per_minute(60).burst(6);
+/// assert_eq!(bursty.emission_interval(), Duration::from_micros(1_111_112));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RateLimitSpec {
+    limit: u32,
+    period: Duration,
+    burst: u32,
+}
+
+impl RateLimitSpec {
+    /// At most `limit` requests in any window of `period` (zero is treated as one request and
+    /// one millisecond), no burst.
+    pub fn new(limit: u32, period: Duration) -> Self {
+        RateLimitSpec {
+            limit: limit.max(1),
+            period: period.max(Duration::from_millis(1)),
+            burst: 1,
+        }
+    }
+    /// At most `n` requests per second.
+    pub fn per_second(n: u32) -> Self {
+        RateLimitSpec::new(n, Duration::from_secs(1))
+    }
+    /// At most `n` requests per minute, the form providers publish (RohoPay's checkout 30,
+    /// RomplHub 60).
+    pub fn per_minute(n: u32) -> Self {
+        RateLimitSpec::new(n, Duration::from_secs(60))
+    }
+    /// At most `n` requests per hour.
+    pub fn per_hour(n: u32) -> Self {
+        RateLimitSpec::new(n, Duration::from_secs(3600))
+    }
+    /// Allows `burst` requests at once (clamped to `1..=limit - 1`); the sustained rate
+    /// drops to `limit - burst` per period so that no window ever holds more than the limit.
+    pub fn burst(mut self, burst: u32) -> Self {
+        self.burst = burst.clamp(1, self.limit.saturating_sub(1).max(1));
+        self
+    }
+    /// The published limit.
+    pub fn get_limit(&self) -> u32 {
+        self.limit
+    }
+    /// The window the limit is counted over.
+    pub fn get_period(&self) -> Duration {
+        self.period
+    }
+    /// Requests allowed at once.
+    pub fn get_burst(&self) -> u32 {
+        self.burst
+    }
+    /// The spacing of requests at the sustained rate: `period / max(limit - burst, 1)`,
+    /// rounded **up** to a whole microsecond (the unit the Redis script counts in), so that
+    /// rounding can never squeeze one more request into a window.
+    pub fn emission_interval(&self) -> Duration {
+        let n = u128::from(self.limit.saturating_sub(self.burst).max(1));
+        let micros = self.period.as_nanos().div_ceil(n * 1000);
+        Duration::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
+    }
+    /// How far ahead of the sustained rate a burst may run: `(burst - 1)` intervals.
+    pub fn burst_tolerance(&self) -> Duration {
+        self.emission_interval() * (self.burst - 1)
+    }
+}
+
+/// What a call asks a [`RateLimit`] for: the provider and the operation being called
+/// (`"orders.create"`), so a limiter can keep one bucket per provider, per operation, or
+/// one for everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct RateKey<'a> {
+    /// The provider name (`"rohopay"`), as in errors and traces.
+    pub provider: &'a str,
+    /// The stable operation name (`"checkout.create"`).
+    pub operation: &'a str,
+}
+
+impl<'a> RateKey<'a> {
+    /// The key of one call.
+    pub const fn new(provider: &'a str, operation: &'a str) -> Self {
+        RateKey { provider, operation }
+    }
+}
+
+/// Why a [`RateLimit`] did not let a call go.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Denied {
+    /// No slot before the call's deadline: this is the wait the call would have needed.
+    /// Nothing was reserved. The transport reports it as
+    /// [`crate::ErrorKind::RateLimited`] with [`crate::Error::retry_after`] set to it.
+    Wait(Duration),
+    /// The limiter could not decide (its Redis is unreachable). The transport refuses the
+    /// call rather than risk exceeding a shared limit: [`crate::ErrorKind::Transport`],
+    /// retryable, nothing sent.
+    Unavailable(Box<dyn std::error::Error + Send + Sync + 'static>),
+}
+
+impl std::fmt::Display for Denied {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Denied::Wait(w) => write!(f, "rate limit: the next slot is {} ms away", w.as_millis()),
+            Denied::Unavailable(e) => write!(f, "rate limiter unavailable: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Denied {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Denied::Unavailable(e) => Some(&**e),
+            Denied::Wait(_) => None,
+        }
+    }
+}
+
+/// The future a [`RateLimit`] returns: boxed, so the trait stays object-safe
+/// (`Arc<dyn RateLimit>`).
+pub type AcquireFuture<'a> = Pin<Box<dyn Future<Output = Result<(), Denied>> + Send + 'a>>;
+
+/// A client-side rate limit, asked once before every attempt the transport sends.
+///
+/// [`RateLimiter`] (in process) is the default implementation;
+/// `redis::RedisRateLimiter` (feature `redis`) shares a limit between processes.
+/// Implement it to plug in your own (a database, a gateway's quota API).
+///
+/// The contract: `acquire` returns `Ok(())` once the call may be sent **now** (it waits for
+/// the slot itself, up to `max_wait`), or [`Denied::Wait`] with the wait that would have
+/// been needed, at once and without reserving anything, when that is longer than `max_wait`.
+///
+/// ```
+/// use std::time::Duration;
+/// use payout_core::limit::{RateKey, RateLimit};
+/// use payout_core::{RateLimitSpec, RateLimiter};
+/// # tokio_test_rt(async {
+/// let limiter = RateLimiter::from_spec(RateLimitSpec::per_minute(30));
+/// let key = RateKey::new("rohopay", "checkout.create");
+/// assert!(limiter.acquire(&key, Duration::ZERO).await.is_ok());
+/// // The next slot is two seconds away: refused at once with the wait it needed.
+/// assert!(limiter.acquire(&key, Duration::ZERO).await.is_err());
+/// # });
+/// # fn tokio_test_rt(f: impl std::future::Future<Output = ()>) {
+/// #     tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(f)
+/// # }
+/// ```
+pub trait RateLimit: Send + Sync + std::fmt::Debug {
+    /// Waits for a slot for this call, at most `max_wait`.
+    fn acquire<'a>(&'a self, key: &'a RateKey<'a>, max_wait: Duration) -> AcquireFuture<'a>;
+}
+
+impl<T: RateLimit + ?Sized> RateLimit for Arc<T> {
+    fn acquire<'a>(&'a self, key: &'a RateKey<'a>, max_wait: Duration) -> AcquireFuture<'a> {
+        (**self).acquire(key, max_wait)
+    }
+}
+
+/// One GCRA step, shared by the in-process limiter and (in Lua) the Redis one: given the
+/// bucket's theoretical arrival time `tat` (`None`: never used), `now`, the spec and the
+/// longest acceptable wait, either reserves a slot (`Ok((new_tat, wait))`) or refuses with
+/// the wait it would have needed (`Err(wait)`).
+pub(crate) fn gcra_step(
+    tat: Option<Duration>,
+    now: Duration,
+    interval: Duration,
+    tolerance: Duration,
+    max_wait: Duration,
+) -> Result<(Duration, Duration), Duration> {
+    let tat = tat.map_or(now, |t| t.max(now));
+    let wait = tat.saturating_sub(tolerance).saturating_sub(now);
+    if wait > max_wait {
+        return Err(wait);
+    }
+    Ok((tat + interval, wait))
+}
+
+/// The in-process limiter: one bucket shared by every clone, for every call of the
+/// client(s) it is set on. The default [`RateLimit`].
+///
+/// Waiting callers reserve their slot, so they are served in order and a burst of callers
+/// cannot all wake at once. A wait longer than the call's remaining deadline is refused up
+/// front with [`crate::ErrorKind::RateLimited`], nothing sent. It holds within one process:
+/// several instances sharing an IP or an account need
+/// `redis::RedisRateLimiter` (feature `redis`).
+///
+/// ```
+/// use std::time::Duration;
+/// use payout_core::{RateLimitSpec, RateLimiter};
 /// let sixty_a_minute = RateLimiter::per_minute(60);
 /// let custom = RateLimiter::new(10, Duration::from_secs(1));
-/// # let _ = (sixty_a_minute, custom);
+/// let bursty = RateLimiter::from_spec(RateLimitSpec::per_minute(60).burst(5));
+/// # let _ = (sixty_a_minute, custom, bursty);
 /// ```
 #[derive(Clone)]
 pub struct RateLimiter {
     inner: Arc<Mutex<Bucket>>,
-    capacity: f64,
-    per_sec: f64,
+    spec: RateLimitSpec,
 }
 
 struct Bucket {
-    tokens: f64,
-    last: Instant,
+    /// The theoretical arrival time of the next request, from `origin`.
+    tat: Option<Duration>,
+    origin: Instant,
 }
 
 impl std::fmt::Debug for RateLimiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RateLimiter")
-            .field("capacity", &self.capacity)
-            .field("per_second", &self.per_sec)
-            .finish()
+        f.debug_struct("RateLimiter").field("spec", &self.spec).finish()
     }
 }
 
 impl RateLimiter {
-    /// At most `requests` per `per` (both must be non-zero; zero is treated as one).
+    /// At most `requests` in any window of `per` (see [`RateLimitSpec::new`]).
     pub fn new(requests: u32, per: Duration) -> Self {
-        let requests = requests.max(1) as f64;
-        let per = per.max(Duration::from_millis(1)).as_secs_f64();
-        RateLimiter {
-            inner: Arc::new(Mutex::new(Bucket {
-                tokens: requests,
-                last: Instant::now(),
-            })),
-            capacity: requests,
-            per_sec: requests / per,
-        }
+        RateLimiter::from_spec(RateLimitSpec::new(requests, per))
     }
 
     /// At most `n` requests per minute, the form providers publish (RomplHub 60, RohoPay 30).
     pub fn per_minute(n: u32) -> Self {
-        RateLimiter::new(n, Duration::from_secs(60))
+        RateLimiter::from_spec(RateLimitSpec::per_minute(n))
+    }
+
+    /// A limiter holding to `spec`.
+    pub fn from_spec(spec: RateLimitSpec) -> Self {
+        RateLimiter {
+            inner: Arc::new(Mutex::new(Bucket {
+                tat: None,
+                origin: Instant::now(),
+            })),
+            spec,
+        }
+    }
+
+    /// The rate it holds to.
+    pub fn spec(&self) -> RateLimitSpec {
+        self.spec
     }
 
     /// Reserves a slot and returns how long to wait before using it; `None` if the wait
     /// would exceed `max_wait` (then nothing is reserved).
     pub fn reserve(&self, max_wait: Option<Duration>) -> Option<Duration> {
+        self.try_reserve(max_wait.unwrap_or(Duration::MAX)).ok()
+    }
+
+    /// Like [`RateLimiter::reserve`], with the wait that was needed on refusal.
+    fn try_reserve(&self, max_wait: Duration) -> Result<Duration, Duration> {
         let mut b = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = Instant::now();
-        let elapsed = now.saturating_duration_since(b.last).as_secs_f64();
-        b.tokens = (b.tokens + elapsed * self.per_sec).min(self.capacity);
-        b.last = now;
-        let wait = if b.tokens >= 1.0 {
-            Duration::ZERO
-        } else {
-            Duration::from_secs_f64((1.0 - b.tokens) / self.per_sec)
-        };
-        if max_wait.is_some_and(|m| wait > m) {
-            return None;
-        }
-        b.tokens -= 1.0;
-        Some(wait)
+        let now = Instant::now().saturating_duration_since(b.origin);
+        let (tat, wait) = gcra_step(
+            b.tat,
+            now,
+            self.spec.emission_interval(),
+            self.spec.burst_tolerance(),
+            max_wait,
+        )?;
+        b.tat = Some(tat);
+        Ok(wait)
     }
 
     /// Waits for a slot (no deadline).
@@ -87,6 +296,145 @@ impl RateLimiter {
         {
             tokio::time::sleep(w).await;
         }
+    }
+}
+
+impl RateLimit for RateLimiter {
+    fn acquire<'a>(&'a self, _key: &'a RateKey<'a>, max_wait: Duration) -> AcquireFuture<'a> {
+        let reserved = self.try_reserve(max_wait);
+        Box::pin(async move {
+            match reserved {
+                Ok(w) if !w.is_zero() => {
+                    tokio::time::sleep(w).await;
+                    Ok(())
+                }
+                Ok(_) => Ok(()),
+                Err(needed) => Err(Denied::Wait(needed)),
+            }
+        })
+    }
+}
+
+/// A per-client retry budget, as aws-smithy-runtime's standard retry strategy keeps: a
+/// token bucket that every retry draws from, so that a provider outage cannot multiply the
+/// traffic of every caller by the retry count.
+///
+/// * it starts full, with [`RetryBudget::DEFAULT_CAPACITY`] (500) tokens;
+/// * a retry after a timeout costs [`RetryBudget::DEFAULT_TIMEOUT_COST`] (10), any other
+///   retry [`RetryBudget::DEFAULT_RETRY_COST`] (5);
+/// * a call that succeeds at once refunds [`RetryBudget::DEFAULT_SUCCESS_REFUND`] (1), a call
+///   that succeeds after retrying gives back the cost of its last retry;
+/// * when a retry cannot be paid, the call stops with the transient error it had (a 503,
+///   a timeout), marked retryable: never a silent drop.
+///
+/// So a client that has only seen failures makes at most 100 retries in total (500 / 5),
+/// then sends each call once until successes refill the bucket. It is on by default
+/// ([`crate::ClientOptions::retry_budget`]); clones of the options share it.
+///
+/// ```
+/// use payout_core::RetryBudget;
+/// let budget = RetryBudget::default();
+/// assert_eq!(budget.available(), 500);
+/// let small = RetryBudget::new(20).retry_cost(5).timeout_cost(10).success_refund(1);
+/// assert_eq!(small.available(), 20);
+/// ```
+#[derive(Clone)]
+pub struct RetryBudget {
+    tokens: Arc<AtomicU32>,
+    capacity: u32,
+    retry_cost: u32,
+    timeout_cost: u32,
+    success_refund: u32,
+}
+
+impl std::fmt::Debug for RetryBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RetryBudget")
+            .field("available", &self.available())
+            .field("capacity", &self.capacity)
+            .field("retry_cost", &self.retry_cost)
+            .field("timeout_cost", &self.timeout_cost)
+            .field("success_refund", &self.success_refund)
+            .finish()
+    }
+}
+
+impl Default for RetryBudget {
+    fn default() -> Self {
+        RetryBudget::new(RetryBudget::DEFAULT_CAPACITY)
+    }
+}
+
+impl RetryBudget {
+    /// Tokens in a full bucket (aws-smithy-runtime's `INITIAL_RETRY_TOKENS`).
+    pub const DEFAULT_CAPACITY: u32 = 500;
+    /// What a retry costs (aws-smithy-runtime's `RETRY_COST`).
+    pub const DEFAULT_RETRY_COST: u32 = 5;
+    /// What a retry after a timeout costs (aws-smithy-runtime's `RETRY_TIMEOUT_COST`).
+    pub const DEFAULT_TIMEOUT_COST: u32 = 10;
+    /// What a first-time success gives back (aws-smithy-runtime's `NO_RETRY_INCREMENT`).
+    pub const DEFAULT_SUCCESS_REFUND: u32 = 1;
+
+    /// A full bucket of `capacity` tokens with the default costs.
+    pub fn new(capacity: u32) -> Self {
+        RetryBudget {
+            tokens: Arc::new(AtomicU32::new(capacity)),
+            capacity,
+            retry_cost: RetryBudget::DEFAULT_RETRY_COST,
+            timeout_cost: RetryBudget::DEFAULT_TIMEOUT_COST,
+            success_refund: RetryBudget::DEFAULT_SUCCESS_REFUND,
+        }
+    }
+    /// What a retry costs (after a 5xx, a 429, a refused connection or a broken one).
+    pub fn retry_cost(mut self, cost: u32) -> Self {
+        self.retry_cost = cost;
+        self
+    }
+    /// What a retry after a timeout costs.
+    pub fn timeout_cost(mut self, cost: u32) -> Self {
+        self.timeout_cost = cost;
+        self
+    }
+    /// What a call that succeeds on its first attempt gives back.
+    pub fn success_refund(mut self, refund: u32) -> Self {
+        self.success_refund = refund;
+        self
+    }
+    /// Tokens left.
+    pub fn available(&self) -> u32 {
+        self.tokens.load(Ordering::Relaxed)
+    }
+    /// Tokens in a full bucket.
+    pub fn capacity(&self) -> u32 {
+        self.capacity
+    }
+    /// The cost of a retry (`timed_out`: after a timeout).
+    pub fn cost_of(&self, timed_out: bool) -> u32 {
+        if timed_out {
+            self.timeout_cost
+        } else {
+            self.retry_cost
+        }
+    }
+    /// Takes `cost` tokens; `false` (nothing taken) if fewer are left.
+    pub fn try_withdraw(&self, cost: u32) -> bool {
+        self.tokens
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| t.checked_sub(cost))
+            .is_ok()
+    }
+    /// Gives back `n` tokens, up to the capacity.
+    pub fn refund(&self, n: u32) {
+        let cap = self.capacity;
+        let _ = self
+            .tokens
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| {
+                Some(t.saturating_add(n).min(cap))
+            });
+    }
+    /// Books a successful call: `last_retry_cost` is what its last retry cost (`None` if it
+    /// succeeded at once).
+    pub fn on_success(&self, last_retry_cost: Option<u32>) {
+        self.refund(last_retry_cost.unwrap_or(self.success_refund));
     }
 }
 
@@ -214,19 +562,74 @@ mod tests {
     use super::*;
 
     #[tokio::test(start_paused = true)]
-    async fn limiter_allows_burst_then_spaces_calls() {
-        let l = RateLimiter::new(2, Duration::from_secs(1));
+    async fn limiter_spaces_calls_and_refuses_without_reserving() {
+        // 3 per second, no burst: one call every 1/2 s keeps every 1 s window at 2 or fewer.
+        let l = RateLimiter::new(3, Duration::from_secs(1));
         assert_eq!(l.reserve(None), Some(Duration::ZERO));
-        assert_eq!(l.reserve(None), Some(Duration::ZERO));
-        let w = l.reserve(None).unwrap();
-        assert!(
-            w > Duration::from_millis(400) && w <= Duration::from_millis(500),
-            "{w:?}"
-        );
+        assert_eq!(l.reserve(None), Some(Duration::from_millis(500)));
         // A caller that cannot wait that long is refused and reserves nothing.
         assert_eq!(l.reserve(Some(Duration::from_millis(10))), None);
+        assert_eq!(l.reserve(None), Some(Duration::from_millis(1000)));
         tokio::time::advance(Duration::from_secs(2)).await;
         assert_eq!(l.reserve(Some(Duration::ZERO)), Some(Duration::ZERO));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_goes_at_once_then_the_sustained_rate() {
+        let l = RateLimiter::from_spec(RateLimitSpec::new(10, Duration::from_secs(1)).burst(4));
+        for _ in 0..4 {
+            assert_eq!(l.reserve(Some(Duration::ZERO)), Some(Duration::ZERO));
+        }
+        // period / (limit - burst) = 1/6 s, rounded up to the microsecond.
+        assert_eq!(l.reserve(None), Some(Duration::from_micros(166_667)));
+    }
+
+    /// The bound every spec promises: no window of `period` (sliding, so fixed ones too)
+    /// holds more than `limit - 1` slots, whatever the burst.
+    #[test]
+    fn no_window_holds_more_than_the_limit() {
+        for (limit, burst) in [(1, 1), (2, 1), (30, 1), (30, 5), (60, 59), (7, 3)] {
+            let spec = RateLimitSpec::new(limit, Duration::from_secs(60)).burst(burst);
+            let (t, tol) = (spec.emission_interval(), spec.burst_tolerance());
+            let mut tat = None;
+            let mut sent = Vec::new();
+            let mut now = Duration::ZERO;
+            for _ in 0..(limit * 4) {
+                let (next, wait) = gcra_step(tat, now, t, tol, Duration::MAX).unwrap();
+                tat = Some(next);
+                now += wait;
+                sent.push(now);
+            }
+            for (i, start) in sent.iter().enumerate() {
+                let in_window = sent[i..]
+                    .iter()
+                    .filter(|s| **s < *start + spec.get_period())
+                    .count();
+                assert!(
+                    in_window as u32 <= (limit - 1).max(1),
+                    "{limit}/{burst}: {in_window} in a window"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_retry_budget_pays_retries_and_refunds_successes() {
+        let b = RetryBudget::new(12)
+            .retry_cost(5)
+            .timeout_cost(10)
+            .success_refund(1);
+        assert!(b.try_withdraw(b.cost_of(false)));
+        assert!(
+            !b.try_withdraw(b.cost_of(true)),
+            "7 left, a timeout retry costs 10"
+        );
+        assert_eq!(b.available(), 7, "a refused withdrawal takes nothing");
+        b.on_success(Some(5));
+        assert_eq!(b.available(), 12);
+        b.on_success(None);
+        assert_eq!(b.available(), 12, "never above the capacity");
+        assert_eq!(RetryBudget::default().available(), 500);
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,11 +1,12 @@
 //! Settings every provider client shares: timeouts, retries, user agent, proxy, an injected
-//! `reqwest::Client`, the rate limiter and the circuit breaker.
+//! `reqwest::Client`, the rate limiter, the retry budget and the circuit breaker.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
 
-use crate::limit::{CircuitBreaker, RateLimiter};
+use crate::limit::{CircuitBreaker, RateLimit, RateLimiter, RetryBudget};
 use crate::retry::RetryPolicy;
 
 /// Transport settings shared by every provider's `ClientBuilder` (each builder forwards
@@ -13,7 +14,9 @@ use crate::retry::RetryPolicy;
 /// `xrocket::Client::builder().timeout(..)` read the same).
 ///
 /// Defaults: connect 5 s, one attempt 30 s, the whole call (retries and back-off included)
-/// 60 s, [`RetryPolicy::default`] (2 retries), no client-side limiter, no breaker.
+/// 60 s, [`RetryPolicy::default`] (2 retries), a [`RetryBudget::default`] (500 tokens, a
+/// retry costs 5, one after a timeout 10, a first-time success refunds 1), no client-side
+/// rate limit, no breaker.
 #[derive(Clone)]
 pub struct ClientOptions {
     pub(crate) connect_timeout: Duration,
@@ -23,7 +26,10 @@ pub struct ClientOptions {
     pub(crate) user_agent_suffix: Option<String>,
     pub(crate) proxy: Option<SecretString>,
     pub(crate) http_client: Option<reqwest::Client>,
+    /// The in-process limiter, when that is the one set (for [`ClientOptions::get_rate_limiter`]).
     pub(crate) rate_limiter: Option<RateLimiter>,
+    pub(crate) rate_limit: Option<Arc<dyn RateLimit>>,
+    pub(crate) retry_budget: Option<RetryBudget>,
     pub(crate) circuit_breaker: Option<CircuitBreaker>,
 }
 
@@ -38,6 +44,8 @@ impl Default for ClientOptions {
             proxy: None,
             http_client: None,
             rate_limiter: None,
+            rate_limit: None,
+            retry_budget: Some(RetryBudget::default()),
             circuit_breaker: None,
         }
     }
@@ -54,7 +62,8 @@ impl std::fmt::Debug for ClientOptions {
             // A proxy URL can carry a password.
             .field("proxy", &self.proxy.as_ref().map(|_| "[REDACTED]"))
             .field("http_client", &self.http_client.as_ref().map(|_| "custom"))
-            .field("rate_limiter", &self.rate_limiter)
+            .field("rate_limit", &self.rate_limit)
+            .field("retry_budget", &self.retry_budget)
             .field("circuit_breaker", &self.circuit_breaker)
             .finish()
     }
@@ -97,9 +106,27 @@ impl ClientOptions {
         self.http_client = Some(client);
         self
     }
-    /// Limits the request rate on the client side (see the provider crate for presets).
-    pub fn rate_limiter(mut self, limiter: RateLimiter) -> Self {
-        self.rate_limiter = Some(limiter);
+    /// Limits the request rate on the client side: any [`RateLimit`], such as the in-process
+    /// [`RateLimiter`] or, with the `redis` feature, a `RedisRateLimiter` shared by several
+    /// instances (see the provider crate for its documented limits). Every attempt waits for
+    /// a slot up to the call's deadline, then fails with [`crate::ErrorKind::RateLimited`]
+    /// without being sent.
+    pub fn rate_limiter(mut self, limiter: impl RateLimit + 'static) -> Self {
+        self.rate_limiter = (&limiter as &dyn std::any::Any)
+            .downcast_ref::<RateLimiter>()
+            .cloned();
+        self.rate_limit = Some(Arc::new(limiter));
+        self
+    }
+    /// Sets the per-client [`RetryBudget`] (on by default with [`RetryBudget::default`]).
+    pub fn retry_budget(mut self, budget: RetryBudget) -> Self {
+        self.retry_budget = Some(budget);
+        self
+    }
+    /// Turns the retry budget off: every call may make all the retries its policy allows,
+    /// whatever the others did.
+    pub fn no_retry_budget(mut self) -> Self {
+        self.retry_budget = None;
         self
     }
     /// Fails fast while the provider keeps failing (see [`CircuitBreaker`]).
@@ -112,9 +139,18 @@ impl ClientOptions {
     pub fn get_circuit_breaker(&self) -> Option<&CircuitBreaker> {
         self.circuit_breaker.as_ref()
     }
-    /// The client-side rate limiter, if one is set.
+    /// The client-side rate limiter, if one is set and it is the in-process [`RateLimiter`]
+    /// (see [`ClientOptions::get_rate_limit`] for any kind).
     pub fn get_rate_limiter(&self) -> Option<&RateLimiter> {
         self.rate_limiter.as_ref()
+    }
+    /// The client-side rate limit, whatever its implementation, if one is set.
+    pub fn get_rate_limit(&self) -> Option<&Arc<dyn RateLimit>> {
+        self.rate_limit.as_ref()
+    }
+    /// The retry budget, unless it was turned off.
+    pub fn get_retry_budget(&self) -> Option<&RetryBudget> {
+        self.retry_budget.as_ref()
     }
     /// The deadline for a whole call.
     pub fn get_timeout(&self) -> Duration {
@@ -173,9 +209,24 @@ macro_rules! impl_client_options {
                 self.options = self.options.http_client(client);
                 self
             }
-            /// Limits the request rate on the client side.
-            pub fn rate_limiter(mut self, limiter: $crate::RateLimiter) -> Self {
+            /// Limits the request rate on the client side: the in-process
+            /// `payout_core::RateLimiter`, or any `payout_core::RateLimit` (a
+            /// `payout_core::redis::RedisRateLimiter` shares one limit between instances).
+            /// A call waits for a slot up to its deadline, then fails with `RateLimited`,
+            /// never sent.
+            pub fn rate_limiter(mut self, limiter: impl $crate::RateLimit + 'static) -> Self {
                 self.options = self.options.rate_limiter(limiter);
+                self
+            }
+            /// Sets the per-client retry budget (on by default: 500 tokens, a retry costs 5,
+            /// one after a timeout 10, a first-time success gives back 1).
+            pub fn retry_budget(mut self, budget: $crate::RetryBudget) -> Self {
+                self.options = self.options.retry_budget(budget);
+                self
+            }
+            /// Turns the retry budget off.
+            pub fn no_retry_budget(mut self) -> Self {
+                self.options = self.options.no_retry_budget();
                 self
             }
             /// Fails fast after repeated failures (opt-in).

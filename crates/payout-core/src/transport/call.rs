@@ -15,7 +15,10 @@ use super::response::request_id_str;
 use super::{MAX_BODY, Request, Response, Transport};
 use crate::error::{Error, ErrorKind, Result};
 use crate::idempotency::IdempotencyKey;
-use crate::retry::{Decision, Outcome, RetryPolicy, Safety, decide, is_transient_status, parse_retry_after};
+use crate::limit::{Denied, RateKey};
+use crate::retry::{
+    Decision, Outcome, RetryPolicy, Safety, Stop, decide, is_transient_status, parse_retry_after,
+};
 
 /// The settings of one call: the client's, or a [`crate::RequestOptions`] override.
 pub(super) struct Settings<'a> {
@@ -58,6 +61,8 @@ struct Call<'a> {
     /// after sending). For a key-protected call that means the operation may have succeeded,
     /// while repeating it with the same key stays safe.
     processed: bool,
+    /// What the last retry drew from the client's retry budget (given back on success).
+    budget_held: Option<u32>,
 }
 
 impl Transport {
@@ -81,6 +86,7 @@ impl Transport {
             attempt: 0,
             sent: false,
             processed: false,
+            budget_held: None,
         };
         if req.safety == Safety::KeyProtected && call.key.is_none() {
             return Err(Error::config(
@@ -149,6 +155,20 @@ impl Transport {
                 call.retry.sample_jitter(),
                 Some(call.deadline.saturating_duration_since(Instant::now())),
             );
+            // The client's retry budget pays for the retry, or turns it into a stop with the
+            // transient error this attempt ended with.
+            let (decision, budget_spent) = match (decision, &opts.retry_budget) {
+                (Decision::Retry(delay), Some(budget)) => {
+                    let cost = budget.cost_of(outcome == Outcome::TimedOut);
+                    if budget.try_withdraw(cost) {
+                        call.budget_held = Some(cost);
+                        (Decision::Retry(delay), false)
+                    } else {
+                        (Decision::Stop(Stop::Exhausted), true)
+                    }
+                }
+                (d, _) => (d, false),
+            };
             let stop = match decision {
                 Decision::Retry(delay) => {
                     tracing::info!(
@@ -175,6 +195,15 @@ impl Transport {
                         None => e,
                     }
                 }
+            };
+            let e = if budget_spent {
+                let m = format!(
+                    "{}; not retried: this client's retry budget is spent (many retries lately: is the provider down?)",
+                    e.message()
+                );
+                e.with_message(m)
+            } else {
+                e
             };
             let e = call.fail(e);
             log_stop(&e);
@@ -266,22 +295,38 @@ impl Call<'_> {
         }
     }
 
-    /// Waits for the client-side rate limiter; fails when no slot comes before the deadline
-    /// or the deadline has passed.
+    /// Waits for the client-side rate limit; fails when no slot comes before the deadline
+    /// (with the wait it needed), when the limiter cannot decide, or when the deadline has
+    /// passed. In each case this attempt is not sent.
     async fn wait_for_slot(&self) -> Result<()> {
         let provider = self.transport.inner.provider;
         let left = self.deadline.saturating_duration_since(Instant::now());
-        if let Some(l) = &self.transport.inner.options.rate_limiter {
-            match l.reserve(Some(left)) {
-                Some(w) if !w.is_zero() => tokio::time::sleep(w).await,
-                Some(_) => {}
-                None => {
+        if let Some(l) = &self.transport.inner.options.rate_limit {
+            let key = RateKey::new(provider, self.req.operation);
+            match l.acquire(&key, left).await {
+                Ok(()) => {}
+                Err(Denied::Wait(needed)) => {
                     return Err(self.fail(
                         Error::new(
                             ErrorKind::RateLimited,
                             provider,
-                            "client-side rate limit: no slot before the deadline; nothing was sent",
+                            format!(
+                                "client-side rate limit: the next slot is {} ms away, after the deadline; nothing was sent",
+                                needed.as_millis()
+                            ),
                         )
+                        .with_retry_after(Some(needed))
+                        .with_retryable(true),
+                    ));
+                }
+                Err(Denied::Unavailable(source)) => {
+                    return Err(self.fail(
+                        Error::new(
+                            ErrorKind::Transport,
+                            provider,
+                            "the client-side rate limiter could not be asked; nothing was sent",
+                        )
+                        .with_boxed_source(source)
                         .with_retryable(true),
                     ));
                 }
@@ -408,6 +453,9 @@ impl Call<'_> {
 
     /// The 2xx response.
     fn success(self, a: Answer) -> Response {
+        if let Some(budget) = &self.transport.inner.options.retry_budget {
+            budget.on_success(self.budget_held);
+        }
         let request_id = self.transport.request_id(&a.headers);
         Response {
             transport: self.transport.clone(),
