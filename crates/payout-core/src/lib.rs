@@ -47,6 +47,9 @@ pub mod options;
 pub mod pagination;
 pub mod poll;
 pub mod reconcile;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
 pub mod retry;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
