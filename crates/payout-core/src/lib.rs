@@ -65,7 +65,8 @@ pub use endpoint::{ApiClient, Endpoint, EndpointMeta, HttpMethod};
 pub use error::{Error, ErrorKind, Result};
 pub use idempotency::IdempotencyKey;
 pub use limit::{
-    CircuitBreaker, CircuitState, Denied, RateKey, RateLimit, RateLimitSpec, RateLimiter, RetryBudget,
+    CircuitBreaker, CircuitState, Denied, PerOperation, RateKey, RateLimit, RateLimitSpec, RateLimiter,
+    RetryBudget,
 };
 pub use options::{ClientOptions, RequestOptions};
 pub use pagination::{Page, collect_all, paginate};

@@ -168,9 +168,10 @@ pub type AcquireFuture<'a> = Pin<Box<dyn Future<Output = Result<(), Denied>> + S
 /// # tokio_test_rt(async {
 /// let limiter = RateLimiter::from_spec(RateLimitSpec::per_minute(30));
 /// let key = RateKey::new("rohopay", "checkout.create");
-/// assert!(limiter.acquire(&key, Duration::ZERO).await.is_ok());
+/// // `RateLimiter` also has an older inherent `acquire()`, hence the trait path here.
+/// assert!(RateLimit::acquire(&limiter, &key, Duration::ZERO).await.is_ok());
 /// // The next slot is two seconds away: refused at once with the wait it needed.
-/// assert!(limiter.acquire(&key, Duration::ZERO).await.is_err());
+/// assert!(RateLimit::acquire(&limiter, &key, Duration::ZERO).await.is_err());
 /// # });
 /// # fn tokio_test_rt(f: impl std::future::Future<Output = ()>) {
 /// #     tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(f)
@@ -184,6 +185,59 @@ pub trait RateLimit: Send + Sync + std::fmt::Debug {
 impl<T: RateLimit + ?Sized> RateLimit for Arc<T> {
     fn acquire<'a>(&'a self, key: &'a RateKey<'a>, max_wait: Duration) -> AcquireFuture<'a> {
         (**self).acquire(key, max_wait)
+    }
+}
+
+/// Different limits for different operations of one client: RohoPay counts checkouts (30 a
+/// minute) and collections (100 a minute) apart. Each call goes to the limit of its operation
+/// (the stable name, e.g. `"checkout.create"`), or to [`PerOperation::others`], or, if
+/// neither is set, is not limited.
+///
+/// ```
+/// use payout_core::{PerOperation, RateLimitSpec, RateLimiter};
+/// let limits = PerOperation::new()
+///     .operation("checkout.create", RateLimiter::from_spec(RateLimitSpec::per_minute(30)))
+///     .operation("mobile_money.collect", RateLimiter::from_spec(RateLimitSpec::per_minute(100)));
+/// let options = payout_core::ClientOptions::default().rate_limiter(limits);
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct PerOperation {
+    routes: Vec<(String, Arc<dyn RateLimit>)>,
+    others: Option<Arc<dyn RateLimit>>,
+}
+
+impl PerOperation {
+    /// No limits yet.
+    pub fn new() -> Self {
+        PerOperation::default()
+    }
+    /// Calls of `operation` wait for `limit` (a later entry for the same name replaces it).
+    pub fn operation(mut self, operation: impl Into<String>, limit: impl RateLimit + 'static) -> Self {
+        let operation = operation.into();
+        self.routes.retain(|(o, _)| *o != operation);
+        self.routes.push((operation, Arc::new(limit)));
+        self
+    }
+    /// Calls of every other operation wait for `limit`.
+    pub fn others(mut self, limit: impl RateLimit + 'static) -> Self {
+        self.others = Some(Arc::new(limit));
+        self
+    }
+}
+
+impl RateLimit for PerOperation {
+    fn acquire<'a>(&'a self, key: &'a RateKey<'a>, max_wait: Duration) -> AcquireFuture<'a> {
+        let limit = self
+            .routes
+            .iter()
+            .find(|(o, _)| o == key.operation)
+            .map(|(_, l)| l)
+            .or(self.others.as_ref());
+        match limit {
+            Some(l) => l.acquire(key, max_wait),
+            None => Box::pin(async { Ok(()) }),
+        }
     }
 }
 
@@ -610,6 +664,28 @@ mod tests {
                     "{limit}/{burst}: {in_window} in a window"
                 );
             }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn per_operation_limits_route_by_operation() {
+        let limits = PerOperation::new()
+            .operation("checkout.create", RateLimiter::per_minute(2))
+            .others(RateLimiter::per_minute(3));
+        let checkout = RateKey::new("rohopay", "checkout.create");
+        let other = RateKey::new("rohopay", "transactions.get");
+        assert!(limits.acquire(&checkout, Duration::ZERO).await.is_ok());
+        assert!(matches!(
+            limits.acquire(&checkout, Duration::ZERO).await,
+            Err(Denied::Wait(_))
+        ));
+        assert!(
+            limits.acquire(&other, Duration::ZERO).await.is_ok(),
+            "its own bucket"
+        );
+        let unlimited = PerOperation::new().operation("checkout.create", RateLimiter::per_minute(1));
+        for _ in 0..5 {
+            assert!(unlimited.acquire(&other, Duration::ZERO).await.is_ok());
         }
     }
 

@@ -72,16 +72,18 @@ const POOL: usize = 4;
 #[derive(Clone)]
 pub struct RedisRateLimiter {
     inner: Arc<Inner>,
+    key: Arc<str>,
+    spec: RateLimitSpec,
+    io_timeout: Duration,
 }
 
+/// The connection settings and pool, shared by the buckets of one Redis
+/// ([`RedisRateLimiter::bucket`]).
 struct Inner {
     addr: Addr,
     password: Option<SecretString>,
     username: Option<String>,
     db: u32,
-    key: String,
-    spec: RateLimitSpec,
-    io_timeout: Duration,
     pool: Mutex<Vec<Conn>>,
     sha: Mutex<Option<String>>,
 }
@@ -99,8 +101,8 @@ impl std::fmt::Debug for RedisRateLimiter {
         f.debug_struct("RedisRateLimiter")
             .field("addr", &i.addr)
             .field("db", &i.db)
-            .field("key", &i.key)
-            .field("spec", &i.spec)
+            .field("key", &self.key)
+            .field("spec", &self.spec)
             .finish()
     }
 }
@@ -156,57 +158,56 @@ impl RedisRateLimiter {
         };
         let username = (!parsed.username().is_empty()).then(|| decode(parsed.username()));
         let password = parsed.password().map(|p| SecretString::from(decode(p)));
-        let key = key.into();
+        let inner = Arc::new(Inner {
+            addr,
+            password,
+            username,
+            db,
+            pool: Mutex::new(Vec::new()),
+            sha: Mutex::new(None),
+        });
+        RedisRateLimiter::on(inner, key.into(), spec, Duration::from_secs(1))
+    }
+
+    fn on(inner: Arc<Inner>, key: String, spec: RateLimitSpec, io_timeout: Duration) -> crate::Result<Self> {
         if key.is_empty() || key.contains(char::is_whitespace) {
             return Err(config("the rate-limit key must be non-empty, without spaces"));
         }
         Ok(RedisRateLimiter {
-            inner: Arc::new(Inner {
-                addr,
-                password,
-                username,
-                db,
-                key,
-                spec,
-                io_timeout: Duration::from_secs(1),
-                pool: Mutex::new(Vec::new()),
-                sha: Mutex::new(None),
-            }),
+            inner,
+            key: key.into(),
+            spec,
+            io_timeout,
         })
+    }
+
+    /// Another bucket on the same Redis, sharing this limiter's connections: a second limit
+    /// of the same client (RohoPay's collections beside its checkouts, with
+    /// [`crate::PerOperation`]).
+    pub fn bucket(&self, key: impl Into<String>, spec: RateLimitSpec) -> crate::Result<Self> {
+        RedisRateLimiter::on(self.inner.clone(), key.into(), spec, self.io_timeout)
     }
 
     /// The longest one exchange with Redis may take (connecting included) before the call is
     /// refused as unavailable. Default 1 s.
-    pub fn io_timeout(self, timeout: Duration) -> Self {
-        let i = &*self.inner;
-        RedisRateLimiter {
-            inner: Arc::new(Inner {
-                addr: i.addr.clone(),
-                password: i.password.clone(),
-                username: i.username.clone(),
-                db: i.db,
-                key: i.key.clone(),
-                spec: i.spec,
-                io_timeout: timeout,
-                pool: Mutex::new(Vec::new()),
-                sha: Mutex::new(None),
-            }),
-        }
+    pub fn io_timeout(mut self, timeout: Duration) -> Self {
+        self.io_timeout = timeout;
+        self
     }
 
     /// The rate it holds to.
     pub fn spec(&self) -> RateLimitSpec {
-        self.inner.spec
+        self.spec
     }
 
     /// The Redis key of this limiter's bucket for `provider`.
     pub fn redis_key(&self, provider: &str) -> String {
-        format!("payout:rl:{provider}:{}", self.inner.key)
+        format!("payout:rl:{provider}:{}", self.key)
     }
 
     /// One GCRA step in Redis: `Ok(wait)` with the slot reserved, `Err(Denied)` otherwise.
     async fn reserve(&self, provider: &str, max_wait: Duration) -> Result<Duration, Denied> {
-        let spec = self.inner.spec;
+        let spec = self.spec;
         let args = [
             spec.emission_interval().as_micros().to_string(),
             spec.burst_tolerance().as_micros().to_string(),
@@ -214,7 +215,7 @@ impl RedisRateLimiter {
         ];
         let key = self.redis_key(provider);
         let exchange = self.eval(&key, &args);
-        let reply = match tokio::time::timeout(self.inner.io_timeout, exchange).await {
+        let reply = match tokio::time::timeout(self.io_timeout, exchange).await {
             Ok(r) => r.map_err(|e| Denied::Unavailable(Box::new(e)))?,
             Err(_) => {
                 return Err(Denied::Unavailable(Box::new(RedisError::Io(

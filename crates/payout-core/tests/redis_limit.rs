@@ -108,6 +108,13 @@ async fn instances_on_one_key_share_a_bucket_and_each_key_has_its_own_limit() {
     for _ in 0..3 {
         c.acquire(&KEY, Duration::from_millis(50)).await.unwrap();
     }
+    // A sibling bucket on the same connections, with its own limit.
+    let sibling = a
+        .bucket(fresh_key("sibling"), RateLimitSpec::per_second(100))
+        .unwrap();
+    for _ in 0..3 {
+        sibling.acquire(&KEY, Duration::from_millis(50)).await.unwrap();
+    }
     // Another provider, same key name: its own bucket.
     let other_provider = RateKey::new("otherpay", "x.get");
     a.acquire(&other_provider, Duration::ZERO).await.unwrap();
