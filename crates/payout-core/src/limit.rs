@@ -25,6 +25,11 @@ use tokio::time::Instant;
 /// allowed at once. A larger burst lowers the sustained rate by the same amount, since the
 /// window bound holds either way.
 ///
+/// [`RateLimitSpec::token_bucket`] is the other shape, the one [`RateLimiter::new`] and
+/// [`RateLimiter::per_minute`] have always had: a full burst of `capacity`, refilled at
+/// `capacity` per `period`. It gives the most throughput but does not bound a window:
+/// right after a burst, a sliding window can see up to `2 * capacity - 1`.
+///
 /// ```
 /// use std::time::Duration;
 /// use payout_core::RateLimitSpec;
@@ -39,6 +44,8 @@ pub struct RateLimitSpec {
     limit: u32,
     period: Duration,
     burst: u32,
+    /// A token bucket (refill `limit` per `period`) instead of a window bound.
+    token_bucket: bool,
 }
 
 impl RateLimitSpec {
@@ -49,6 +56,20 @@ impl RateLimitSpec {
             limit: limit.max(1),
             period: period.max(Duration::from_millis(1)),
             burst: 1,
+            token_bucket: false,
+        }
+    }
+    /// A token bucket: bursts of up to `capacity`, refilled at `capacity` per `period`
+    /// (what [`RateLimiter::new`] has always built). Up to `2 * capacity - 1` requests can
+    /// fall in one sliding window of `period`; use [`RateLimitSpec::new`] when a provider
+    /// refuses more than its limit in any window.
+    pub fn token_bucket(capacity: u32, period: Duration) -> Self {
+        let capacity = capacity.max(1);
+        RateLimitSpec {
+            limit: capacity,
+            period: period.max(Duration::from_millis(1)),
+            burst: capacity,
+            token_bucket: true,
         }
     }
     /// At most `n` requests per second.
@@ -66,8 +87,15 @@ impl RateLimitSpec {
     }
     /// Allows `burst` requests at once (clamped to `1..=limit - 1`); the sustained rate
     /// drops to `limit - burst` per period so that no window ever holds more than the limit.
+    /// On a [`RateLimitSpec::token_bucket`], sets the bucket's size (`1..=limit`) and leaves
+    /// the refill rate alone.
     pub fn burst(mut self, burst: u32) -> Self {
-        self.burst = burst.clamp(1, self.limit.saturating_sub(1).max(1));
+        let max = if self.token_bucket {
+            self.limit
+        } else {
+            self.limit.saturating_sub(1).max(1)
+        };
+        self.burst = burst.clamp(1, max);
         self
     }
     /// The published limit.
@@ -82,11 +110,21 @@ impl RateLimitSpec {
     pub fn get_burst(&self) -> u32 {
         self.burst
     }
-    /// The spacing of requests at the sustained rate: `period / max(limit - burst, 1)`,
-    /// rounded **up** to a whole microsecond (the unit the Redis script counts in), so that
-    /// rounding can never squeeze one more request into a window.
+    /// True for a [`RateLimitSpec::token_bucket`] (no window bound).
+    pub fn is_token_bucket(&self) -> bool {
+        self.token_bucket
+    }
+    /// The spacing of requests at the sustained rate: `period / max(limit - burst, 1)`
+    /// (`period / limit` for a token bucket), rounded **up** to a whole microsecond (the
+    /// unit the Redis script counts in), so that rounding can never squeeze one more request
+    /// into a window.
     pub fn emission_interval(&self) -> Duration {
-        let n = u128::from(self.limit.saturating_sub(self.burst).max(1));
+        let per_period = if self.token_bucket {
+            self.limit
+        } else {
+            self.limit.saturating_sub(self.burst).max(1)
+        };
+        let n = u128::from(per_period);
         let micros = self.period.as_nanos().div_ceil(n * 1000);
         Duration::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
     }
@@ -272,10 +310,14 @@ pub(crate) fn gcra_step(
 /// ```
 /// use std::time::Duration;
 /// use payout_core::{RateLimitSpec, RateLimiter};
+/// // Never more than the provider's 60 in any minute (one every ~1.02 s):
+/// let provider_limit = RateLimiter::from_spec(RateLimitSpec::per_minute(60));
+/// // The same with 5 at once (then one every ~1.09 s):
+/// let bursty = RateLimiter::from_spec(RateLimitSpec::per_minute(60).burst(5));
+/// // Token buckets, as these constructors have always built: 60 at once, then 1 a second.
 /// let sixty_a_minute = RateLimiter::per_minute(60);
 /// let custom = RateLimiter::new(10, Duration::from_secs(1));
-/// let bursty = RateLimiter::from_spec(RateLimitSpec::per_minute(60).burst(5));
-/// # let _ = (sixty_a_minute, custom, bursty);
+/// # let _ = (sixty_a_minute, custom, bursty, provider_limit);
 /// ```
 #[derive(Clone)]
 pub struct RateLimiter {
@@ -296,14 +338,18 @@ impl std::fmt::Debug for RateLimiter {
 }
 
 impl RateLimiter {
-    /// At most `requests` in any window of `per` (see [`RateLimitSpec::new`]).
+    /// A token bucket: `requests` per `per` on average, bursts up to `requests`
+    /// ([`RateLimitSpec::token_bucket`], unchanged from earlier releases). For a provider's
+    /// published limit prefer `RateLimiter::from_spec(RateLimitSpec::new(requests, per))`,
+    /// which never lets a window of `per` exceed it.
     pub fn new(requests: u32, per: Duration) -> Self {
-        RateLimiter::from_spec(RateLimitSpec::new(requests, per))
+        RateLimiter::from_spec(RateLimitSpec::token_bucket(requests, per))
     }
 
-    /// At most `n` requests per minute, the form providers publish (RomplHub 60, RohoPay 30).
+    /// A token bucket of `n` a minute (see [`RateLimiter::new`]); for a provider's published
+    /// limit prefer `RateLimiter::from_spec(RateLimitSpec::per_minute(n))`.
     pub fn per_minute(n: u32) -> Self {
-        RateLimiter::from_spec(RateLimitSpec::per_minute(n))
+        RateLimiter::from_spec(RateLimitSpec::token_bucket(n, Duration::from_secs(60)))
     }
 
     /// A limiter holding to `spec`.
@@ -616,9 +662,26 @@ mod tests {
     use super::*;
 
     #[tokio::test(start_paused = true)]
+    async fn the_token_bucket_allows_its_burst_then_spaces_calls() {
+        // What RateLimiter::new has always done.
+        let l = RateLimiter::new(2, Duration::from_secs(1));
+        assert_eq!(l.reserve(None), Some(Duration::ZERO));
+        assert_eq!(l.reserve(None), Some(Duration::ZERO));
+        let w = l.reserve(None).unwrap();
+        assert!(
+            w > Duration::from_millis(400) && w <= Duration::from_millis(500),
+            "{w:?}"
+        );
+        // A caller that cannot wait that long is refused and reserves nothing.
+        assert_eq!(l.reserve(Some(Duration::from_millis(10))), None);
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert_eq!(l.reserve(Some(Duration::ZERO)), Some(Duration::ZERO));
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn limiter_spaces_calls_and_refuses_without_reserving() {
         // 3 per second, no burst: one call every 1/2 s keeps every 1 s window at 2 or fewer.
-        let l = RateLimiter::new(3, Duration::from_secs(1));
+        let l = RateLimiter::from_spec(RateLimitSpec::new(3, Duration::from_secs(1)));
         assert_eq!(l.reserve(None), Some(Duration::ZERO));
         assert_eq!(l.reserve(None), Some(Duration::from_millis(500)));
         // A caller that cannot wait that long is refused and reserves nothing.
@@ -670,7 +733,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn per_operation_limits_route_by_operation() {
         let limits = PerOperation::new()
-            .operation("checkout.create", RateLimiter::per_minute(2))
+            .operation("checkout.create", RateLimiter::per_minute(1))
             .others(RateLimiter::per_minute(3));
         let checkout = RateKey::new("rohopay", "checkout.create");
         let other = RateKey::new("rohopay", "transactions.get");

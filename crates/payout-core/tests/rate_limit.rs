@@ -73,12 +73,12 @@ async fn a_slot_after_the_deadline_fails_rate_limited_with_the_wait_and_nothing_
             then.status(200).body("{}");
         })
         .await;
-    // 2 a minute: the next slot is 60 s after the first.
+    // 2 a minute, never more in any minute: the next slot is 60 s after the first.
     let t = transport(
         &server.base_url(),
         ClientOptions::default()
             .timeout(Duration::from_secs(1))
-            .rate_limiter(RateLimiter::per_minute(2)),
+            .rate_limiter(RateLimiter::from_spec(RateLimitSpec::per_minute(2))),
     );
     t.send(Request::get("x.get", "/x")).await.unwrap();
     let start = Instant::now();
@@ -193,7 +193,7 @@ fn the_old_setter_and_getter_still_work() {
     let o = ClientOptions::default().rate_limiter(RateLimiter::per_minute(60));
     assert_eq!(
         o.get_rate_limiter().map(|l| l.spec()),
-        Some(RateLimitSpec::per_minute(60))
+        Some(RateLimitSpec::token_bucket(60, Duration::from_secs(60)))
     );
     assert!(o.get_rate_limit().is_some());
     assert!(ClientOptions::default().get_rate_limit().is_none());
