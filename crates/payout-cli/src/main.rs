@@ -47,6 +47,10 @@ enum Command {
     Romplhub(ProviderArgs),
     /// Plexy Gate agent catalog (AGENT_CATALOG_API_KEY, AGENT_CATALOG_AGENT_ID, AGENT_CATALOG_BASE_URL).
     AgentCatalog(ProviderArgs),
+    /// xRocket Pay (XROCKET_API_KEY, XROCKET_BASE_URL).
+    Xrocket(ProviderArgs),
+    /// RohoPay (ROHOPAY_API_KEY, ROHOPAY_BASE_URL).
+    Rohopay(ProviderArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,6 +106,10 @@ enum Provider {
     Romplhub,
     /// Plexy Gate agent catalog.
     AgentCatalog,
+    /// xRocket Pay.
+    Xrocket,
+    /// RohoPay.
+    Rohopay,
 }
 
 impl Provider {
@@ -110,6 +118,8 @@ impl Provider {
             Provider::Rocheap => "rocheap",
             Provider::Romplhub => "romplhub",
             Provider::AgentCatalog => "agent-catalog",
+            Provider::Xrocket => "xrocket",
+            Provider::Rohopay => "rohopay",
         }
     }
 }
@@ -152,5 +162,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Rocheap(a) => provider::run(Provider::Rocheap, a.command, json).await,
         Command::Romplhub(a) => provider::run(Provider::Romplhub, a.command, json).await,
         Command::AgentCatalog(a) => provider::run(Provider::AgentCatalog, a.command, json).await,
+        Command::Xrocket(a) => provider::run(Provider::Xrocket, a.command, json).await,
+        Command::Rohopay(a) => provider::run(Provider::Rohopay, a.command, json).await,
     }
 }

@@ -42,6 +42,8 @@ async fn balance(provider: Provider) -> Result<Value, Failure> {
         }
         Provider::Romplhub => to_json(&romplhub::Client::from_env()?.balance().get().await?),
         Provider::AgentCatalog => to_json(&agent_catalog::Client::from_env()?.balance().get().await?),
+        Provider::Xrocket => to_json(&xrocket::Client::from_env()?.app().balances().await?),
+        Provider::Rohopay => to_json(&rohopay::Client::from_env()?.wallet().balance().await?),
     }
 }
 
@@ -50,6 +52,8 @@ async fn get(provider: Provider, id: String) -> Result<Value, Failure> {
         Provider::Rocheap => to_json(&rocheap::Client::from_env()?.orders().get(id).await?),
         Provider::Romplhub => to_json(&romplhub::Client::from_env()?.orders().get(id).await?),
         Provider::AgentCatalog => to_json(&agent_catalog::Client::from_env()?.orders().get(id).await?),
+        Provider::Xrocket => to_json(&xrocket::Client::from_env()?.transfers().get(id).await?),
+        Provider::Rohopay => to_json(&rohopay::Client::from_env()?.transactions().get(id).await?),
     }
 }
 
@@ -91,6 +95,8 @@ fn verify(
 ) -> Result<(), Failure> {
     match provider {
         Provider::Rocheap => check(&rocheap::webhook::Verifier::new(secret), headers, body, json),
+        Provider::Xrocket => check(&xrocket::webhook::Verifier::new(secret), headers, body, json),
+        Provider::Rohopay => check(&rohopay::webhook::Verifier::new(secret), headers, body, json),
         Provider::Romplhub => Err(Failure(
             "RomplHub does not sign webhooks, so there is no signature to verify; confirm a delivery by \
              fetching the order with your own credentials: `payout romplhub get <order_uid>`"

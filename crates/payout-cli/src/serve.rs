@@ -17,6 +17,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use payout_core::ExposeSecret;
 use payout_core::sandbox::axum::extract::State;
 use payout_core::sandbox::axum::http::StatusCode;
 use payout_core::sandbox::axum::response::{IntoResponse, Response};
@@ -60,6 +61,8 @@ enum Running {
     Rocheap(rocheap::sandbox::Sandbox),
     Romplhub(romplhub::sandbox::Sandbox),
     AgentCatalog(agent_catalog::sandbox::Sandbox),
+    Xrocket(xrocket::sandbox::Sandbox),
+    Rohopay(rohopay::sandbox::Sandbox),
 }
 
 /// What a client needs to talk to the sandbox: only sandbox test values.
@@ -81,6 +84,8 @@ impl Running {
             Provider::Rocheap => Running::Rocheap(rocheap::sandbox::Sandbox::start().await?),
             Provider::Romplhub => Running::Romplhub(romplhub::sandbox::Sandbox::start().await?),
             Provider::AgentCatalog => Running::AgentCatalog(agent_catalog::sandbox::Sandbox::start().await?),
+            Provider::Xrocket => Running::Xrocket(xrocket::sandbox::Sandbox::start().await?),
+            Provider::Rohopay => Running::Rohopay(rohopay::sandbox::Sandbox::start().await?),
         })
     }
 
@@ -89,6 +94,8 @@ impl Running {
             Running::Rocheap(s) => s.server(),
             Running::Romplhub(s) => s.server(),
             Running::AgentCatalog(s) => s.server(),
+            Running::Xrocket(s) => s.server(),
+            Running::Rohopay(s) => s.server(),
         }
     }
 
@@ -98,6 +105,8 @@ impl Running {
             Running::Rocheap(s) => s.base_url(),
             Running::Romplhub(s) => s.base_url(),
             Running::AgentCatalog(s) => s.base_url(),
+            Running::Xrocket(s) => s.base_url(),
+            Running::Rohopay(s) => s.base_url(),
         }
     }
 
@@ -106,6 +115,8 @@ impl Running {
             Running::Rocheap(s) => s.advance().await,
             Running::Romplhub(s) => s.advance().await,
             Running::AgentCatalog(s) => s.advance(),
+            Running::Xrocket(s) => s.advance().await,
+            Running::Rohopay(s) => s.advance().await,
         }
     }
 
@@ -114,6 +125,8 @@ impl Running {
             Running::Rocheap(s) => s.auto_advance(every),
             Running::Romplhub(s) => s.auto_advance(every),
             Running::AgentCatalog(s) => s.auto_advance(every),
+            Running::Xrocket(s) => s.auto_advance(every),
+            Running::Rohopay(s) => s.auto_advance(every),
         }
     }
 
@@ -122,6 +135,8 @@ impl Running {
             Running::Rocheap(s) => s.deliveries(),
             Running::Romplhub(s) => s.deliveries(),
             Running::AgentCatalog(_) => Vec::new(),
+            Running::Xrocket(s) => s.deliveries(),
+            Running::Rohopay(s) => s.deliveries(),
         }
     }
 
@@ -129,6 +144,8 @@ impl Running {
         match self {
             Running::Rocheap(s) => s.set_webhook_url(url),
             Running::Romplhub(s) => s.set_webhook_url(url),
+            Running::Xrocket(s) => s.set_webhook_url(url),
+            Running::Rohopay(s) => s.set_webhook_url(url),
             Running::AgentCatalog(_) => {
                 return Err("the Plexy Gate agent API sends no webhooks (orders are polled)".into());
             }
@@ -171,6 +188,33 @@ impl Running {
                     ("AGENT_CATALOG_API_KEY", s.api_key().to_string()),
                     ("AGENT_CATALOG_AGENT_ID", s.agent_id().to_string()),
                     ("AGENT_CATALOG_BASE_URL", base_url.clone()),
+                ],
+                base_url,
+                control_url,
+            },
+            Running::Xrocket(s) => Info {
+                provider: "xrocket",
+                credentials: vec![("api_key", s.api_key().to_string())],
+                webhook_secret: Ok(s.webhook_secret().to_string()),
+                env: vec![
+                    ("XROCKET_API_KEY", s.api_key().to_string()),
+                    ("XROCKET_BASE_URL", base_url.clone()),
+                ],
+                base_url,
+                control_url,
+            },
+            Running::Rohopay(s) => Info {
+                provider: "rohopay",
+                // The `test_` key the seeded sandbox accepts; its `live_` key (disbursements)
+                // is printed too, since both are sandbox-only values.
+                credentials: vec![
+                    ("api_key", s.test_key().to_string()),
+                    ("live_key", s.live_key().to_string()),
+                ],
+                webhook_secret: Ok(s.webhook_secret().expose_secret().to_string()),
+                env: vec![
+                    ("ROHOPAY_API_KEY", s.test_key().to_string()),
+                    ("ROHOPAY_BASE_URL", base_url.clone()),
                 ],
                 base_url,
                 control_url,

@@ -205,3 +205,99 @@ async fn unsigned_providers_say_why_there_is_nothing_to_verify() {
     assert_eq!(out.code, Some(1));
     assert!(out.stderr.contains("no webhooks"), "{}", out.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn xrocket_balance_get_and_webhook_verify() {
+    let sandbox = xrocket::sandbox::Sandbox::start().await.unwrap();
+    let vars = env(&[
+        ("XROCKET_API_KEY", sandbox.api_key()),
+        ("XROCKET_BASE_URL", &sandbox.base_url()),
+    ]);
+    let client = sandbox.client();
+
+    let out = run(&["xrocket", "balance", "--json"], &vars, b"").await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::to_value(client.app().balances().await.unwrap()).unwrap()
+    );
+
+    let req = xrocket::CreateTransfer::to_telegram_user(
+        87209764,
+        xrocket::Asset::Toncoin,
+        xrocket::Decimal::new(123, 2),
+    );
+    let transfer = client.transfers().create(&req).await.unwrap();
+    let id = transfer.transfer_id.to_string();
+    let out = run(&["xrocket", "get", &id, "--json"], &vars, b"").await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::to_value(client.transfers().get(id.as_str()).await.unwrap()).unwrap()
+    );
+
+    let secret = sandbox.webhook_secret().to_string();
+    let body = br#"{"type":"invoicePay","timestamp":"2026-12-01T14:00:00Z","data":{"id":1,"status":"paid"}}"#;
+    let headers = header_args(&xrocket::webhook::sign(&secret, body, SystemTime::now()));
+    let out = verify("xrocket", &secret, &headers, body).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stdout.starts_with("valid"), "{}", out.stdout);
+    let tampered =
+        br#"{"type":"invoicePay","timestamp":"2026-12-01T14:00:00Z","data":{"id":2,"status":"paid"}}"#;
+    let out = verify("xrocket", &secret, &headers, tampered).await;
+    assert_eq!(out.code, Some(1));
+    assert!(out.stderr.contains("webhook refused"), "{}", out.stderr);
+    assert!(!out.stderr.contains(&secret));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rohopay_balance_get_and_webhook_verify() {
+    let sandbox = rohopay::sandbox::Sandbox::start().await.unwrap();
+    let vars = env(&[
+        ("ROHOPAY_API_KEY", sandbox.test_key()),
+        ("ROHOPAY_BASE_URL", &sandbox.base_url()),
+    ]);
+    let client = sandbox.client();
+
+    let out = run(&["rohopay", "balance", "--json"], &vars, b"").await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::to_value(client.wallet().balance().await.unwrap()).unwrap()
+    );
+
+    let started = client
+        .mobile_money()
+        .collect(&rohopay::CollectRequest::new(
+            "256712345678",
+            50_000,
+            rohopay::Currency::Ugx,
+        ))
+        .await
+        .unwrap();
+    let reference = started.transaction.internal_reference.to_string();
+    let out = run(&["rohopay", "get", &reference, "--json"], &vars, b"").await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["internal_reference"], reference.as_str(), "{v}");
+    let out = run(&["rohopay", "get", "RHP-NOPE"], &vars, b"").await;
+    assert_eq!(out.code, Some(1));
+    assert!(out.stderr.starts_with("payout: rohopay"), "{}", out.stderr);
+    assert!(!out.stderr.contains(sandbox.test_key()));
+
+    use payout_core::ExposeSecret;
+    let secret = sandbox.webhook_secret().expose_secret().to_string();
+    let body = br#"{"event":"payment.success","data":{"internal_reference":"RHP-1","status":"successful"}}"#;
+    let headers = header_args(&rohopay::webhook::sign(&secret, body, SystemTime::now()));
+    let out = verify("rohopay", &secret, &headers, body).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let tampered =
+        br#"{"event":"payment.success","data":{"internal_reference":"RHP-2","status":"successful"}}"#;
+    let out = verify("rohopay", &secret, &headers, tampered).await;
+    assert_eq!(out.code, Some(1));
+    assert!(out.stderr.contains("webhook refused"), "{}", out.stderr);
+    assert!(!out.stderr.contains(&secret));
+}

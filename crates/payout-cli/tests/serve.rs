@@ -327,3 +327,53 @@ async fn bad_arguments_are_refused_before_serving() {
     assert_eq!(out.code, Some(1));
     assert!(out.stderr.contains("no webhooks"), "{}", out.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rohopay_delivery_verified_by_a_second_payout_process() {
+    let inbox = WebhookInbox::start().await.unwrap();
+    let served = serve(&["rohopay", "--webhook-url", &inbox.url()]).await;
+    let secret = served.get("webhook_secret").to_string();
+    assert_eq!(secret, rohopay::sandbox::SANDBOX_WEBHOOK_SECRET);
+    let client = rohopay::Client::builder()
+        .api_key(served.get("api_key").to_string())
+        .base_url(served.base_url())
+        .build()
+        .unwrap();
+    let started = client
+        .mobile_money()
+        .collect(&rohopay::CollectRequest::new(
+            "256712345678",
+            50_000,
+            rohopay::Currency::Ugx,
+        ))
+        .await
+        .unwrap();
+    let (_, advanced) = json_of(http().post(served.control("/advance")).send().await.unwrap()).await;
+    assert_eq!(
+        advanced,
+        json!({"advanced": [started.transaction.internal_reference.to_string()]})
+    );
+    let received = inbox.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(received.len(), 1);
+
+    // `payout rohopay webhook verify` accepts the delivery exactly as it arrived.
+    let mut args = vec![
+        "rohopay".to_string(),
+        "webhook".into(),
+        "verify".into(),
+        "--secret-env".into(),
+        "HOOK".into(),
+    ];
+    for (k, v) in &received[0].headers {
+        args.extend(["--header".to_string(), format!("{k}: {v}")]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = common::run(&args, &common::env(&[("HOOK", &secret)]), &received[0].body).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let mut tampered = received[0].body.to_vec();
+    tampered.push(b' ');
+    let out = common::run(&args, &common::env(&[("HOOK", &secret)]), &tampered).await;
+    assert_eq!(out.code, Some(1), "{}", out.stdout);
+
+    served.kill().await;
+}
