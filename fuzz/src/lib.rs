@@ -18,8 +18,9 @@ use std::time::Duration;
 use arbitrary::Arbitrary;
 use serde_json::Value;
 
-/// The credential every response target configures; the fuzzer may echo it in bodies.
-pub const CREDENTIAL: &str = "fuzz-credential-5f1c9a7e";
+/// The credential every response target configures (`test_` so RohoPay takes it as a sandbox
+/// key); the fuzzer may echo it in bodies.
+pub const CREDENTIAL: &str = "test_fuzz-credential-5f1c9a7e";
 
 /// One canned HTTP response.
 #[derive(Debug, Clone, Default)]
@@ -458,4 +459,114 @@ pub fn check_outcome<T>(status: u16, result: &payout_core::Result<T>) {
             );
         }
     }
+}
+
+/// Statuses a byte picks from: the documented ones first, then the odd ones.
+pub const STATUSES: [u16; 20] = [
+    200, 201, 202, 204, 400, 401, 403, 404, 409, 422, 429, 500, 502, 503, 504, 301, 418, 451, 520, 599,
+];
+
+/// A response from plain bytes, so the checked-in seeds can be documented bodies as they are:
+/// `[status, flags, body...]`. `flags` bit 0: the body is instead `(seed index, mutations)`
+/// decoded with `arbitrary` and applied to `seeds`; bit 1: a `Retry-After`; bit 2: a request
+/// id header; bit 3: the credential echoed inside the body.
+pub fn canned_from_bytes(data: &[u8], seeds: &[&str]) -> Canned {
+    let (status, flags, rest) = match data {
+        [s, f, rest @ ..] => (STATUSES[*s as usize % STATUSES.len()], *f, rest),
+        [s] => (STATUSES[*s as usize % STATUSES.len()], 0, &[][..]),
+        [] => (200, 0, &[][..]),
+    };
+    let mut body = if flags & 1 == 1 {
+        let mut u = arbitrary::Unstructured::new(rest);
+        let idx: u8 = u.arbitrary().unwrap_or(0);
+        let muts: Vec<Mutation> = u.arbitrary().unwrap_or_default();
+        let seed = seeds
+            .get(idx as usize % seeds.len().max(1))
+            .and_then(|s| serde_json::from_str::<Value>(s).ok())
+            .unwrap_or(Value::Null);
+        mutate(&seed, &muts)
+    } else {
+        rest.to_vec()
+    };
+    if flags & 8 == 8 {
+        let at = body.iter().position(|b| *b == b'"').map_or(body.len(), |i| i + 1);
+        body.splice(at..at, CREDENTIAL.bytes());
+    }
+    let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
+    if flags & 2 == 2 {
+        const RA: [&str; 6] = ["1", "0", "120", "1.5", "Wed, 21 Oct 2015 07:28:00 GMT", "soon"];
+        headers.push(("retry-after".into(), RA[(flags >> 4) as usize % RA.len()].into()));
+    }
+    if flags & 4 == 4 {
+        headers.push(("x-request-id".into(), "req-fuzz-1".into()));
+    }
+    Canned {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// A type-erased `Endpoint::decode`.
+pub type Decode = fn(&payout_core::Response) -> payout_core::Result<()>;
+
+/// `E::decode`, output dropped.
+pub fn decoder<E: payout_core::Endpoint>(r: &payout_core::Response) -> payout_core::Result<()> {
+    E::decode(r).map(|_| ())
+}
+
+/// A provider's transport pointed at a loopback server.
+pub struct ProviderHarness {
+    /// The server.
+    pub server: Loopback,
+    /// The provider client's transport (its auth, its error decoder).
+    pub transport: payout_core::Transport,
+}
+
+impl ProviderHarness {
+    /// Starts a server and builds the provider's transport with `make(base_url, options)`.
+    pub fn start(
+        make: impl FnOnce(&str, payout_core::ClientOptions) -> payout_core::Transport,
+    ) -> ProviderHarness {
+        let server = Loopback::start();
+        let transport = make(server.base_url(), options());
+        ProviderHarness { server, transport }
+    }
+
+    /// One fuzz input: `[decoder, status, flags, body...]`. The response goes through the
+    /// provider's transport (its error decoder for non-2xx) and, if 2xx, through the picked
+    /// endpoint's `decode`; then [`check_outcome`].
+    pub fn run(&self, decoders: &[Decode], seeds: &[&str], data: &[u8]) {
+        let Some((pick, rest)) = data.split_first() else {
+            return;
+        };
+        let decode = decoders[*pick as usize % decoders.len()];
+        let canned = canned_from_bytes(rest, seeds);
+        let status = canned.status;
+        self.server.set(canned);
+        let result = runtime().block_on(async {
+            let resp = self
+                .transport
+                .send(payout_core::Request::get("fuzz.decode", "/fuzz"))
+                .await?;
+            decode(&resp)
+        });
+        check_outcome(status, &result);
+    }
+}
+
+/// Header name/value pairs for webhook targets: the provider's own names first.
+pub fn webhook_headers(u: &mut arbitrary::Unstructured<'_>, names: &[&str]) -> Vec<(String, String)> {
+    let n: u8 = u.arbitrary().unwrap_or(0);
+    (0..n % 6)
+        .map(|_| {
+            let pick: u8 = u.arbitrary().unwrap_or(0);
+            let name = match names.get(pick as usize % (names.len() + 1)) {
+                Some(n) => n.to_string(),
+                None => u.arbitrary::<String>().unwrap_or_default(),
+            };
+            let value: String = u.arbitrary().unwrap_or_default();
+            (name, value)
+        })
+        .collect()
 }
