@@ -354,14 +354,18 @@ pub const MAX_EXTERNAL_REF_LEN: usize = 255;
 impl CreateOrder {
     /// An order for `product_id`, with a freshly generated idempotency key.
     pub fn new(product_id: impl Into<ProductId>) -> Self {
+        CreateOrder::keyed(product_id.into(), IdempotencyKey::generate())
+    }
+    /// The one constructor: every order carries its key from here on.
+    fn keyed(product_id: ProductId, idempotency_key: IdempotencyKey) -> Self {
         CreateOrder {
-            product_id: product_id.into(),
+            product_id,
             external_ref: None,
             currency_code: None,
             topup_request: None,
             quantity: None,
             test: None,
-            idempotency_key: IdempotencyKey::generate(),
+            idempotency_key,
         }
     }
     /// Your own reference (invoice or order id), echoed on the order.
@@ -401,7 +405,8 @@ impl CreateOrder {
     pub fn with_key(product_id: impl Into<ProductId>, key: impl Into<String>) -> Result<Self> {
         let key = IdempotencyKey::new(key)
             .map_err(|e| Error::invalid_input(PROVIDER, "Idempotency-Key", e.to_string()))?;
-        Ok(CreateOrder::new(product_id).idempotency_key(key))
+        // Not `new(..).idempotency_key(..)`: no random key generated only to be dropped.
+        Ok(CreateOrder::keyed(product_id.into(), key))
     }
     /// Uses an already checked key instead of the generated one (see
     /// [`CreateOrder::with_key`]).
@@ -917,5 +922,23 @@ fn redact_order_content(v: &mut serde_json::Value) {
         }
         serde_json::Value::Array(items) => items.iter_mut().for_each(redact_order_content),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod hot_path_tests {
+    use super::*;
+
+    /// Hot-path rule: a create built with the caller's key generates no random key only to
+    /// drop it (a UUID costs a `getrandom` call and an allocation per order).
+    #[test]
+    fn with_key_generates_no_key() {
+        let before = IdempotencyKey::generated_on_this_thread();
+        let req = CreateOrder::with_key(456, "order-1001").unwrap();
+        assert_eq!(req.key(), "order-1001");
+        assert_eq!(IdempotencyKey::generated_on_this_thread(), before);
+        // The counter counts: `new` generates exactly one.
+        let _ = CreateOrder::new(456);
+        assert_eq!(IdempotencyKey::generated_on_this_thread(), before + 1);
     }
 }

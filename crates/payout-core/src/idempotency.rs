@@ -33,6 +33,11 @@ use serde::{Deserialize, Serialize};
 #[serde(try_from = "String", into = "String")]
 pub struct IdempotencyKey(String);
 
+thread_local! {
+    /// Keys generated on this thread (see [`IdempotencyKey::generated_on_this_thread`]).
+    static GENERATED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
 impl TryFrom<String> for IdempotencyKey {
     type Error = InvalidKey;
     fn try_from(key: String) -> Result<Self, InvalidKey> {
@@ -72,7 +77,21 @@ impl IdempotencyKey {
 
     /// A fresh random key (UUID v4, 36 characters).
     pub fn generate() -> Self {
-        IdempotencyKey(uuid::Uuid::new_v4().to_string())
+        GENERATED.with(|n| n.set(n.get() + 1));
+        let mut buf = uuid::Uuid::encode_buffer();
+        IdempotencyKey(
+            uuid::Uuid::new_v4()
+                .hyphenated()
+                .encode_lower(&mut buf)
+                .to_owned(),
+        )
+    }
+
+    /// How many keys [`IdempotencyKey::generate`] has made on the current thread: for tests
+    /// that hold a constructor taking the caller's key to generating none.
+    #[doc(hidden)]
+    pub fn generated_on_this_thread() -> u64 {
+        GENERATED.with(std::cell::Cell::get)
     }
 
     /// Wraps a caller-chosen key: 1 to 255 printable ASCII characters, no spaces.
@@ -87,9 +106,12 @@ impl IdempotencyKey {
         if key.is_empty() {
             return Err(InvalidKey::Empty);
         }
-        let len = key.chars().count();
-        if len > max {
-            return Err(InvalidKey::TooLong { max, len });
+        // Characters are counted only when the bytes could exceed the limit.
+        if key.len() > max {
+            let len = key.chars().count();
+            if len > max {
+                return Err(InvalidKey::TooLong { max, len });
+            }
         }
         if !key.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(InvalidKey::BadCharacter);
@@ -134,6 +156,35 @@ mod tests {
     #[test]
     fn generated_keys_are_unique() {
         assert_ne!(IdempotencyKey::generate(), IdempotencyKey::generate());
+    }
+
+    #[test]
+    fn generated_keys_are_lowercase_hyphenated_uuids_and_counted() {
+        let before = IdempotencyKey::generated_on_this_thread();
+        let k = IdempotencyKey::generate();
+        assert_eq!(IdempotencyKey::generated_on_this_thread(), before + 1);
+        assert!(uuid::Uuid::parse_str(k.as_str()).is_ok());
+        assert_eq!(k.as_str().len(), 36);
+        assert_eq!(k.as_str(), k.as_str().to_lowercase());
+        IdempotencyKey::new("caller-key").unwrap();
+        assert_eq!(IdempotencyKey::generated_on_this_thread(), before + 1);
+    }
+
+    #[test]
+    fn the_length_limit_counts_characters_not_bytes() {
+        // 100 two-byte characters: 200 bytes, 100 characters (then refused as not ASCII).
+        assert_eq!(
+            IdempotencyKey::check(&"é".repeat(100), 150),
+            Err(InvalidKey::BadCharacter)
+        );
+        assert_eq!(
+            IdempotencyKey::check(&"é".repeat(100), 99),
+            Err(InvalidKey::TooLong { max: 99, len: 100 })
+        );
+        assert_eq!(
+            IdempotencyKey::check("abc", 2),
+            Err(InvalidKey::TooLong { max: 2, len: 3 })
+        );
     }
 
     #[test]
