@@ -443,3 +443,292 @@ impl payout_core::Endpoint for crate::withdrawals::GetWithdrawalQuotas {
         crate::api::decode(resp)
     }
 }
+
+/// `GET /version`: API version (public, not wrapped) (legacy API, base https://pay.xrocket.tg)
+impl payout_core::Endpoint for crate::legacy::app::GetVersion {
+    type Output = crate::legacy::app::Version;
+    const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
+        operation: "legacy.version",
+        method: payout_core::HttpMethod::Get,
+        path: "/version",
+        safety: payout_core::Safety::Idempotent,
+    };
+    fn to_request(&self) -> payout_core::Result<payout_core::Request> {
+        self.build_request(<Self as payout_core::Endpoint>::META.request())
+    }
+    fn decode(resp: &payout_core::Response) -> payout_core::Result<Self::Output> {
+        crate::legacy::wire::decode_bare(resp)
+    }
+}
+
+/// `GET /app/info`: App name, fee and balances (legacy API, base https://pay.xrocket.tg)
+impl payout_core::Endpoint for crate::legacy::app::GetAppInfo {
+    type Output = crate::legacy::app::AppInfo;
+    const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
+        operation: "legacy.app.info",
+        method: payout_core::HttpMethod::Get,
+        path: "/app/info",
+        safety: payout_core::Safety::Idempotent,
+    };
+    fn to_request(&self) -> payout_core::Result<payout_core::Request> {
+        self.build_request(<Self as payout_core::Endpoint>::META.request())
+    }
+    fn decode(resp: &payout_core::Response) -> payout_core::Result<Self::Output> {
+        crate::legacy::wire::decode(resp)
+    }
+}
+
+/// `POST /app/transfer`: Transfer to a Telegram user; the caller's transferId is generated at construction; no lookup exists, so it is sent once and an unknown outcome is Ambiguous with the transferId (legacy API, base https://pay.xrocket.tg)
+impl payout_core::Endpoint for crate::legacy::transfers::CreateTransfer {
+    type Output = crate::legacy::transfers::Transfer;
+    const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
+        operation: "legacy.transfers.create",
+        method: payout_core::HttpMethod::Post,
+        path: "/app/transfer",
+        safety: payout_core::Safety::Unprotected,
+    };
+    fn to_request(&self) -> payout_core::Result<payout_core::Request> {
+        self.build_request(<Self as payout_core::Endpoint>::META.request())
+    }
+    fn decode(resp: &payout_core::Response) -> payout_core::Result<Self::Output> {
+        crate::legacy::wire::decode(resp)
+    }
+}
+
+/// `POST /app/withdrawal`: Withdraw to a wallet; the caller's withdrawalId is generated at construction; sent once, an unknown outcome is looked up by withdrawalId (legacy API, base https://pay.xrocket.tg)
+impl payout_core::Endpoint for crate::legacy::withdrawals::CreateWithdrawal {
+    type Output = crate::legacy::withdrawals::Withdrawal;
+    const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
+        operation: "legacy.withdrawals.create",
+        method: payout_core::HttpMethod::Post,
+        path: "/app/withdrawal",
+        safety: payout_core::Safety::Unprotected,
+    };
+    fn to_request(&self) -> payout_core::Result<payout_core::Request> {
+        self.build_request(<Self as payout_core::Endpoint>::META.request())
+    }
+    fn decode(resp: &payout_core::Response) -> payout_core::Result<Self::Output> {
+        crate::legacy::wire::decode(resp)
+    }
+}
+
+/// `GET /app/withdrawal/status/{withdrawalId}`: Withdrawal by the caller's withdrawalId (answers 201) (legacy API, base https://pay.xrocket.tg)
+impl payout_core::Endpoint for crate::legacy::withdrawals::GetWithdrawalStatus {
+    type Output = crate::legacy::withdrawals::Withdrawal;
+    const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
+        operation: "legacy.withdrawals.status",
+        method: payout_core::HttpMethod::Get,
+        path: "/app/withdrawal/status/{withdrawalId}",
+        safety: payout_core::Safety::Idempotent,
+    };
+    fn to_request(&self) -> payout_core::Result<payout_core::Request> {
+        self.build_request(<Self as payout_core::Endpoint>::META.request())
+    }
+    fn decode(resp: &payout_core::Response) -> payout_core::Result<Self::Output> {
+        crate::legacy::wire::decode(resp)
+    }
+}
+
+/// `GET /app/withdrawal/fees`: Withdrawal minimums and fees per coin and network (legacy API, base https://pay.xrocket.tg)
+impl payout_core::Endpoint for crate::legacy::withdrawals::GetWithdrawalFees {
+    type Output = crate::legacy::withdrawals::WithdrawalCoins;
+    const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
+        operation: "legacy.withdrawals.fees",
+        method: payout_core::HttpMethod::Get,
+        path: "/app/withdrawal/fees",
+        safety: payout_core::Safety::Idempotent,
+    };
+    fn to_request(&self) -> payout_core::Result<payout_core::Request> {
+        self.build_request(<Self as payout_core::Endpoint>::META.request())
+    }
+    fn decode(resp: &payout_core::Response) -> payout_core::Result<Self::Output> {
+        crate::legacy::wire::decode(resp)
+    }
+}
+
+/// `GET /withdrawal-link`: Telegram deeplink in which the user confirms a withdrawal (token optional) (legacy API, base https://pay.xrocket.tg)
+impl payout_core::Endpoint for crate::legacy::withdrawals::GetWithdrawalLink {
+    type Output = crate::legacy::withdrawals::WithdrawalLink;
+    const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
+        operation: "legacy.withdrawals.link",
+        method: payout_core::HttpMethod::Get,
+        path: "/withdrawal-link",
+        safety: payout_core::Safety::Idempotent,
+    };
+    fn to_request(&self) -> payout_core::Result<payout_core::Request> {
+        self.build_request(<Self as payout_core::Endpoint>::META.request())
+    }
+    fn decode(resp: &payout_core::Response) -> payout_core::Result<Self::Output> {
+        crate::legacy::wire::decode(resp)
+    }
+}
+
+/// `POST /tg-invoices`: Create an invoice (incoming; no caller id, sent once) (legacy API, base https://pay.xrocket.tg)
+impl payout_core::Endpoint for crate::legacy::invoices::CreateInvoice {
+    type Output = crate::legacy::invoices::Invoice;
+    const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
+        operation: "legacy.invoices.create",
+        method: payout_core::HttpMethod::Post,
+        path: "/tg-invoices",
+        safety: payout_core::Safety::Unprotected,
+    };
+    fn to_request(&self) -> payout_core::Result<payout_core::Request> {
+        self.build_request(<Self as payout_core::Endpoint>::META.request())
+    }
+    fn decode(resp: &payout_core::Response) -> payout_core::Result<Self::Output> {
+        crate::legacy::wire::decode(resp)
+    }
+}
+
+/// `GET /tg-invoices`: List invoices (limit/offset pages, stream) (legacy API, base https://pay.xrocket.tg)
+impl payout_core::Endpoint for crate::legacy::invoices::ListInvoices {
+    type Output = crate::legacy::invoices::InvoicePage;
+    const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
+        operation: "legacy.invoices.list",
+        method: payout_core::HttpMethod::Get,
+        path: "/tg-invoices",
+        safety: payout_core::Safety::Idempotent,
+    };
+    fn to_request(&self) -> payout_core::Result<payout_core::Request> {
+        self.build_request(<Self as payout_core::Endpoint>::META.request())
+    }
+    fn decode(resp: &payout_core::Response) -> payout_core::Result<Self::Output> {
+        crate::legacy::wire::decode_page(resp)
+    }
+}
+
+/// `GET /tg-invoices/{id}`: Invoice with its payments (legacy API, base https://pay.xrocket.tg)
+impl payout_core::Endpoint for crate::legacy::invoices::GetInvoice {
+    type Output = crate::legacy::invoices::FullInvoice;
+    const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
+        operation: "legacy.invoices.get",
+        method: payout_core::HttpMethod::Get,
+        path: "/tg-invoices/{id}",
+        safety: payout_core::Safety::Idempotent,
+    };
+    fn to_request(&self) -> payout_core::Result<payout_core::Request> {
+        self.build_request(<Self as payout_core::Endpoint>::META.request())
+    }
+    fn decode(resp: &payout_core::Response) -> payout_core::Result<Self::Output> {
+        crate::legacy::wire::decode(resp)
+    }
+}
+
+/// `DELETE /tg-invoices/{id}`: Delete an invoice (legacy API, base https://pay.xrocket.tg)
+impl payout_core::Endpoint for crate::legacy::invoices::DeleteInvoice {
+    type Output = crate::api::Empty;
+    const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
+        operation: "legacy.invoices.delete",
+        method: payout_core::HttpMethod::Delete,
+        path: "/tg-invoices/{id}",
+        safety: payout_core::Safety::Idempotent,
+    };
+    fn to_request(&self) -> payout_core::Result<payout_core::Request> {
+        self.build_request(<Self as payout_core::Endpoint>::META.request())
+    }
+    fn decode(resp: &payout_core::Response) -> payout_core::Result<Self::Output> {
+        crate::legacy::wire::decode_ok(resp)
+    }
+}
+
+/// `POST /multi-cheque`: Create a multi-cheque (reserves funds; no caller id and no lookup: sent once, an unknown outcome is Ambiguous) (legacy API, base https://pay.xrocket.tg)
+impl payout_core::Endpoint for crate::legacy::cheques::CreateCheque {
+    type Output = crate::legacy::cheques::Cheque;
+    const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
+        operation: "legacy.cheques.create",
+        method: payout_core::HttpMethod::Post,
+        path: "/multi-cheque",
+        safety: payout_core::Safety::Unprotected,
+    };
+    fn to_request(&self) -> payout_core::Result<payout_core::Request> {
+        self.build_request(<Self as payout_core::Endpoint>::META.request())
+    }
+    fn decode(resp: &payout_core::Response) -> payout_core::Result<Self::Output> {
+        crate::legacy::wire::decode(resp)
+    }
+}
+
+/// `GET /multi-cheque`: List multi-cheques (limit/offset pages, stream) (legacy API, base https://pay.xrocket.tg)
+impl payout_core::Endpoint for crate::legacy::cheques::ListCheques {
+    type Output = crate::legacy::cheques::ChequePage;
+    const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
+        operation: "legacy.cheques.list",
+        method: payout_core::HttpMethod::Get,
+        path: "/multi-cheque",
+        safety: payout_core::Safety::Idempotent,
+    };
+    fn to_request(&self) -> payout_core::Result<payout_core::Request> {
+        self.build_request(<Self as payout_core::Endpoint>::META.request())
+    }
+    fn decode(resp: &payout_core::Response) -> payout_core::Result<Self::Output> {
+        crate::legacy::wire::decode_page(resp)
+    }
+}
+
+/// `GET /multi-cheque/{id}`: Multi-cheque by id (legacy API, base https://pay.xrocket.tg)
+impl payout_core::Endpoint for crate::legacy::cheques::GetCheque {
+    type Output = crate::legacy::cheques::Cheque;
+    const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
+        operation: "legacy.cheques.get",
+        method: payout_core::HttpMethod::Get,
+        path: "/multi-cheque/{id}",
+        safety: payout_core::Safety::Idempotent,
+    };
+    fn to_request(&self) -> payout_core::Result<payout_core::Request> {
+        self.build_request(<Self as payout_core::Endpoint>::META.request())
+    }
+    fn decode(resp: &payout_core::Response) -> payout_core::Result<Self::Output> {
+        crate::legacy::wire::decode(resp)
+    }
+}
+
+/// `PUT /multi-cheque/{id}`: Edit a multi-cheque's optional settings (only the fields set are sent) (legacy API, base https://pay.xrocket.tg)
+impl payout_core::Endpoint for crate::legacy::cheques::UpdateCheque {
+    type Output = crate::legacy::cheques::Cheque;
+    const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
+        operation: "legacy.cheques.update",
+        method: payout_core::HttpMethod::Put,
+        path: "/multi-cheque/{id}",
+        safety: payout_core::Safety::Idempotent,
+    };
+    fn to_request(&self) -> payout_core::Result<payout_core::Request> {
+        self.build_request(<Self as payout_core::Endpoint>::META.request())
+    }
+    fn decode(resp: &payout_core::Response) -> payout_core::Result<Self::Output> {
+        crate::legacy::wire::decode(resp)
+    }
+}
+
+/// `DELETE /multi-cheque/{id}`: Delete a multi-cheque (legacy API, base https://pay.xrocket.tg)
+impl payout_core::Endpoint for crate::legacy::cheques::DeleteCheque {
+    type Output = crate::api::Empty;
+    const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
+        operation: "legacy.cheques.delete",
+        method: payout_core::HttpMethod::Delete,
+        path: "/multi-cheque/{id}",
+        safety: payout_core::Safety::Idempotent,
+    };
+    fn to_request(&self) -> payout_core::Result<payout_core::Request> {
+        self.build_request(<Self as payout_core::Endpoint>::META.request())
+    }
+    fn decode(resp: &payout_core::Response) -> payout_core::Result<Self::Output> {
+        crate::legacy::wire::decode_ok(resp)
+    }
+}
+
+/// `GET /currencies/available`: Available currencies and minimums (public) (legacy API, base https://pay.xrocket.tg)
+impl payout_core::Endpoint for crate::legacy::currencies::ListCurrencies {
+    type Output = crate::legacy::currencies::CoinList;
+    const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
+        operation: "legacy.currencies.list",
+        method: payout_core::HttpMethod::Get,
+        path: "/currencies/available",
+        safety: payout_core::Safety::Idempotent,
+    };
+    fn to_request(&self) -> payout_core::Result<payout_core::Request> {
+        self.build_request(<Self as payout_core::Endpoint>::META.request())
+    }
+    fn decode(resp: &payout_core::Response) -> payout_core::Result<Self::Output> {
+        crate::legacy::wire::decode_results(resp)
+    }
+}

@@ -12,6 +12,7 @@ pub mod currencies;
 mod endpoints;
 pub mod error;
 pub mod invoices;
+pub mod legacy;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod transfers;
