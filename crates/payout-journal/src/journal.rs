@@ -272,11 +272,20 @@ fn decode_stored_request<E: DeserializeOwned>(rec: &IntentRecord) -> Result<E> {
 fn classify(e: &payout_core::Error, maybe_sent_before: bool) -> State {
     if e.kind() == ErrorKind::Ambiguous || outcome_unknown(e) {
         State::Ambiguous
-    } else if e.kind() == ErrorKind::InvalidInput {
-        // Refused by validation before anything left: it would be refused again.
-        State::Failed
-    } else if e.is_retryable() || !e.was_sent() {
-        // Refused before it could act (rate limit, open circuit, no connection).
+    } else if !e.was_sent() {
+        if maybe_sent_before {
+            // Nothing left this time, so nothing new was learned about the earlier attempt
+            // (for example a journaled request whose secrets were masked fails validation).
+            State::Ambiguous
+        } else if e.kind() == ErrorKind::InvalidInput {
+            // Refused by validation before anything left: it would be refused again.
+            State::Failed
+        } else {
+            // An open circuit, no connection: nothing left; send it later.
+            State::Recorded
+        }
+    } else if e.is_retryable() {
+        // Refused before it could act (a rate limit).
         if maybe_sent_before {
             State::Ambiguous
         } else {
@@ -944,4 +953,33 @@ fn entry<T>(id: String, key: Option<String>, r: Resolution<T>) -> RecoveryReport
         }
     }
     rep
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_is_blanked_when_comparing_requests() {
+        let a = normalized(r#"{"key":"k-1","to":"x","n":[1,"k-1"]}"#, Some("k-1"));
+        let b = normalized(r#"{"key":"k-2","to":"x","n":[1,"k-2"]}"#, Some("k-2"));
+        let c = normalized(r#"{"key":"k-2","to":"y","n":[1,"k-2"]}"#, Some("k-2"));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn an_error_after_a_possible_send_never_closes_the_intent_unless_definite() {
+        let not_sent = payout_core::Error::invalid_input("p", "card", "masked");
+        assert_eq!(classify(&not_sent, false), State::Failed);
+        assert_eq!(classify(&not_sent, true), State::Ambiguous);
+        let open = payout_core::Error::new(ErrorKind::CircuitOpen, "p", "open");
+        assert_eq!(classify(&open, false), State::Recorded);
+        assert_eq!(classify(&open, true), State::Ambiguous);
+        let refused = payout_core::Error::provider("p", Some("declined".into()), "declined")
+            .with_status(422)
+            .with_sent(true);
+        assert_eq!(classify(&refused, true), State::Failed);
+        assert_eq!(classify(&refused, false), State::Failed);
+    }
 }
