@@ -13,7 +13,10 @@
 //! | same | found, differs | key-protected: `Provider` error (the key belongs to another object; use a new key); unprotected: `Ambiguous` (ours may exist beside it) |
 //! | unknown outcome, key the provider deduplicates | not found | the original error, retryable with the **same** key |
 //! | unknown outcome, no dedup ([`Safety::Unprotected`]) | not found | `Ambiguous` with the key: look it up later, never pay anew |
-//! | unknown outcome or "already exists" | lookup failed | `Ambiguous` with the key |
+//! | unknown outcome or "already exists" | lookup failed, or the call's deadline passed first | `Ambiguous` with the key |
+//!
+//! The client's total timeout bounds the whole call, send and lookups together: no lookup
+//! starts after it, and one still running then is abandoned.
 
 use std::future::Future;
 use std::time::Duration;
@@ -108,11 +111,16 @@ where
     C: ApiClient,
     E: Reconcile,
 {
+    // The lookups belong to the call: the client's total deadline bounds send and lookups.
+    let deadline = crate::retry::deadline_after(
+        tokio::time::Instant::now(),
+        client.transport().options().get_timeout(),
+    );
     let err = match client.send(req).await {
         Ok(out) => return Ok(out),
         Err(e) => e,
     };
-    reconcile_error(client, req, policy, err).await
+    reconcile_until(client, req, policy, err, deadline).await
 }
 
 /// [`send_reconciled`] with per-call overrides (a deadline, an attempt timeout, a retry
@@ -137,20 +145,47 @@ where
             "cannot be overridden per call on a reconciled call (the lookup uses the request's own key); build the request with the key you want",
         ));
     }
+    let deadline = crate::retry::deadline_after(
+        tokio::time::Instant::now(),
+        options
+            .get_timeout()
+            .unwrap_or_else(|| client.transport().options().get_timeout()),
+    );
     let err = match client.send_with(req, options).await {
         Ok(out) => return Ok(out),
         Err(e) => e,
     };
-    reconcile_error(client, req, policy, err).await
+    reconcile_until(client, req, policy, err, deadline).await
 }
 
 /// The second half of [`send_reconciled`]: what to do with the error of a first send.
-/// Public so that a journal can resume a call it recorded.
+/// Public so that a journal can resume a call it recorded. The lookups get the client's
+/// total timeout, counted from now.
 pub async fn reconcile_error<C, E>(
     client: &C,
     req: &E,
     policy: &ReconcilePolicy,
     err: Error,
+) -> Result<E::Output>
+where
+    C: ApiClient,
+    E: Reconcile,
+{
+    let deadline = crate::retry::deadline_after(
+        tokio::time::Instant::now(),
+        client.transport().options().get_timeout(),
+    );
+    reconcile_until(client, req, policy, err, deadline).await
+}
+
+/// [`reconcile_error`] with the lookups bounded by `deadline`: no lookup starts after it and a
+/// lookup still running at it is abandoned (then the outcome stays unknown: `Ambiguous`).
+async fn reconcile_until<C, E>(
+    client: &C,
+    req: &E,
+    policy: &ReconcilePolicy,
+    err: Error,
+    deadline: tokio::time::Instant,
 ) -> Result<E::Output>
 where
     C: ApiClient,
@@ -169,11 +204,24 @@ where
     );
     let mut last_failure: Option<Error> = None;
     let mut absent = false;
+    let mut out_of_time = false;
     for i in 0..policy.lookups.max(1) {
         if i > 0 && !policy.spacing.is_zero() {
+            if tokio::time::Instant::now() + policy.spacing >= deadline {
+                out_of_time = true;
+                break;
+            }
             tokio::time::sleep(policy.spacing).await;
         }
-        match req.lookup(client).await {
+        if tokio::time::Instant::now() >= deadline {
+            out_of_time = true;
+            break;
+        }
+        let Ok(looked_up) = tokio::time::timeout_at(deadline, req.lookup(client)).await else {
+            out_of_time = true;
+            break;
+        };
+        match looked_up {
             Ok(Some(found)) => match req.matches(&found) {
                 Ok(()) => {
                     tracing::info!(payout.operation = what, "unknown outcome reconciled by key");
@@ -203,6 +251,12 @@ where
             err,
             format!(
                 "the outcome is unknown and no object with {name} `{key}` was found yet: look it up by this {name} later; never send it again under a new {name}"
+            ),
+        )),
+        (false, _, _) if out_of_time && last_failure.is_none() => Err(ambiguous(
+            err,
+            format!(
+                "the outcome is unknown and the call's deadline passed before it could be looked up by {name} `{key}`: look it up later (or re-send with the same {name} where the provider deduplicates it); never send it again under a new {name}"
             ),
         )),
         (false, _, _) => Err(ambiguous(

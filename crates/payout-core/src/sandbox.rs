@@ -403,7 +403,10 @@ async fn handle(
                 .await
                 .unwrap_or_default();
             parts.headers.remove(axum::http::header::CONTENT_LENGTH);
-            Ok(Response::from_parts(parts, Body::from(full.slice(..full.len() / 2))))
+            Ok(Response::from_parts(
+                parts,
+                Body::from(full.slice(..full.len() / 2)),
+            ))
         }
         _ => Ok(resp),
     }

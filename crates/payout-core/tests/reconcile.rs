@@ -388,3 +388,51 @@ async fn an_unprotected_mismatch_stays_ambiguous() {
     assert!(!e.is_retryable());
     assert!(e.message().contains(KEY), "{}", e.message());
 }
+
+#[tokio::test]
+async fn the_lookups_end_at_the_calls_total_deadline() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/payments");
+            then.status(503).json_body(json!({}));
+        })
+        .await;
+    let slow = server
+        .mock_async(|when, then| {
+            when.method(GET).path(format!("/payments/by-key/{KEY}"));
+            then.status(200)
+                .json_body(found(500))
+                .delay(Duration::from_secs(2));
+        })
+        .await;
+    let t = Transport::new(TransportConfig {
+        provider: "fakepay",
+        version: "0",
+        base_url: server.base_url(),
+        credential: Some(SecretString::from("sk_fake")),
+        auth: AuthScheme::Bearer,
+        request_id_headers: &[],
+        error_decoder: Arc::new(|_: u16, _: &payout_core::reqwest::header::HeaderMap, _: &[u8]| {
+            ErrorInfo::default()
+        }),
+        options: ClientOptions::default()
+            .timeout(Duration::from_millis(400))
+            .retry_policy(RetryPolicy::none()),
+    })
+    .unwrap();
+    let policy = ReconcilePolicy {
+        lookups: 3,
+        spacing: Duration::from_millis(1),
+    };
+    let start = std::time::Instant::now();
+    let e = send_reconciled(&Fake { t }, &pay::<false>(), &policy)
+        .await
+        .unwrap_err();
+    let took = start.elapsed();
+    // Before: each of the 3 lookups had its own 400 ms, so the call took over 1.2 s.
+    assert!(took < Duration::from_millis(700), "took {took:?}");
+    assert_eq!(e.kind(), ErrorKind::Ambiguous);
+    assert!(e.message().contains(KEY), "{}", e.message());
+    assert_eq!(slow.calls_async().await, 1, "no lookup starts after the deadline");
+}

@@ -163,7 +163,11 @@ async fn status_after_processing_does_the_work_then_answers_the_5xx() {
         .send(Request::post("pay", "/pay").json(&serde_json::json!({})).unwrap())
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Ambiguous, "an unprotected call is not resent after a 5xx");
+    assert_eq!(
+        e.kind(),
+        ErrorKind::Ambiguous,
+        "an unprotected call is not resent after a 5xx"
+    );
     assert_eq!(e.status(), Some(503));
     assert_eq!(processed.load(Ordering::SeqCst), 1, "the payment did happen");
     assert_eq!(srv.count("POST", "/pay"), 1);
@@ -181,7 +185,11 @@ async fn truncated_json_keeps_the_status_and_cuts_the_processed_body_in_half() {
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
-    assert_eq!(resp.text().await.unwrap(), "{\"ok\"", "the first half of {{\"ok\":true}}");
+    assert_eq!(
+        resp.text().await.unwrap(),
+        "{\"ok\"",
+        "the first half of {{\"ok\":true}}"
+    );
     assert_eq!(processed.load(Ordering::SeqCst), 1, "the work was done");
 }
 
@@ -196,7 +204,11 @@ async fn random_run(seed: u64, n: usize) -> (Vec<u16>, Vec<(Fault, usize)>) {
     let client = payout_core::reqwest::Client::new();
     let mut seen = Vec::new();
     for _ in 0..n {
-        let r = client.post(format!("{}/pay", srv.base_url())).body("{}").send().await;
+        let r = client
+            .post(format!("{}/pay", srv.base_url()))
+            .body("{}")
+            .send()
+            .await;
         seen.push(r.map(|r| r.status().as_u16()).unwrap_or(0));
     }
     (seen, srv.faults_injected())
@@ -206,14 +218,20 @@ async fn random_run(seed: u64, n: usize) -> (Vec<u16>, Vec<(Fault, usize)>) {
 async fn random_faults_are_seeded_cycle_through_the_kinds_and_are_counted() {
     let (a, counts) = random_run(7, 200).await;
     let (b, _) = random_run(7, 200).await;
-    assert_eq!(a, b, "the same seed gives the same faults on the same sequence of requests");
+    assert_eq!(
+        a, b,
+        "the same seed gives the same faults on the same sequence of requests"
+    );
     let faulted = a.iter().filter(|s| **s != 200).count();
     assert!((20..=60).contains(&faulted), "about 20 % of 200, got {faulted}");
     let total: usize = counts.iter().map(|(_, n)| n).sum();
     assert_eq!(total, faulted);
     // Cycling: the kinds are used in turn, so their counts differ by at most one.
     let per: Vec<usize> = counts.iter().map(|(_, n)| *n).collect();
-    assert!(per.iter().max().unwrap() - per.iter().min().unwrap() <= 1, "{per:?}");
+    assert!(
+        per.iter().max().unwrap() - per.iter().min().unwrap() <= 1,
+        "{per:?}"
+    );
     let first_faults: Vec<u16> = a.iter().copied().filter(|s| *s != 200).take(3).collect();
     assert_eq!(first_faults, vec![503, 502, 0], "in the order given");
     let (c, _) = random_run(8, 200).await;
