@@ -95,20 +95,22 @@ where
     Fut: Future<Output = Result<Page<T, C>>> + Send,
 {
     enum State<C> {
-        At(C),
+        /// The next position, and every position already fetched.
+        At(C, Vec<C>),
         Stuck,
         Done,
     }
-    stream::try_unfold(State::At(start), move |state| {
+    stream::try_unfold(State::At(start, Vec::new()), move |state| {
         let fut = match &state {
-            State::At(pos) => Some(fetch(pos.clone())),
+            State::At(pos, _) => Some(fetch(pos.clone())),
             _ => None,
         };
         async move {
-            let pos = match state {
-                State::At(pos) => pos,
+            let (pos, mut seen) = match state {
+                State::At(pos, seen) => (pos, seen),
                 State::Done => return Ok(None),
-                // The items of the page that repeated its cursor were yielded; now the error.
+                // The items of the page that led back to a fetched position were yielded; now
+                // the error.
                 State::Stuck => {
                     return Err(Error::new(
                         ErrorKind::Provider,
@@ -119,10 +121,12 @@ where
             };
             let Some(fut) = fut else { return Ok(None) };
             let page = fut.await?;
+            seen.push(pos);
             let next = match page.next {
-                Some(n) if n == pos => State::Stuck,
+                // Back to this page or to any earlier one (A -> B -> A): never fetch it again.
+                Some(n) if seen.contains(&n) => State::Stuck,
                 Some(_) if page.items.is_empty() => State::Done,
-                Some(n) => State::At(n),
+                Some(n) => State::At(n, seen),
                 None => State::Done,
             };
             Ok(Some((page.items, next)))

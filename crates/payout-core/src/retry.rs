@@ -150,7 +150,13 @@ impl RetryPolicy {
     pub fn backoff(&self, retry: u32, jitter: f64) -> Duration {
         let exp = self.base_delay.saturating_mul(2u32.saturating_pow(retry.min(20)));
         let ceiling = exp.min(self.max_delay);
-        ceiling.mul_f64(jitter.clamp(0.0, 1.0))
+        // A NaN from a caller's own sampler counts as 0 (`clamp` keeps NaN, `mul_f64` panics on it).
+        let jitter = if jitter.is_nan() {
+            0.0
+        } else {
+            jitter.clamp(0.0, 1.0)
+        };
+        ceiling.mul_f64(jitter)
     }
 }
 
@@ -329,7 +335,12 @@ fn parse_http_date(s: &str) -> Option<SystemTime> {
         "Dec" => 12,
         _ => return None,
     };
-    let year: i64 = it.next()?.parse().ok()?;
+    // RFC 9110: `year = 4DIGIT`. A longer year is not an HTTP-date, and would overflow below.
+    let year = it.next()?;
+    if year.len() != 4 {
+        return None;
+    }
+    let year: i64 = year.parse().ok()?;
     let mut hms = it.next()?.split(':');
     let h: u64 = hms.next()?.parse().ok()?;
     let m: u64 = hms.next()?.parse().ok()?;
@@ -338,8 +349,11 @@ fn parse_http_date(s: &str) -> Option<SystemTime> {
         return None;
     }
     let days = days_from_civil(year, month, day as i64);
-    let secs = u64::try_from(days).ok()? * 86_400 + h * 3600 + m * 60 + sec;
-    Some(UNIX_EPOCH + Duration::from_secs(secs))
+    let secs = u64::try_from(days)
+        .ok()?
+        .checked_mul(86_400)?
+        .checked_add(h * 3600 + m * 60 + sec)?;
+    UNIX_EPOCH.checked_add(Duration::from_secs(secs))
 }
 
 /// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).

@@ -217,6 +217,16 @@ impl Transport {
     /// carrying its own `?` or `#` takes the slow way: the whole string, parsed.
     pub(super) fn target(&self, req: &Request) -> Result<url::Url> {
         let path = &*req.path;
+        if has_dot_segment(path) {
+            // URL parsing (and `Url::set_path`) resolve `.` and `..` segments, so an id of `.`
+            // or `..` would call another endpoint (`/orders/../cancel` is `/cancel`). No
+            // percent-encoding protects it: `%2e` counts as a dot too.
+            return Err(Error::invalid_input(
+                self.inner.provider,
+                "path",
+                "has a `.` or `..` segment (an id cannot be `.` or `..`): it would call another endpoint",
+            ));
+        }
         if let Some(base) = &self.inner.base_parsed
             && !path.contains(['?', '#'])
         {
@@ -275,9 +285,85 @@ impl Transport {
     }
 }
 
+/// True if a segment of `path` (before any `?` or `#`) is `.` or `..`, spelled plain or with
+/// `%2e` in either case.
+fn has_dot_segment(path: &str) -> bool {
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    path.split('/').any(|seg| {
+        let b = seg.as_bytes();
+        let dots = |b: &[u8]| -> Option<usize> {
+            let (mut i, mut n) = (0, 0);
+            while i < b.len() {
+                if b[i] == b'.' {
+                    i += 1;
+                } else if b.len() >= i + 3
+                    && b[i] == b'%'
+                    && b[i + 1] == b'2'
+                    && b[i + 2].eq_ignore_ascii_case(&b'e')
+                {
+                    i += 3;
+                } else {
+                    return None;
+                }
+                n += 1;
+            }
+            Some(n)
+        };
+        matches!(dots(b), Some(1 | 2))
+    })
+}
+
 fn parse_url(provider: &'static str, s: &str) -> Result<url::Url> {
-    url::Url::parse(s)
-        .map_err(|e| Error::invalid_input(provider, "path", format!("does not form a valid URL: {e}")))
+    let url = url::Url::parse(s)
+        .map_err(|e| Error::invalid_input(provider, "path", format!("does not form a valid URL: {e}")))?;
+    // URL parsing resolves `.` and `..` segments (an id of `.` or `..`, which no percent-encoding
+    // can protect: `%2e` counts as a dot too), so `/orders/../cancel` would call `/cancel`.
+    // Refuse any path that parsing rewrote, before anything is sent.
+    let after_scheme = s.split_once("://").map_or(s, |(_, rest)| rest);
+    let raw_path = after_scheme
+        .find('/')
+        .map_or("/", |i| &after_scheme[i..])
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("/");
+    if url.path() != raw_path {
+        return Err(Error::invalid_input(
+            provider,
+            "path",
+            "has a `.` or `..` segment (an id cannot be `.` or `..`): it would call another endpoint",
+        ));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod dot_tests {
+    use super::has_dot_segment;
+
+    #[test]
+    fn dot_segments_are_found_in_every_spelling() {
+        for p in [
+            "/orders/./x",
+            "/orders/..",
+            "/a/%2e/b",
+            "/a/%2E%2e",
+            "/a/.%2e/b",
+            "/..",
+        ] {
+            assert!(has_dot_segment(p), "{p}");
+        }
+        for p in [
+            "/orders/a.b",
+            "/orders/...",
+            "/orders/x",
+            "/",
+            "/a/%2ex",
+            "/a?x=..",
+            "/v1.2/x",
+        ] {
+            assert!(!has_dot_segment(p), "{p}");
+        }
+    }
 }
 
 impl Call<'_> {

@@ -131,7 +131,11 @@ impl Transport {
                     .connect_timeout(config.options.connect_timeout)
                     // Below the ~60 s keep-alive most providers' load balancers use, so we do
                     // not pick a socket the server is about to close.
-                    .pool_idle_timeout(Duration::from_secs(50));
+                    .pool_idle_timeout(Duration::from_secs(50))
+                    // Never follow redirects: reqwest's default follows ten, and re-sends the
+                    // body on a 307/308, so one unprotected payout could leave several times
+                    // behind the retry table's back. A 3xx is returned as a typed error instead.
+                    .redirect(reqwest::redirect::Policy::none());
                 if let Some(p) = &config.options.proxy {
                     let proxy = reqwest::Proxy::all(p.expose_secret())
                         .map_err(|_| Error::config(provider, "proxy URL is not valid"))?;
@@ -226,7 +230,12 @@ impl Transport {
                 .unwrap_or("")
                 .to_string();
             let slashes = json.replace('/', "\\/");
-            for form in [plain.to_string(), json, slashes] {
+            // PHP's default `json_encode` and Python's `json.dumps` write non-ASCII as `\u00e9`;
+            // Go's `encoding/json` writes `<`, `>` and `&` as `\u003c`, `\u003e`, `\u0026`.
+            let ascii = unicode_escaped(&json, |c| !c.is_ascii());
+            let ascii_slashes = ascii.replace('/', "\\/");
+            let go = unicode_escaped(&json, |c| matches!(c, '<' | '>' | '&'));
+            for form in [plain.to_string(), json, slashes, ascii, ascii_slashes, go] {
                 if !form.is_empty() && !forms.contains(&form) {
                     forms.push(form);
                 }
@@ -338,4 +347,21 @@ fn record_outcome(span: &tracing::Span, result: &Result<Response>) {
             span.record("payout.outcome", outcome);
         }
     }
+}
+
+/// `text` with every character `escape` selects written as JSON `\uXXXX` escapes (lowercase
+/// hex, UTF-16 surrogate pairs above U+FFFF), as other JSON encoders write them.
+fn unicode_escaped(text: &str, escape: impl Fn(char) -> bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if escape(c) {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

@@ -150,8 +150,10 @@ fn explain_decode_failure<T: DeserializeOwned>(
         // Cannot happen (the same input failed a moment ago); say so rather than panic.
         Ok(_) => (String::new(), "the body did not decode".to_string()),
     };
-    // serde_json messages can quote the offending value; scrub them like a body.
+    // serde_json messages can quote the offending value, and the path is made of the body's own
+    // keys (a provider can echo a secret as a key): scrub both like a body.
     let msg = transport.scrub_with(msg.as_bytes(), 200, redact);
+    let path = transport.scrub_with(path.as_bytes(), 200, redact);
     let what = std::any::type_name::<T>()
         .rsplit("::")
         .next()
