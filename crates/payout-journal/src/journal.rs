@@ -59,6 +59,7 @@ impl Journal<crate::sqlite::SqliteStore> {
 }
 
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 impl Journal<crate::postgres::PgStore> {
     /// Connects to PostgreSQL (`postgres://user@host:port/db` or `host=... user=...`) and
     /// creates the tables if missing.

@@ -553,7 +553,12 @@ where
             continue;
         };
         let req: E = serde_json::from_str(&rec.request).unwrap();
-        let obj = req.lookup(client).await.unwrap();
+        // `Ok(None)` or a NotFound error both mean "absent" (the Reconcile contract).
+        let obj = match req.lookup(client).await {
+            Ok(o) => o,
+            Err(e) if e.kind() == payout_core::ErrorKind::NotFound => None,
+            Err(e) => panic!("{id}: lookup failed: {e}"),
+        };
         match (rec.state, obj.is_some()) {
             (State::Settled, true) => found += 1,
             (State::Failed, false) => {}
