@@ -56,7 +56,7 @@ impl GetVersion {
 #[non_exhaustive]
 pub struct Version {
     /// The version text.
-    #[serde(deserialize_with = "payout_core::id::string_or_number")]
+    #[serde(deserialize_with = "super::wire::text")]
     pub version: String,
 }
 

@@ -190,7 +190,10 @@ macro_rules! cheque_options {
                 self
             }
             /// Groups or channels a claimer must be in (`"-1001799549067"`).
-            pub fn telegram_resources_ids(mut self, ids: impl IntoIterator<Item = impl Into<String>>) -> Self {
+            pub fn telegram_resources_ids(
+                mut self,
+                ids: impl IntoIterator<Item = impl Into<String>>,
+            ) -> Self {
                 self.options.telegram_resources_ids = Some(ids.into_iter().map(Into::into).collect());
                 self
             }
@@ -265,10 +268,18 @@ impl CreateCheque {
         check_required("currency", &self.currency, 50)?;
         check_amount("chequePerUser", self.cheque_per_user)?;
         if self.users_number < 1 {
-            return Err(Error::invalid_input(PROVIDER, "usersNumber", "must be at least 1"));
+            return Err(Error::invalid_input(
+                PROVIDER,
+                "usersNumber",
+                "must be at least 1",
+            ));
         }
         if self.ref_program > 100 {
-            return Err(Error::invalid_input(PROVIDER, "refProgram", "must be between 0 and 100"));
+            return Err(Error::invalid_input(
+                PROVIDER,
+                "refProgram",
+                "must be between 0 and 100",
+            ));
         }
         self.options.check()
     }
@@ -333,7 +344,9 @@ impl ListCheques {
 
     pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
         check_limit(self.limit)?;
-        Ok(req.query_opt("limit", self.limit).query_opt("offset", self.offset))
+        Ok(req
+            .query_opt("limit", self.limit)
+            .query_opt("offset", self.offset))
     }
 }
 
@@ -389,7 +402,10 @@ impl Cheques<'_> {
                     "{}; the cheque may have been created and its total reserved: the legacy API cannot look it up, so it was not sent again. Look for it in cheques().list() before creating another",
                     e.message()
                 );
-                Err(e.with_kind(ErrorKind::Ambiguous).with_retryable(false).with_message(message))
+                Err(e
+                    .with_kind(ErrorKind::Ambiguous)
+                    .with_retryable(false)
+                    .with_message(message))
             }
             other => other,
         }

@@ -146,7 +146,11 @@ pub(crate) fn failure_info(body: &[u8]) -> ErrorInfo {
                 Some(serde_json::Value::Null) | None => None,
                 Some(v) => Some(v.to_string()),
             };
-            Some(format!("{}: {}", text("property")?, text("error").unwrap_or_default()))
+            Some(format!(
+                "{}: {}",
+                text("property")?,
+                text("error").unwrap_or_default()
+            ))
         })
         .collect();
     let code = message.as_deref().map(slug).filter(|c| !c.is_empty());
@@ -186,7 +190,14 @@ mod tests {
     fn slugs_and_garbage() {
         assert_eq!(slug("User not found"), "user_not_found");
         assert_eq!(slug("  Bad request!! "), "bad_request");
-        for body in [&b""[..], b"<html>", b"{\"message\":", b"[1]", b"null", b"{\"errors\":5}"] {
+        for body in [
+            &b""[..],
+            b"<html>",
+            b"{\"message\":",
+            b"[1]",
+            b"null",
+            b"{\"errors\":5}",
+        ] {
             let _ = failure_info(body);
         }
         let i = failure_info(br#"{"success":false,"message":["a","b"],"errors":[{"property":"x"}]}"#);

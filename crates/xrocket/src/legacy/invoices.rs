@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use super::Page;
 use super::client::{Client, PROVIDER};
-use super::wire::{check_len, check_limit, check_places, check_required, opt_flag, opt_number, opt_u64, segment, with_json};
+use super::wire::{
+    check_len, check_limit, check_places, check_required, opt_flag, opt_number, opt_u64, segment, with_json,
+};
 
 payout_core::id! {
     /// xRocket's id of an invoice (a number in the spec, a string from the live API: kept as
@@ -253,13 +255,21 @@ impl CreateInvoice {
         for (field, v) in [("amount", self.amount), ("minPayment", self.min_payment)] {
             if let Some(a) = v {
                 if a < Decimal::ZERO || a > Decimal::from(MAX_AMOUNT) {
-                    return Err(Error::invalid_input(PROVIDER, field, "must be between 0 and 1000000"));
+                    return Err(Error::invalid_input(
+                        PROVIDER,
+                        field,
+                        "must be between 0 and 1000000",
+                    ));
                 }
                 check_places(field, a)?;
             }
         }
         if self.num_payments > MAX_AMOUNT as u64 {
-            return Err(Error::invalid_input(PROVIDER, "numPayments", "must be at most 1000000"));
+            return Err(Error::invalid_input(
+                PROVIDER,
+                "numPayments",
+                "must be at most 1000000",
+            ));
         }
         if let Some(why) = self.expires_in_error {
             return Err(Error::invalid_input(PROVIDER, "expiredIn", why));
@@ -308,7 +318,9 @@ impl ListInvoices {
 
     pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
         check_limit(self.limit)?;
-        Ok(req.query_opt("limit", self.limit).query_opt("offset", self.offset))
+        Ok(req
+            .query_opt("limit", self.limit)
+            .query_opt("offset", self.offset))
     }
 }
 
@@ -388,7 +400,11 @@ impl Invoices<'_> {
     /// Polls [`Invoices::get`] until `paid` or `expired`. A multi-payment invoice stays
     /// `active` while it takes payments. At the deadline: [`crate::ErrorKind::Timeout`] with
     /// the last state.
-    pub async fn wait_until_final(&self, id: impl Into<InvoiceId>, opts: &PollOptions) -> Result<FullInvoice> {
+    pub async fn wait_until_final(
+        &self,
+        id: impl Into<InvoiceId>,
+        opts: &PollOptions,
+    ) -> Result<FullInvoice> {
         let id: InvoiceId = id.into();
         payout_core::poll::wait_until(
             PROVIDER,

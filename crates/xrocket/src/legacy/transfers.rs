@@ -17,7 +17,9 @@ use payout_core::{Decimal, Error, ErrorKind, Keyed, Request, Result};
 use serde::{Deserialize, Serialize};
 
 use super::client::Client;
-use super::wire::{check_amount, check_caller_id, check_len, check_required, new_caller_id, number, with_json};
+use super::wire::{
+    check_amount, check_caller_id, check_len, check_required, new_caller_id, number, with_json,
+};
 
 payout_core::id! {
     /// xRocket's numeric id of a transfer (the `id` of its answer; not your `transferId`).
@@ -116,9 +118,8 @@ impl CreateTransfer {
 
     pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
         self.validate()?;
-        let key = payout_core::IdempotencyKey::new(self.transfer_id.as_str()).map_err(|e| {
-            Error::invalid_input(super::client::PROVIDER, "transferId", e.to_string())
-        })?;
+        let key = payout_core::IdempotencyKey::new(self.transfer_id.as_str())
+            .map_err(|e| Error::invalid_input(super::client::PROVIDER, "transferId", e.to_string()))?;
         Ok(with_json(req.path("/app/transfer"), self)?.idempotency_key(key))
     }
 }

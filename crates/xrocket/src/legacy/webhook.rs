@@ -46,7 +46,8 @@ use super::invoices::{Invoice, InvoicePayment};
 /// The signature header.
 pub const SIGNATURE_HEADER: &str = "rocket-pay-signature";
 
-const HINT: &str = "the legacy API signs with SHA-256 of the app's API token (the Rocket-Pay-Key), not a webhook secret";
+const HINT: &str =
+    "the legacy API signs with SHA-256 of the app's API token (the Rocket-Pay-Key), not a webhook secret";
 
 /// The HMAC key of a token: SHA-256 of its UTF-8 bytes.
 struct Key([u8; 32]);
@@ -97,7 +98,11 @@ impl Verifier {
     }
 
     /// Checks a delivery against the **raw** body, byte for byte as received.
-    pub fn verify<H: Headers + ?Sized>(&self, headers: &H, raw_body: &[u8]) -> Result<Verified, WebhookError> {
+    pub fn verify<H: Headers + ?Sized>(
+        &self,
+        headers: &H,
+        raw_body: &[u8],
+    ) -> Result<Verified, WebhookError> {
         let signature = headers
             .header(SIGNATURE_HEADER)
             .ok_or(WebhookError::MissingHeader(SIGNATURE_HEADER))?;
@@ -109,7 +114,10 @@ impl Verifier {
         for key in self.keys.iter() {
             let mac = hmac_sha256(&key.0, &[raw_body]);
             // Constant time: every byte of every key is compared.
-            let diff = mac.iter().zip(expected.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+            let diff = mac
+                .iter()
+                .zip(expected.iter())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b));
             matched |= diff == 0;
         }
         if !matched {
@@ -286,7 +294,9 @@ pub fn parse_event(body: &[u8]) -> Result<Event, WebhookError> {
 
 fn invoice_pay(data: &serde_json::Value) -> Result<(Invoice, InvoicePayment), String> {
     let invoice = Invoice::deserialize(data).map_err(|e| format!("data: {e}"))?;
-    let payment = data.get("payment").ok_or_else(|| "data.payment is missing".to_string())?;
+    let payment = data
+        .get("payment")
+        .ok_or_else(|| "data.payment is missing".to_string())?;
     let payment = InvoicePayment::deserialize(payment).map_err(|e| format!("data.payment: {e}"))?;
     Ok((invoice, payment))
 }

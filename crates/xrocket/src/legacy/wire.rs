@@ -130,6 +130,17 @@ pub(crate) fn opt_text<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<O
     })
 }
 
+/// Text that may arrive as a JSON number (`/version`'s `0.1`): kept as written.
+pub(crate) fn text<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Ok(s),
+        serde_json::Value::Number(n) => Ok(n.to_string()),
+        other => Err(serde::de::Error::custom(format_args!(
+            "expected text, found {other}"
+        ))),
+    }
+}
+
 /// A list of strings, or one lone string (`enabledCountries`).
 pub(crate) fn string_list<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<String>, D::Error> {
     Ok(match serde_json::Value::deserialize(d)? {
@@ -146,7 +157,6 @@ pub(crate) fn string_list<'de, D: Deserializer<'de>>(d: D) -> std::result::Resul
         other => vec![other.to_string()],
     })
 }
-
 
 // ----- checks run before sending -----
 
@@ -197,7 +207,10 @@ pub(crate) fn check_caller_id(field: &'static str, value: &str, max: usize) -> R
             format!("must be 1 to {max} characters"),
         ));
     }
-    if !value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+    if !value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
         return Err(Error::invalid_input(
             PROVIDER,
             field,
@@ -211,7 +224,11 @@ pub(crate) fn check_limit(limit: Option<u32>) -> Result<()> {
     if let Some(l) = limit
         && !(1..=1000).contains(&l)
     {
-        return Err(Error::invalid_input(PROVIDER, "limit", "must be between 1 and 1000"));
+        return Err(Error::invalid_input(
+            PROVIDER,
+            "limit",
+            "must be between 1 and 1000",
+        ));
     }
     Ok(())
 }
@@ -262,8 +279,20 @@ mod tests {
             serde_json::to_string(&A { a }).unwrap(),
             r#"{"a":12345678901.123456789}"#
         );
-        assert_eq!(serde_json::to_string(&A { a: Decimal::new(150, 2) }).unwrap(), r#"{"a":1.5}"#);
-        assert_eq!(serde_json::to_string(&A { a: Decimal::new(5, 0) }).unwrap(), r#"{"a":5}"#);
+        assert_eq!(
+            serde_json::to_string(&A {
+                a: Decimal::new(150, 2)
+            })
+            .unwrap(),
+            r#"{"a":1.5}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&A {
+                a: Decimal::new(5, 0)
+            })
+            .unwrap(),
+            r#"{"a":5}"#
+        );
     }
 
     #[test]

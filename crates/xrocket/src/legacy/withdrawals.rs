@@ -15,7 +15,9 @@ use payout_core::{ApiClient, Decimal, Error, Keyed, PollOptions, Reconcile, Requ
 use serde::{Deserialize, Serialize};
 
 use super::client::{Client, PROVIDER};
-use super::wire::{check_amount, check_caller_id, check_len, check_required, new_caller_id, number, segment, with_json};
+use super::wire::{
+    check_amount, check_caller_id, check_len, check_required, new_caller_id, number, segment, with_json,
+};
 
 payout_core::open_enum! {
     /// A blockchain network (xRocket Pay API 1.3.1, `Network`).
@@ -120,7 +122,12 @@ pub struct CreateWithdrawal {
 
 impl CreateWithdrawal {
     /// `amount` of `currency` to `address` on `network`. A `withdrawalId` is generated now.
-    pub fn new(network: Network, address: impl Into<String>, currency: impl Into<String>, amount: Decimal) -> Self {
+    pub fn new(
+        network: Network,
+        address: impl Into<String>,
+        currency: impl Into<String>,
+        amount: Decimal,
+    ) -> Self {
         CreateWithdrawal {
             network,
             address: address.into(),
@@ -203,7 +210,8 @@ impl Reconcile for CreateWithdrawal {
             return false;
         }
         let m = err.message().to_ascii_lowercase();
-        m.contains("withdrawalid") && (m.contains("already") || m.contains("exist") || m.contains("duplicate"))
+        m.contains("withdrawalid")
+            && (m.contains("already") || m.contains("exist") || m.contains("duplicate"))
     }
 }
 
@@ -361,7 +369,11 @@ impl Withdrawals<'_> {
 
     /// Polls [`Withdrawals::get`] until `COMPLETED` or `FAIL` (xRocket's SDK polls every 5 s).
     /// At the deadline: [`crate::ErrorKind::Timeout`] with the last state.
-    pub async fn wait_until_final(&self, withdrawal_id: impl Into<String>, opts: &PollOptions) -> Result<Withdrawal> {
+    pub async fn wait_until_final(
+        &self,
+        withdrawal_id: impl Into<String>,
+        opts: &PollOptions,
+    ) -> Result<Withdrawal> {
         let id: String = withdrawal_id.into();
         payout_core::poll::wait_until(
             PROVIDER,

@@ -10,6 +10,8 @@ mod currencies;
 mod errors;
 mod invoices;
 mod leak;
+mod legacy;
+mod legacy_webhook;
 #[cfg(feature = "sandbox")]
 mod sandbox;
 mod transfers;
