@@ -193,6 +193,9 @@ pub(crate) fn signature(secret: &str, timestamp_ms: &str, body: &[u8]) -> String
     ))
 }
 
+#[cfg(feature = "axum")]
+pub mod axum;
+
 /// A delivery whose signature and timestamp checked out. Nothing is parsed yet.
 #[derive(Debug, Clone)]
 pub struct Verified {

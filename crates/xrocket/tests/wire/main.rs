@@ -8,6 +8,8 @@ mod client;
 mod contract;
 mod currencies;
 mod errors;
+#[cfg(feature = "axum")]
+mod intake;
 mod invoices;
 mod leak;
 mod legacy;
