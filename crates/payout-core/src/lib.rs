@@ -39,6 +39,7 @@ pub mod error;
 pub mod id;
 pub mod idempotency;
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod intake;
 pub mod limit;
 pub mod money;
@@ -52,9 +53,11 @@ pub mod reconcile;
 pub mod redis;
 pub mod retry;
 #[cfg(feature = "sandbox")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sandbox")))]
 pub mod sandbox;
 pub mod secret;
 #[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod test_util;
 pub mod transport;
 pub mod webhook;
