@@ -215,7 +215,11 @@ impl CreateCheque {
 
     pub(crate) fn in_context(&self, c: &Client) -> Cow<'_, Self> {
         let places = Some(c.precision(self.asset.as_str()));
-        if self.places == places {
+        // Borrowed when the precision the value would use on its own is the client's: no copy
+        // of the request per call.
+        if self.places.unwrap_or_else(|| max_decimals(self.asset.as_str()))
+            == c.precision(self.asset.as_str())
+        {
             return Cow::Borrowed(self);
         }
         let mut v = self.clone();

@@ -398,37 +398,58 @@ pub(crate) use lookup_from_id;
 pub(crate) fn string_or_number<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> std::result::Result<String, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        S(String),
-        I(i64),
-        U(u64),
+    match d.deserialize_any(StringOrNumber)? {
+        Some(s) => Ok(s),
+        None => Err(serde::de::Error::invalid_type(
+            serde::de::Unexpected::Unit,
+            &StringOrNumber,
+        )),
     }
-    Ok(match Raw::deserialize(d)? {
-        Raw::S(s) => s,
-        Raw::I(i) => i.to_string(),
-        Raw::U(u) => u.to_string(),
-    })
 }
 
 /// Like [`string_or_number`] for an optional field (`null` or absent is `None`).
 pub(crate) fn opt_string_or_number<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> std::result::Result<Option<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        S(String),
-        I(i64),
-        U(u64),
+    d.deserialize_option(StringOrNumber)
+}
+
+/// A visitor rather than an untagged enum: the value is not buffered first, and a string
+/// costs one allocation (this runs for several fields of every item of a page).
+struct StringOrNumber;
+
+impl<'de> serde::de::Visitor<'de> for StringOrNumber {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string or an integer")
     }
-    Ok(match Option::<Raw>::deserialize(d)? {
-        None => None,
-        Some(Raw::S(s)) => Some(s),
-        Some(Raw::I(i)) => Some(i.to_string()),
-        Some(Raw::U(u)) => Some(u.to_string()),
-    })
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Self::Value, E> {
+        Ok(Some(v.to_owned()))
+    }
+    fn visit_string<E: serde::de::Error>(self, v: String) -> std::result::Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_none<E: serde::de::Error>(self) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
+        match d.deserialize_any(StringOrNumber)? {
+            Some(s) => Ok(Some(s)),
+            None => Err(serde::de::Error::invalid_type(
+                serde::de::Unexpected::Unit,
+                &StringOrNumber,
+            )),
+        }
+    }
 }
 
 /// Sets a typed JSON body (serialized straight from the struct).
@@ -457,6 +478,33 @@ pub(crate) fn key_of(field: &'static str, client_id: &str) -> Result<payout_core
 #[cfg(test)]
 mod pagination_tests {
     use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct Ids {
+        #[serde(deserialize_with = "string_or_number")]
+        id: String,
+        #[serde(default, deserialize_with = "opt_string_or_number")]
+        client: Option<String>,
+    }
+
+    #[test]
+    fn ids_read_strings_and_integers_and_refuse_the_rest() {
+        let r: Ids = serde_json::from_str(r#"{"id":"a\"b","client":-7}"#).unwrap();
+        assert_eq!((r.id.as_str(), r.client.as_deref()), ("a\"b", Some("-7")));
+        let r: Ids = serde_json::from_str(r#"{"id":18446744073709551615,"client":null}"#).unwrap();
+        assert_eq!((r.id.as_str(), r.client), ("18446744073709551615", None));
+        let r: Ids = serde_json::from_str(r#"{"id":1}"#).unwrap();
+        assert_eq!(r.client, None);
+        for bad in [
+            r#"{"id":null}"#,
+            r#"{"id":1.5}"#,
+            r#"{"id":true}"#,
+            r#"{"id":[1]}"#,
+            r#"{"id":1,"client":{}}"#,
+        ] {
+            assert!(serde_json::from_str::<Ids>(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn numeric_cursor_and_string_total_do_not_fail_the_page() {

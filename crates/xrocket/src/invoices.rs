@@ -479,7 +479,11 @@ impl CreateInvoice {
 
     pub(crate) fn in_context(&self, c: &Client) -> Cow<'_, Self> {
         let places = Some(c.precision(&self.price_currency));
-        if self.places == places {
+        // Borrowed when the precision the value would use on its own is the client's: no copy
+        // of the request per call.
+        if self.places.unwrap_or_else(|| max_decimals(&self.price_currency))
+            == c.precision(&self.price_currency)
+        {
             return Cow::Borrowed(self);
         }
         let mut v = self.clone();

@@ -233,7 +233,12 @@ impl CreateTransfer {
     /// asset.
     pub(crate) fn in_context(&self, c: &Client) -> Cow<'_, Self> {
         let places = Some(c.precision(self.asset.as_str()));
-        if self.naming == c.naming() && self.places == places {
+        // Borrowed when the precision the value would use on its own is the client's: no copy
+        // of the request per call.
+        if self.naming == c.naming()
+            && self.places.unwrap_or_else(|| max_decimals(self.asset.as_str()))
+                == c.precision(self.asset.as_str())
+        {
             return Cow::Borrowed(self);
         }
         let mut v = self.clone();
@@ -547,7 +552,12 @@ impl MassTransfer {
 
     pub(crate) fn in_context(&self, c: &Client) -> Cow<'_, Self> {
         let places = Some(c.precision(self.asset.as_str()));
-        if self.naming == c.naming() && self.places == places {
+        // Borrowed when the precision the value would use on its own is the client's: no copy
+        // of the request per call.
+        if self.naming == c.naming()
+            && self.places.unwrap_or_else(|| max_decimals(self.asset.as_str()))
+                == c.precision(self.asset.as_str())
+        {
             return Cow::Borrowed(self);
         }
         let mut v = self.clone();
@@ -919,5 +929,41 @@ impl<'a> Transfers<'a> {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod hot_path_tests {
+    use super::*;
+
+    /// Hot-path rule: a create is copied only when the client changes how it is sent (its
+    /// naming or an asset precision override), never on every call.
+    #[test]
+    fn in_context_copies_the_request_only_when_the_client_changes_it() {
+        let t = CreateTransfer::to_telegram_user(1, Asset::Toncoin, Decimal::new(123, 2))
+            .client_transfer_id("payout-1");
+        let plain = Client::builder().api_key("k").build().unwrap();
+        assert!(matches!(t.in_context(&plain), Cow::Borrowed(_)));
+
+        let default = max_decimals("TONCOIN");
+        let other = if default > 0 { default - 1 } else { 1 };
+        let precise = Client::builder()
+            .api_key("k")
+            .asset_precision("TONCOIN", other)
+            .build()
+            .unwrap();
+        match t.in_context(&precise) {
+            Cow::Owned(v) => assert_eq!(v.places, Some(other)),
+            Cow::Borrowed(_) => panic!("the client's precision was not applied"),
+        }
+        let payouts = Client::builder()
+            .api_key("k")
+            .transfer_naming(TransferNaming::Payouts)
+            .build()
+            .unwrap();
+        match t.in_context(&payouts) {
+            Cow::Owned(v) => assert_eq!(v.naming, TransferNaming::Payouts),
+            Cow::Borrowed(_) => panic!("the client's naming was not applied"),
+        }
     }
 }
