@@ -377,3 +377,41 @@ async fn rohopay_delivery_verified_by_a_second_payout_process() {
 
     served.kill().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_banner_is_one_line_a_bot_can_parse() {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = common::payout()
+        .args(["sandbox", "serve", "xrocket", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let banner: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(banner["provider"], "xrocket");
+    assert_eq!(banner["api_key"], xrocket::sandbox::SANDBOX_API_KEY);
+    assert_eq!(banner["webhook_secret"], xrocket::sandbox::SANDBOX_WEBHOOK_SECRET);
+    assert_eq!(banner["env"]["XROCKET_BASE_URL"], banner["base_url"]);
+    // The control API answers the same banner.
+    let control = banner["control_url"].as_str().unwrap();
+    let (_, info) = json_of(http().get(control).send().await.unwrap()).await;
+    assert_eq!(info, banner);
+    // And the API is there: a wrong token is refused.
+    let r = http()
+        .get(format!(
+            "{}/api/v1/app-info",
+            banner["base_url"].as_str().unwrap()
+        ))
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401, "{}", r.text().await.unwrap());
+    assert!(child.try_wait().unwrap().is_none());
+    child.kill().await.unwrap();
+}
