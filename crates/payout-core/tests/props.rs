@@ -483,7 +483,6 @@ proptest! {
     /// back to an earlier page, A -> B -> A), `paginate` never requests the same position
     /// twice and always ends.
     #[test]
-    #[ignore = "fails until paginate remembers every position (docs/reliability.md, finding F5)"]
     fn cursor_streams_never_request_a_position_twice_and_end(
         links in proptest::collection::vec(proptest::option::of(0u8..6), 6),
         sizes in proptest::collection::vec(0usize..4, 6),
@@ -681,7 +680,6 @@ proptest! {
 /// F1: a `Retry-After` HTTP-date with a huge year overflowed `UNIX_EPOCH + secs` and panicked
 /// (in release builds too), inside `Transport::send`, on any response carrying it.
 #[test]
-#[ignore = "fails until parse_http_date bounds the year (docs/reliability.md, finding F1)"]
 fn retry_after_date_with_a_huge_year_is_refused_not_a_panic() {
     let now = UNIX_EPOCH + Duration::from_secs(1_764_547_200);
     for v in [
@@ -704,7 +702,6 @@ fn retry_after_date_with_a_huge_year_is_refused_not_a_panic() {
 /// F1 at the transport: a 503 whose `Retry-After` is such a date ends in a typed error that
 /// keeps the status, not a panic in the caller's task.
 #[test]
-#[ignore = "fails until parse_http_date bounds the year (docs/reliability.md, finding F1)"]
 fn hostile_retry_after_on_a_response_is_an_error_not_a_panic() {
     let server = Scripted::start(vec![Reply::StatusRetryAfter(
         503,
@@ -725,7 +722,6 @@ fn hostile_retry_after_on_a_response_is_an_error_not_a_panic() {
 /// URL parsing then resolves it away: `GET /orders/..` became `GET /`, another endpoint. The
 /// transport must refuse such a path before sending anything.
 #[test]
-#[ignore = "fails until the transport refuses paths that URL parsing rewrites (docs/reliability.md, finding F3)"]
 fn dot_segment_ids_are_refused_before_sending() {
     let server = Scripted::start(vec![Reply::Status(200)]);
     let t = scripted_transport(&server.base_url, 0);
@@ -747,7 +743,6 @@ fn dot_segment_ids_are_refused_before_sending() {
 /// the body: one unprotected payout left twice (or up to ten times) behind the retry table's
 /// back. A 3xx must be one attempt that ends in a typed error keeping its status.
 #[test]
-#[ignore = "fails until the transport's client follows no redirects (docs/reliability.md, finding F4)"]
 fn a_redirect_never_resends_a_payout() {
     for status in [307, 308] {
         let server = Scripted::start(vec![Reply::Redirect(status, "/payouts"), Reply::Status(201)]);
@@ -769,7 +764,6 @@ fn a_redirect_never_resends_a_payout() {
 /// keys, and it entered the message unscrubbed: a provider echoing the credential (or a card
 /// number) as a key leaked it into `Display` and `Debug`.
 #[test]
-#[ignore = "fails until decode errors scrub the JSON path (docs/reliability.md, finding F8)"]
 fn a_secret_echoed_as_a_json_key_never_reaches_the_error() {
     #[derive(Debug, serde::Deserialize)]
     #[allow(dead_code)]
@@ -818,7 +812,6 @@ fn ids_with_dots_and_slashes_stay_in_their_segment() {
 /// F5: cursors that lead back to an earlier page (A -> B -> A) looped forever, fetching the
 /// same pages again and again; the stream must end with an error instead.
 #[test]
-#[ignore = "fails until paginate remembers every position (docs/reliability.md, finding F5)"]
 fn cursor_cycle_is_an_error_not_an_endless_walk() {
     let fetched = Arc::new(Mutex::new(Vec::new()));
     let f = fetched.clone();
@@ -854,7 +847,6 @@ fn cursor_cycle_is_an_error_not_an_endless_walk() {
 /// `<`, `>` and `&` as `\u003c`, `\u003e`, `\u0026`: a password echoed by such a backend passed
 /// the scrubber.
 #[test]
-#[ignore = "fails until scrub_with masks \\u-escaped forms (docs/reliability.md, finding F6)"]
 fn secrets_echoed_with_unicode_escapes_are_masked() {
     let t = scrubber();
     for (secret, echoed) in [
@@ -870,7 +862,6 @@ fn secrets_echoed_with_unicode_escapes_are_masked() {
 /// F7: `decide` is public and pure; a NaN jitter from a caller's own sampler panicked in
 /// `Duration::mul_f64` instead of being treated as 0.
 #[test]
-#[ignore = "fails until backoff clamps a NaN jitter (docs/reliability.md, finding F7)"]
 fn nan_jitter_does_not_panic() {
     let p = RetryPolicy::default();
     assert!(matches!(
