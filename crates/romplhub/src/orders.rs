@@ -716,7 +716,11 @@ and quantity) and wait for it, or check it later";
 /// Adds [`AMBIGUOUS_ORDER_ADVICE`] to an error whose order may exist.
 pub(crate) fn advise_on_unknown(e: Error) -> Error {
     if e.kind() == ErrorKind::Ambiguous || e.may_have_succeeded() {
-        e.with_advice(AMBIGUOUS_ORDER_ADVICE)
+        // An undecodable 2xx (a truncated 201) on an order that spends tokens is an unknown
+        // outcome like a timeout: the soak found the order existed every time. It is reported
+        // as Ambiguous, so a caller matching on that kind never takes it for a failure.
+        e.with_kind(ErrorKind::Ambiguous)
+            .with_advice(AMBIGUOUS_ORDER_ADVICE)
     } else {
         e
     }
@@ -737,8 +741,7 @@ impl Orders<'_> {
     /// `POST /orders`: buys Robux for the account, paid in tokens (201 Created).
     ///
     /// **Never re-sent** once the request may have left: a timeout, dropped connection or 5xx
-    /// after sending returns [`ErrorKind::Ambiguous`] (an undecodable 2xx, a `Decode` error
-    /// marked "may have succeeded"). Look for the order with [`Orders::find_candidates`]
+    /// after sending, or a 2xx whose body does not decode, returns [`ErrorKind::Ambiguous`]. Look for the order with [`Orders::find_candidates`]
     /// before creating it again. A 402 means the balance is too low.
     pub async fn create(&self, req: &CreateOrder) -> Result<Order> {
         self.client.send(req).await.map_err(advise_on_unknown)

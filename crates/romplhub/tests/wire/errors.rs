@@ -152,7 +152,7 @@ async fn html_error_page_is_kept_as_a_snippet() {
 }
 
 #[tokio::test]
-async fn undecodable_success_may_have_succeeded() {
+async fn undecodable_success_of_an_order_is_ambiguous() {
     let server = MockServer::start_async().await;
     server
         .mock_async(|when, then| {
@@ -165,7 +165,9 @@ async fn undecodable_success_may_have_succeeded() {
         .create(&CreateOrder::new("u", PASSWORD, "robux_2200"))
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Decode);
+    // A truncated 201: the order was most likely created (tokens spent), so the outcome is
+    // unknown, reported as Ambiguous like a timeout, never as a plain failure.
+    assert_eq!(e.kind(), ErrorKind::Ambiguous);
     assert_eq!(e.status(), Some(201));
     assert!(e.may_have_succeeded());
     assert!(!e.is_retryable());
@@ -178,4 +180,42 @@ fn error_code_is_an_open_enum() {
         ErrorCode::InsufficientTokens
     );
     assert!(ErrorCode::from("teapot").is_unknown());
+}
+
+/// The preset is RomplHub's 60 a minute as a window bound: the second call within a second has
+/// to wait about 1 s, so with a 300 ms deadline it is refused unsent (a token bucket would have
+/// let 60 through at once and the provider would answer the rest of its minute with 429s).
+#[tokio::test]
+async fn rate_limiter_preset_spaces_calls_a_second_apart() {
+    assert_eq!(
+        romplhub::rate_limit_spec(),
+        payout_core::RateLimitSpec::per_minute(60)
+    );
+    let server = MockServer::start_async().await;
+    let ok = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/orders/VX-1");
+            then.status(404).json_body(json!({"detail": "Order not found"}));
+        })
+        .await;
+    let c = romplhub::Client::builder()
+        .api_key(crate::API_KEY)
+        .base_url(server.base_url())
+        .rate_limiter(romplhub::rate_limiter())
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    assert_eq!(
+        c.orders().get("VX-1").await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    let e = c.orders().get("VX-1").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RateLimited);
+    assert!(!e.was_sent());
+    let wait = e.retry_after().unwrap();
+    assert!(
+        wait > Duration::from_millis(500) && wait <= Duration::from_millis(1_020),
+        "{wait:?}"
+    );
+    ok.assert_calls_async(1).await;
 }
