@@ -38,6 +38,8 @@ pub mod app;
 pub mod cheques;
 pub mod currencies;
 pub mod invoices;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 pub mod transfers;
 pub mod webhook;
 pub mod withdrawals;

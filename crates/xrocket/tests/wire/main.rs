@@ -13,6 +13,8 @@ mod intake;
 mod invoices;
 mod leak;
 mod legacy;
+#[cfg(feature = "sandbox")]
+mod legacy_sandbox;
 mod legacy_webhook;
 #[cfg(feature = "sandbox")]
 mod sandbox;
