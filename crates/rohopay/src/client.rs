@@ -86,28 +86,60 @@ impl std::fmt::Display for Environment {
     }
 }
 
-/// Client-side rate-limiter presets for RohoPay's published limits, for
-/// [`ClientBuilder::rate_limiter`].
+/// Client-side rate limits for RohoPay's published limits, for [`ClientBuilder::rate_limiter`].
 ///
-/// A limiter applies to every call of the client it is set on, so give the checkout page its
-/// own client (clones share one limiter; pass the same `reqwest::Client` with
-/// [`ClientBuilder::http_client`] to share the connection pool).
+/// RohoPay counts per IP: `POST /api/v1/checkout` 30 a minute and `POST /api/v1/collect` 100 a
+/// minute, each on its own. [`per_operation`] limits both on one client (other calls are not
+/// limited). [`checkout`] and [`collect`] limit *every* call of the client they are set on. The
+/// specs ([`checkout_spec`], [`collect_spec`]) are for a limiter shared between instances, e.g.
+/// `payout_core::redis::RedisRateLimiter` (see `docs/rate-limits.md`).
+///
+/// Every limiter here is a [`RateLimitSpec::per_minute`] schedule: no sliding minute holds more
+/// than the provider's limit, so checkouts are spaced about 2 s apart rather than let through
+/// in a burst of 30 that the next minute's window would answer with 429s.
 pub mod rate_limits {
-    use payout_core::RateLimiter;
+    use payout_core::{PerOperation, RateLimitSpec, RateLimiter};
 
     /// `POST /api/v1/checkout`: 30 requests per minute per IP.
     pub const CHECKOUT_PER_MINUTE: u32 = 30;
     /// `POST /api/v1/collect`: 100 requests per minute per IP.
     pub const COLLECT_PER_MINUTE: u32 = 100;
 
-    /// A limiter for card checkout: 30 per minute.
-    pub fn checkout() -> RateLimiter {
-        RateLimiter::per_minute(CHECKOUT_PER_MINUTE)
+    /// Card checkout's limit: `RateLimitSpec::per_minute(30)`.
+    pub fn checkout_spec() -> RateLimitSpec {
+        RateLimitSpec::per_minute(CHECKOUT_PER_MINUTE)
     }
 
-    /// A limiter for mobile-money collection: 100 per minute.
+    /// Mobile-money collection's limit: `RateLimitSpec::per_minute(100)`.
+    pub fn collect_spec() -> RateLimitSpec {
+        RateLimitSpec::per_minute(COLLECT_PER_MINUTE)
+    }
+
+    /// A limiter for card checkout ([`checkout_spec`]); it counts every call of its client.
+    pub fn checkout() -> RateLimiter {
+        RateLimiter::from_spec(checkout_spec())
+    }
+
+    /// A limiter for mobile-money collection ([`collect_spec`]); it counts every call of its
+    /// client.
     pub fn collect() -> RateLimiter {
-        RateLimiter::per_minute(COLLECT_PER_MINUTE)
+        RateLimiter::from_spec(collect_spec())
+    }
+
+    /// Both limits on one client: `checkout.create` through [`checkout`], `mobile_money.collect`
+    /// through [`collect`]; every other call is not limited.
+    ///
+    /// ```
+    /// let client = rohopay::Client::builder()
+    ///     .api_key("test_example")
+    ///     .rate_limiter(rohopay::rate_limits::per_operation())
+    ///     .build()?;
+    /// # Ok::<(), rohopay::Error>(())
+    /// ```
+    pub fn per_operation() -> PerOperation {
+        PerOperation::new()
+            .operation("checkout.create", checkout())
+            .operation("mobile_money.collect", collect())
     }
 }
 

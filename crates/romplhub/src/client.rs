@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use payout_core::reqwest::header::HeaderName;
 use payout_core::{
-    ApiClient, AuthScheme, ClientOptions, Endpoint, Error, ExposeSecret, RateLimiter, RawApi, Request,
-    Result, SecretString, Transport, TransportConfig,
+    ApiClient, AuthScheme, ClientOptions, Endpoint, Error, ExposeSecret, RateLimitSpec, RateLimiter, RawApi,
+    Request, Result, SecretString, Transport, TransportConfig,
 };
 
 use crate::PROVIDER;
@@ -39,8 +39,18 @@ pub const RATE_LIMIT_PER_MINUTE: u32 = 60;
 ///     .build()?;
 /// # Ok::<(), romplhub::Error>(())
 /// ```
+///
+/// It is a [`RateLimitSpec::per_minute`] schedule ([`rate_limit_spec`]): no sliding minute holds
+/// more than 60 requests, so calls are spaced about 1 s apart instead of let through in a burst.
 pub fn rate_limiter() -> RateLimiter {
-    RateLimiter::per_minute(RATE_LIMIT_PER_MINUTE)
+    RateLimiter::from_spec(rate_limit_spec())
+}
+
+/// RomplHub's documented limit, `RateLimitSpec::per_minute(60)` per account, for a limiter
+/// shared between instances (e.g. `payout_core::redis::RedisRateLimiter`, see
+/// `docs/rate-limits.md`). [`rate_limiter`] is the in-process limiter of the same spec.
+pub fn rate_limit_spec() -> RateLimitSpec {
+    RateLimitSpec::per_minute(RATE_LIMIT_PER_MINUTE)
 }
 
 /// How the client authenticates; fixed when the client is built.

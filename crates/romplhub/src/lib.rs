@@ -22,7 +22,8 @@ pub mod webhook;
 pub use auth::{ApiKey, AuthToken, CreateApiKey, Login, Register, UserId};
 pub use balance::{Balance, GetBalance, TopUp, TopUpRequest, TopUpStatus};
 pub use client::{
-    Client, ClientBuilder, DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL, RATE_LIMIT_PER_MINUTE, rate_limiter,
+    Client, ClientBuilder, DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL, RATE_LIMIT_PER_MINUTE,
+    rate_limit_spec, rate_limiter,
 };
 pub use error::ErrorCode;
 pub use orders::{

@@ -613,7 +613,7 @@ async fn confirm_refuses_an_answer_about_another_transaction() {
 /// The checkout preset enforces RohoPay's 30 per minute on the client side: the 31st call
 /// within the minute is refused before sending when no slot frees up before the deadline.
 #[tokio::test]
-async fn checkout_rate_limit_preset_refuses_the_31st_call_in_a_minute() {
+async fn checkout_rate_limit_preset_spaces_checkouts_two_seconds_apart() {
     let server = MockServer::start_async().await;
     let m = server
         .mock_async(|when, then| {
@@ -629,13 +629,19 @@ async fn checkout_rate_limit_preset_refuses_the_31st_call_in_a_minute() {
         .timeout(Duration::from_secs(1))
         .build()
         .unwrap();
-    for _ in 0..30 {
-        c.checkout().create(&excerpt_checkout()).await.unwrap();
-    }
+    // 30 a minute as a window bound: one checkout every ~2.07 s, never a burst of 30 (a token
+    // bucket let 30 through at once and up to 59 into a sliding minute).
+    c.checkout().create(&excerpt_checkout()).await.unwrap();
     let err = c.checkout().create(&excerpt_checkout()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::RateLimited);
     assert_eq!(err.attempts(), 0);
-    m.assert_calls_async(30).await;
+    assert!(!err.was_sent());
+    let wait = err.retry_after().unwrap();
+    assert!(
+        wait > Duration::from_millis(1_500) && wait <= Duration::from_millis(2_100),
+        "{wait:?}"
+    );
+    m.assert_calls_async(1).await;
 }
 
 /// The checkout answer with both `transaction_id` and `id` (and `reference`) decodes: a
@@ -687,4 +693,30 @@ async fn checkout_response_with_id_and_transaction_id_decodes() {
         serde_json::from_value::<rohopay::CheckoutSession>(json!({"id": "01jx", "payment_url": "https://p"}))
             .is_err()
     );
+}
+
+/// `per_operation()` routes `checkout.create` to the checkout limit: the second checkout within
+/// a second is refused unsent.
+#[tokio::test]
+async fn per_operation_preset_limits_checkout() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/api/v1/checkout");
+            then.status(200).json_body(excerpt_checkout_response());
+        })
+        .await;
+    let c = Client::builder()
+        .api_key(LIVE_KEY)
+        .base_url(server.base_url())
+        .clock(FixedClock(june_2026()))
+        .rate_limiter(rohopay::rate_limits::per_operation())
+        .timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    c.checkout().create(&excerpt_checkout()).await.unwrap();
+    let err = c.checkout().create(&excerpt_checkout()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RateLimited);
+    assert!(!err.was_sent());
+    m.assert_calls_async(1).await;
 }

@@ -86,10 +86,23 @@ async fn raw_api_reuses_bearer_auth() {
 fn rate_limit_presets_match_the_documented_limits() {
     assert_eq!(rohopay::rate_limits::CHECKOUT_PER_MINUTE, 30);
     assert_eq!(rohopay::rate_limits::COLLECT_PER_MINUTE, 100);
+    assert_eq!(
+        rohopay::rate_limits::checkout_spec(),
+        payout_core::RateLimitSpec::per_minute(30)
+    );
+    assert_eq!(
+        rohopay::rate_limits::collect_spec(),
+        payout_core::RateLimitSpec::per_minute(100)
+    );
     // They plug into the builder.
     Client::builder()
         .api_key(LIVE_KEY)
         .rate_limiter(rohopay::rate_limits::checkout())
+        .build()
+        .unwrap();
+    Client::builder()
+        .api_key(LIVE_KEY)
+        .rate_limiter(rohopay::rate_limits::per_operation())
         .build()
         .unwrap();
 }
