@@ -444,7 +444,7 @@ impl payout_core::Endpoint for crate::withdrawals::GetWithdrawalQuotas {
     }
 }
 
-/// `GET /version`: API version (public, not wrapped) (legacy API, base https://pay.xrocket.tg)
+/// `GET /version`: API version (public, not wrapped) (legacy API, base `https://pay.xrocket.tg`)
 impl payout_core::Endpoint for crate::legacy::app::GetVersion {
     type Output = crate::legacy::app::Version;
     const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
@@ -461,7 +461,7 @@ impl payout_core::Endpoint for crate::legacy::app::GetVersion {
     }
 }
 
-/// `GET /app/info`: App name, fee and balances (legacy API, base https://pay.xrocket.tg)
+/// `GET /app/info`: App name, fee and balances (legacy API, base `https://pay.xrocket.tg`)
 impl payout_core::Endpoint for crate::legacy::app::GetAppInfo {
     type Output = crate::legacy::app::AppInfo;
     const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
@@ -478,7 +478,7 @@ impl payout_core::Endpoint for crate::legacy::app::GetAppInfo {
     }
 }
 
-/// `POST /app/transfer`: Transfer to a Telegram user; the caller's transferId is generated at construction; no lookup exists, so it is sent once and an unknown outcome is Ambiguous with the transferId (legacy API, base https://pay.xrocket.tg)
+/// `POST /app/transfer`: Transfer to a Telegram user; the caller's transferId is generated at construction; no lookup exists, so it is sent once and an unknown outcome is Ambiguous with the transferId (legacy API, base `https://pay.xrocket.tg`)
 impl payout_core::Endpoint for crate::legacy::transfers::CreateTransfer {
     type Output = crate::legacy::transfers::Transfer;
     const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
@@ -495,7 +495,7 @@ impl payout_core::Endpoint for crate::legacy::transfers::CreateTransfer {
     }
 }
 
-/// `POST /app/withdrawal`: Withdraw to a wallet; the caller's withdrawalId is generated at construction; sent once, an unknown outcome is looked up by withdrawalId (legacy API, base https://pay.xrocket.tg)
+/// `POST /app/withdrawal`: Withdraw to a wallet; the caller's withdrawalId is generated at construction; sent once, an unknown outcome is looked up by withdrawalId (legacy API, base `https://pay.xrocket.tg`)
 impl payout_core::Endpoint for crate::legacy::withdrawals::CreateWithdrawal {
     type Output = crate::legacy::withdrawals::Withdrawal;
     const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
@@ -512,7 +512,7 @@ impl payout_core::Endpoint for crate::legacy::withdrawals::CreateWithdrawal {
     }
 }
 
-/// `GET /app/withdrawal/status/{withdrawalId}`: Withdrawal by the caller's withdrawalId (answers 201) (legacy API, base https://pay.xrocket.tg)
+/// `GET /app/withdrawal/status/{withdrawalId}`: Withdrawal by the caller's withdrawalId (answers 201) (legacy API, base `https://pay.xrocket.tg`)
 impl payout_core::Endpoint for crate::legacy::withdrawals::GetWithdrawalStatus {
     type Output = crate::legacy::withdrawals::Withdrawal;
     const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
@@ -529,7 +529,7 @@ impl payout_core::Endpoint for crate::legacy::withdrawals::GetWithdrawalStatus {
     }
 }
 
-/// `GET /app/withdrawal/fees`: Withdrawal minimums and fees per coin and network (legacy API, base https://pay.xrocket.tg)
+/// `GET /app/withdrawal/fees`: Withdrawal minimums and fees per coin and network (legacy API, base `https://pay.xrocket.tg`)
 impl payout_core::Endpoint for crate::legacy::withdrawals::GetWithdrawalFees {
     type Output = crate::legacy::withdrawals::WithdrawalCoins;
     const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
@@ -546,7 +546,7 @@ impl payout_core::Endpoint for crate::legacy::withdrawals::GetWithdrawalFees {
     }
 }
 
-/// `GET /withdrawal-link`: Telegram deeplink in which the user confirms a withdrawal (token optional) (legacy API, base https://pay.xrocket.tg)
+/// `GET /withdrawal-link`: Telegram deeplink in which the user confirms a withdrawal (token optional) (legacy API, base `https://pay.xrocket.tg`)
 impl payout_core::Endpoint for crate::legacy::withdrawals::GetWithdrawalLink {
     type Output = crate::legacy::withdrawals::WithdrawalLink;
     const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
@@ -563,7 +563,7 @@ impl payout_core::Endpoint for crate::legacy::withdrawals::GetWithdrawalLink {
     }
 }
 
-/// `POST /tg-invoices`: Create an invoice (incoming; no caller id, sent once) (legacy API, base https://pay.xrocket.tg)
+/// `POST /tg-invoices`: Create an invoice (incoming; no caller id, sent once) (legacy API, base `https://pay.xrocket.tg`)
 impl payout_core::Endpoint for crate::legacy::invoices::CreateInvoice {
     type Output = crate::legacy::invoices::Invoice;
     const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
@@ -580,7 +580,7 @@ impl payout_core::Endpoint for crate::legacy::invoices::CreateInvoice {
     }
 }
 
-/// `GET /tg-invoices`: List invoices (limit/offset pages, stream) (legacy API, base https://pay.xrocket.tg)
+/// `GET /tg-invoices`: List invoices (limit/offset pages, stream) (legacy API, base `https://pay.xrocket.tg`)
 impl payout_core::Endpoint for crate::legacy::invoices::ListInvoices {
     type Output = crate::legacy::invoices::InvoicePage;
     const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
@@ -597,7 +597,7 @@ impl payout_core::Endpoint for crate::legacy::invoices::ListInvoices {
     }
 }
 
-/// `GET /tg-invoices/{id}`: Invoice with its payments (legacy API, base https://pay.xrocket.tg)
+/// `GET /tg-invoices/{id}`: Invoice with its payments (legacy API, base `https://pay.xrocket.tg`)
 impl payout_core::Endpoint for crate::legacy::invoices::GetInvoice {
     type Output = crate::legacy::invoices::FullInvoice;
     const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
@@ -614,7 +614,7 @@ impl payout_core::Endpoint for crate::legacy::invoices::GetInvoice {
     }
 }
 
-/// `DELETE /tg-invoices/{id}`: Delete an invoice (legacy API, base https://pay.xrocket.tg)
+/// `DELETE /tg-invoices/{id}`: Delete an invoice (legacy API, base `https://pay.xrocket.tg`)
 impl payout_core::Endpoint for crate::legacy::invoices::DeleteInvoice {
     type Output = crate::api::Empty;
     const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
@@ -631,7 +631,7 @@ impl payout_core::Endpoint for crate::legacy::invoices::DeleteInvoice {
     }
 }
 
-/// `POST /multi-cheque`: Create a multi-cheque (reserves funds; no caller id and no lookup: sent once, an unknown outcome is Ambiguous) (legacy API, base https://pay.xrocket.tg)
+/// `POST /multi-cheque`: Create a multi-cheque (reserves funds; no caller id and no lookup: sent once, an unknown outcome is Ambiguous) (legacy API, base `https://pay.xrocket.tg`)
 impl payout_core::Endpoint for crate::legacy::cheques::CreateCheque {
     type Output = crate::legacy::cheques::Cheque;
     const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
@@ -648,7 +648,7 @@ impl payout_core::Endpoint for crate::legacy::cheques::CreateCheque {
     }
 }
 
-/// `GET /multi-cheque`: List multi-cheques (limit/offset pages, stream) (legacy API, base https://pay.xrocket.tg)
+/// `GET /multi-cheque`: List multi-cheques (limit/offset pages, stream) (legacy API, base `https://pay.xrocket.tg`)
 impl payout_core::Endpoint for crate::legacy::cheques::ListCheques {
     type Output = crate::legacy::cheques::ChequePage;
     const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
@@ -665,7 +665,7 @@ impl payout_core::Endpoint for crate::legacy::cheques::ListCheques {
     }
 }
 
-/// `GET /multi-cheque/{id}`: Multi-cheque by id (legacy API, base https://pay.xrocket.tg)
+/// `GET /multi-cheque/{id}`: Multi-cheque by id (legacy API, base `https://pay.xrocket.tg`)
 impl payout_core::Endpoint for crate::legacy::cheques::GetCheque {
     type Output = crate::legacy::cheques::Cheque;
     const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
@@ -682,7 +682,7 @@ impl payout_core::Endpoint for crate::legacy::cheques::GetCheque {
     }
 }
 
-/// `PUT /multi-cheque/{id}`: Edit a multi-cheque's optional settings (only the fields set are sent) (legacy API, base https://pay.xrocket.tg)
+/// `PUT /multi-cheque/{id}`: Edit a multi-cheque's optional settings (only the fields set are sent) (legacy API, base `https://pay.xrocket.tg`)
 impl payout_core::Endpoint for crate::legacy::cheques::UpdateCheque {
     type Output = crate::legacy::cheques::Cheque;
     const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
@@ -699,7 +699,7 @@ impl payout_core::Endpoint for crate::legacy::cheques::UpdateCheque {
     }
 }
 
-/// `DELETE /multi-cheque/{id}`: Delete a multi-cheque (legacy API, base https://pay.xrocket.tg)
+/// `DELETE /multi-cheque/{id}`: Delete a multi-cheque (legacy API, base `https://pay.xrocket.tg`)
 impl payout_core::Endpoint for crate::legacy::cheques::DeleteCheque {
     type Output = crate::api::Empty;
     const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
@@ -716,7 +716,7 @@ impl payout_core::Endpoint for crate::legacy::cheques::DeleteCheque {
     }
 }
 
-/// `GET /currencies/available`: Available currencies and minimums (public) (legacy API, base https://pay.xrocket.tg)
+/// `GET /currencies/available`: Available currencies and minimums (public) (legacy API, base `https://pay.xrocket.tg`)
 impl payout_core::Endpoint for crate::legacy::currencies::ListCurrencies {
     type Output = crate::legacy::currencies::CoinList;
     const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
