@@ -3,7 +3,7 @@
 //!
 //! Offline, against the in-process sandbox (no token, no network, no Telegram bot):
 //! ```sh
-//! cargo run -p xrocket --example quickstart
+//! cargo run -p xrocket-pay --example quickstart
 //! ```
 //!
 //! Against xRocket:
@@ -11,7 +11,7 @@
 //! export XROCKET_API_KEY=...                                          # from the testnet bot
 //! export XROCKET_BASE_URL=https://pay.api.testnet.xrocket.exchange    # omit for production
 //! export XROCKET_TRANSFER_TO=87209764                                 # optional: a Telegram user id
-//! cargo run -p xrocket --example quickstart
+//! cargo run -p xrocket-pay --example quickstart
 //! ```
 //!
 //! Without `XROCKET_TRANSFER_TO` no funds leave the app (the cheque is cancelled at the end).
@@ -33,7 +33,7 @@ async fn main() -> Result<(), BoxError> {
     #[cfg(not(feature = "sandbox"))]
     {
         eprintln!(
-            "XROCKET_API_KEY is not set. Run offline with `cargo run -p xrocket --example quickstart`, or export a token (see the top of examples/quickstart.rs)."
+            "XROCKET_API_KEY is not set. Run offline with `cargo run -p xrocket-pay --example quickstart`, or export a token (see the top of examples/quickstart.rs)."
         );
         std::process::exit(2);
     }
