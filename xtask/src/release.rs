@@ -117,11 +117,17 @@ fn check_names(plan: &[(String, String)], problems: &mut Vec<String>) {
             println!("  {name}: not checked (cannot run `cargo info`)");
             continue;
         };
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         match name_status(out.status.success(), &text) {
             NameStatus::Free => println!("  {name}: free"),
             NameStatus::Unreachable => {
-                println!("  {name}: not checked: the registry could not be reached (the dry run does not fail)")
+                println!(
+                    "  {name}: not checked: the registry could not be reached (the dry run does not fail)"
+                )
             }
             NameStatus::Taken(repo) => {
                 if OUR_REPOSITORY.is_some() && repo.as_deref() == OUR_REPOSITORY {
@@ -129,7 +135,9 @@ fn check_names(plan: &[(String, String)], problems: &mut Vec<String>) {
                 } else {
                     let by = repo.unwrap_or_else(|| "no repository".into());
                     println!("  {name}: TAKEN ({by})");
-                    problems.push(format!("{name}: the name exists on crates.io with another repository ({by})"));
+                    problems.push(format!(
+                        "{name}: the name exists on crates.io with another repository ({by})"
+                    ));
                 }
             }
         }
@@ -207,7 +215,10 @@ mod tests {
     fn name_status_reads_cargo_info() {
         use super::NameStatus::*;
         let taken = "xrocket #api\nxRocket API Client\nversion: 0.1.0\nrepository: https://github.com/x/y\n";
-        assert_eq!(super::name_status(true, taken), Taken(Some("https://github.com/x/y".into())));
+        assert_eq!(
+            super::name_status(true, taken),
+            Taken(Some("https://github.com/x/y".into()))
+        );
         assert_eq!(super::name_status(true, "xrocket\nversion: 0.1.0\n"), Taken(None));
         let free = "error: could not find `xrocket-pay` in registry `crates-io`";
         assert_eq!(super::name_status(false, free), Free);
