@@ -8,7 +8,8 @@
 
 use futures_core::Stream;
 use payout_core::reconcile::outcome_unknown;
-use payout_core::{Decimal, Error, ErrorKind, Request, Result};
+use payout_core::{Decimal, Error, ErrorKind, Request, Result, SecretString};
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
 use super::Page;
@@ -131,11 +132,12 @@ pub struct Cheque {
 }
 
 /// The optional fields of a create and of an update.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Options {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    password: Option<String>,
+    /// Never serialized with the value (journals) and masked in `Debug`; the wire body adds it.
+    #[serde(skip)]
+    password: Option<SecretString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -157,7 +159,7 @@ struct Options {
 impl Options {
     fn check(&self) -> Result<()> {
         if let Some(p) = &self.password {
-            check_len("password", p, 100)?;
+            check_len("password", p.expose_secret(), 100)?;
         }
         if let Some(d) = &self.description {
             check_len("description", d, 1000)?;
@@ -166,12 +168,39 @@ impl Options {
     }
 }
 
+/// The wire body of a create or an update: the value's fields with the password in clear.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChequeBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    currency: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "opt_number")]
+    cheque_per_user: Option<Decimal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    users_number: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ref_program: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    password: Option<&'a str>,
+    #[serde(flatten)]
+    options: &'a Options,
+}
+
+/// Scrubs the password from anything this call's errors and traces could echo.
+fn redact(req: Request, options: &Options) -> Request {
+    match &options.password {
+        Some(p) => req.redact(p),
+        None => req,
+    }
+}
+
 macro_rules! cheque_options {
     ($t:ty) => {
         impl $t {
-            /// A password claimers must enter (≤ 100 characters).
+            /// A password claimers must enter (≤ 100 characters). Masked in `Debug`, scrubbed
+            /// from errors, and not serialized with the value (a journal stores it without).
             pub fn password(mut self, password: impl Into<String>) -> Self {
-                self.options.password = Some(password.into());
+                self.options.password = Some(SecretString::from(password.into()));
                 self
             }
             /// A description (≤ 1000 characters).
@@ -232,7 +261,7 @@ macro_rules! cheque_options {
 /// # c.validate()?;
 /// # Ok::<(), xrocket::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateCheque {
     currency: String,
@@ -286,13 +315,21 @@ impl CreateCheque {
 
     pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
         self.validate()?;
-        with_json(req, self)
+        let body = ChequeBody {
+            currency: Some(&self.currency),
+            cheque_per_user: Some(self.cheque_per_user),
+            users_number: Some(self.users_number),
+            ref_program: Some(self.ref_program),
+            password: self.options.password.as_ref().map(|p| p.expose_secret()),
+            options: &self.options,
+        };
+        Ok(redact(with_json(req, &body)?, &self.options))
     }
 }
 
 /// `PUT /multi-cheque/{id}`: sends only the fields you set (amount, currency and user count
 /// cannot be changed). xRocket does not document whether an omitted field is kept or reset.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateCheque {
     #[serde(skip)]
@@ -315,7 +352,16 @@ impl UpdateCheque {
     pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
         check_required("id", &self.id, 100)?;
         self.options.check()?;
-        with_json(req.path(format!("/multi-cheque/{}", segment(&self.id))), self)
+        let body = ChequeBody {
+            currency: None,
+            cheque_per_user: None,
+            users_number: None,
+            ref_program: None,
+            password: self.options.password.as_ref().map(|p| p.expose_secret()),
+            options: &self.options,
+        };
+        let req = with_json(req.path(format!("/multi-cheque/{}", segment(&self.id))), &body)?;
+        Ok(redact(req, &self.options))
     }
 }
 

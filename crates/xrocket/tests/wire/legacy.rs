@@ -835,7 +835,21 @@ async fn legacy_token_never_leaks() {
                 .body(format!(r#"{{"success":false,"message":"nope {LKEY}","errors":[{{"property":"k","error":"{LKEY}"}}]}}"#));
         })
         .await;
+    const PW: &str = "cheque-PASSWORD-legacy-never-logged";
+    server
+        .mock_async(|when, then| {
+            // The password is on the wire, where it belongs ...
+            when.method(POST).path("/multi-cheque").body_includes(format!(r#""password":"{PW}""#));
+            // ... and a provider echoing it back must not make us leak it.
+            then.status(400)
+                .body(format!(r#"{{"success":false,"message":"bad password {PW}","errors":[{{"property":"password","error":"{PW} is weak"}}]}}"#));
+        })
+        .await;
     let c = lclient(&server.base_url());
+    let cheque = CreateCheque::new("TONCOIN", Decimal::ONE, 1).password(PW);
+    let e3 = c.cheques().create(&cheque).await.unwrap_err();
+    assert_eq!(e3.status(), Some(400), "the mock saw the password in the body");
+    let stored = serde_json::to_string(&cheque).unwrap();
     let e1 = c.app().info().await.unwrap_err();
     let e2 = c
         .transfers()
@@ -843,13 +857,19 @@ async fn legacy_token_never_leaks() {
         .await
         .unwrap_err();
     let verifier = xrocket::legacy::webhook::Verifier::new(LKEY);
-    let secrets = [("legacy token", LKEY)];
+    let secrets = [("legacy token", LKEY), ("cheque password", PW)];
     for (what, text) in [
         ("client Debug", format!("{c:?}")),
         ("builder Debug", format!("{:?}", Client::builder().api_key(LKEY))),
         ("verifier Debug", format!("{verifier:?}")),
-        ("error Display", format!("{e1} {e2}")),
-        ("error Debug", format!("{e1:?} {e2:?}")),
+        ("error Display", format!("{e1} {e2} {e3}")),
+        ("error Debug", format!("{e1:?} {e2:?} {e3:?}")),
+        (
+            "cheque Debug",
+            format!("{cheque:?} {:?}", UpdateCheque::new("1").password(PW)),
+        ),
+        ("cheque journal form", stored),
+        ("cheque field errors", format!("{:?}", FieldError::of(&e3))),
         ("field errors", format!("{:?}", FieldError::of(&e2))),
         ("logs", capture.contents()),
     ] {
