@@ -1,5 +1,6 @@
 //! `cargo xtask demo`: every provider's quickstart flow against its offline sandbox, with no
-//! network and no credentials, as a short transcript per provider and a final summary.
+//! network and no credentials, as a short transcript per provider and a final summary; then
+//! payout-journal's crash flow: a worker killed mid-payout, restarted, and the payout settled once.
 
 use std::path::Path;
 use std::process::Command;
@@ -19,28 +20,29 @@ const KEY_VARS: &[&str] = &[
 pub fn run(root: &Path) -> Result<(), String> {
     let started = Instant::now();
     let mut results: Vec<(&str, &str, Result<f64, String>)> = Vec::new();
-    for (krate, provider, _) in PROVIDERS {
+    let flows = PROVIDERS
+        .iter()
+        .map(|(krate, provider, _)| (*krate, *provider, "sandbox", "quickstart"))
+        // A worker killed with SIGKILL mid-payout, restarted, and the payout settled once by
+        // the journal's recovery (the xRocket sandbox runs in the demo's process).
+        .chain([("payout-journal", "journal: kill mid-payout", "", "crash_demo")]);
+    for (krate, provider, feature, example) in flows {
         let dir = root.join("crates").join(krate);
         println!("\n=== {provider} (`{krate}`) ===");
         let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap_or_default();
-        if !manifest.contains("\nsandbox = ") {
+        if !feature.is_empty() && !manifest.contains("\nsandbox = ") {
             println!("    no sandbox yet");
             results.push((krate, provider, Err("no sandbox feature".into())));
             continue;
         }
+        let package = crate::release::package_name(&manifest).unwrap_or_else(|| krate.to_string());
         let t = Instant::now();
         let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cmd.args([
-            "run",
-            "--quiet",
-            "-p",
-            krate,
-            "--features",
-            "sandbox",
-            "--example",
-            "quickstart",
-        ])
-        .current_dir(root);
+        cmd.args(["run", "--quiet", "-p", &package, "--example", example]);
+        if !feature.is_empty() {
+            cmd.args(["--features", feature]);
+        }
+        cmd.current_dir(root);
         for v in KEY_VARS {
             cmd.env_remove(v);
         }
