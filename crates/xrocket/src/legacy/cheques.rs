@@ -52,9 +52,14 @@ pub struct TgResource {
     pub username: Option<String>,
 }
 
+/// Text kept as a secret (`null` or absent is `None`).
+fn opt_secret<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<SecretString>, D::Error> {
+    Ok(opt_text(d)?.map(SecretString::from))
+}
+
 /// A cheque in a list (`ShortCheque`): only `id`, `currency` and `state` are required, the
 /// rest may be missing.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ShortCheque {
@@ -71,9 +76,10 @@ pub struct ShortCheque {
     /// How many users.
     #[serde(default, deserialize_with = "opt_u64")]
     pub users: Option<u64>,
-    /// The password, if any.
-    #[serde(default, deserialize_with = "opt_text")]
-    pub password: Option<String>,
+    /// The password, if any: a secret (masked in `Debug`, never serialized; read it with
+    /// `secrecy::ExposeSecret`).
+    #[serde(default, deserialize_with = "opt_secret", skip_serializing)]
+    pub password: Option<SecretString>,
     /// The description, if any.
     #[serde(default, deserialize_with = "opt_text")]
     pub description: Option<String>,
@@ -116,7 +122,7 @@ pub struct ShortCheque {
 
 /// A full cheque (`GET`, `POST`, `PUT`): the list fields plus the required resources,
 /// activations and referral rewards.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Cheque {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use httpmock::prelude::*;
 use payout_core::test_util::{DropMode, DropServer, LogCapture, assert_no_secret};
+use secrecy::ExposeSecret;
 use serde_json::json;
 use xrocket::legacy::{
     ChequeState, Client, CreateCheque, CreateInvoice, CreateTransfer, CreateWithdrawal, ErrorCode,
@@ -680,7 +681,15 @@ async fn legacy_cheques_list_get_update_delete() {
     assert_eq!(page.items[0].link, None);
     let one = c.cheques().get("10").await.unwrap();
     get.assert_async().await;
-    assert_eq!(one.cheque.password.as_deref(), Some("pwd"));
+    assert_eq!(
+        one.cheque.password.as_ref().map(|p| p.expose_secret()),
+        Some("pwd")
+    );
+    assert!(
+        !format!("{one:?}").contains("pwd"),
+        "a cheque's password is masked in Debug"
+    );
+    assert!(!serde_json::to_string(&one).unwrap().contains("pwd"));
     let upd = c
         .cheques()
         .update(
