@@ -706,7 +706,16 @@ mod tests {
                     for (k, v) in query {
                         req = req.query(k, v);
                     }
-                    let got = t.target(&req).unwrap();
+                    let got = match t.target(&req) {
+                        Ok(url) => url,
+                        // A `.`/`..` segment is refused before sending (it would call another
+                        // endpoint); the other paths must build.
+                        Err(e) => {
+                            assert!(super::has_dot_segment(path), "{path}: {e}");
+                            continue;
+                        }
+                    };
+                    assert!(!super::has_dot_segment(path), "{path} was not refused");
                     // The reference: one string, parsed (the pre-cache behaviour).
                     let mut s = base.trim_end_matches('/').to_string();
                     if !path.starts_with('/') {
