@@ -297,6 +297,17 @@ fn classify(e: &payout_core::Error, maybe_sent_before: bool) -> State {
     }
 }
 
+fn require_key_protected<C: ApiClient, E: Endpoint>() -> Result<()> {
+    if E::META.safety == Safety::KeyProtected {
+        return Ok(());
+    }
+    Err(Error::Payout(payout_core::Error::invalid_input(
+        C::PROVIDER,
+        E::META.operation,
+        "pay_keyed and recover_keyed take only key-protected calls (the provider deduplicates on the key); use pay or pay_unprotected",
+    )))
+}
+
 fn ambiguous_not_found<C: ApiClient>(rec: &IntentRecord) -> String {
     let name = rec.key_name.as_deref().unwrap_or("key");
     let key = rec.key.as_deref().unwrap_or("");
@@ -488,6 +499,156 @@ impl<S: Store> Journal<S> {
                 into_result(business_id, r, self.lease)
             }
         }
+    }
+
+    /// Pays a **keyed, key-protected** call whose provider offers no lookup by the key but
+    /// replays its first answer for a repeated key (RohoPay's collect, disburse and checkout):
+    /// recorded before the first byte like [`Journal::pay`], and sent with the request's key.
+    ///
+    /// An unfinished intent (a crash, an unknown outcome) is resolved by **re-sending the
+    /// recorded request with the same key**: the provider deduplicates on it, so the re-send
+    /// creates nothing new and its answer is the first one, which is recorded. A journaled
+    /// request that no longer passes the crate's own validation (a card checkout, whose card
+    /// data is masked when journaled) is never re-sent: it is reported as needing a decision
+    /// with its key. Passing the original request again (the same key, the card in memory)
+    /// re-sends it.
+    ///
+    /// # Errors
+    /// As [`Journal::pay`]; `InvalidInput` (nothing recorded, nothing sent) when
+    /// `E::META.safety` is not `KeyProtected` (use [`Journal::pay`] or
+    /// [`Journal::pay_unprotected`]).
+    pub async fn pay_keyed<C, E>(&self, client: &C, business_id: &str, req: &E) -> Result<E::Output>
+    where
+        C: ApiClient,
+        E: Endpoint + Keyed + Serialize + DeserializeOwned,
+        E::Output: Serialize + DeserializeOwned,
+    {
+        require_key_protected::<C, E>()?;
+        let new = keyed_intent::<C, E>(business_id, req, State::Sent)?;
+        let lease = self.new_lease();
+        match self.store.insert(&new, &lease).await? {
+            Inserted::New(_) => {
+                self.checkpoint(Checkpoint::Committed, business_id);
+                let res = client.send(req).await;
+                self.checkpoint(Checkpoint::Answered, business_id);
+                let r = self
+                    .record::<E::Output>(business_id, &lease, false, res, How::Sent)
+                    .await?;
+                into_result(business_id, r, self.lease)
+            }
+            Inserted::Existing(rec) => {
+                check_same(&rec, &new, Some(req.key()))?;
+                if let Some(done) = final_outcome::<C, E::Output>(&rec) {
+                    return done;
+                }
+                let lease = self.new_lease();
+                let Some(rec) = self.store.claim(business_id, &lease).await? else {
+                    return self.after_failed_claim::<C, E::Output>(business_id).await;
+                };
+                let owned;
+                let req = if rec.key.as_deref() == Some(req.key()) {
+                    req
+                } else {
+                    owned = decode_request::<E>(&rec)?;
+                    &owned
+                };
+                let r = self.resolve_keyed(client, &rec, req, &lease).await?;
+                into_result(business_id, r, self.lease)
+            }
+        }
+    }
+
+    /// Recovery for calls paid with [`Journal::pay_keyed`]: a `recorded` intent is sent; an
+    /// unfinished one is re-sent **with its recorded key** (the provider replays the first
+    /// answer), and the answer recorded (`resent` in the report). A journaled request that no
+    /// longer validates (a card checkout, its card masked in the journal) is never re-sent
+    /// and is reported in `needs_decision` with its key.
+    ///
+    /// # Errors
+    /// Storage errors; `InvalidInput` when `E::META.safety` is not `KeyProtected`.
+    pub async fn recover_keyed<C, E>(&self, client: &C) -> Result<RecoveryReport>
+    where
+        C: ApiClient,
+        E: Endpoint + Keyed + Serialize + DeserializeOwned,
+        E::Output: Serialize + DeserializeOwned,
+    {
+        require_key_protected::<C, E>()?;
+        let started = now_ms();
+        let mut report = RecoveryReport::default();
+        loop {
+            let lease = self.new_lease();
+            let batch = self
+                .store
+                .claim_batch(C::PROVIDER, E::META.operation, self.batch, started, &lease)
+                .await?;
+            if batch.is_empty() {
+                return Ok(report);
+            }
+            for rec in batch {
+                let id = rec.business_id.clone();
+                let key = rec.key.clone();
+                let r = match decode_request::<E>(&rec) {
+                    Ok(req) => self.resolve_keyed(client, &rec, &req, &lease).await?,
+                    Err(e) => {
+                        self.store
+                            .finish(&id, &lease, rec.state, None, rec.error.clone())
+                            .await?;
+                        report.still_ambiguous.push(Unresolved {
+                            business_id: id,
+                            key,
+                            message: e.to_string(),
+                            candidates: Vec::new(),
+                        });
+                        continue;
+                    }
+                };
+                report.absorb(entry(id, key, r));
+            }
+        }
+    }
+
+    /// Resolves one claimed, unfinished intent of a keyed, key-protected call without lookup.
+    async fn resolve_keyed<C, E>(
+        &self,
+        client: &C,
+        rec: &IntentRecord,
+        req: &E,
+        lease: &Lease,
+    ) -> Result<Resolution<E::Output>>
+    where
+        C: ApiClient,
+        E: Endpoint + Keyed,
+        E::Output: Serialize,
+    {
+        let id = rec.business_id.as_str();
+        let maybe_sent_before = rec.state != State::Recorded;
+        if maybe_sent_before {
+            // The request as journaled must still be the request that was sent: one whose
+            // secrets were masked when journaled no longer validates, and re-sending it under
+            // the same key would be refused (or, worse, differ from the first request).
+            if let Err(e) = req.to_request() {
+                let msg = format!(
+                    "{}: `{}` may have reached the provider and the journaled request cannot be sent again ({}); it is never re-sent with masked data. Check the provider's record for {} `{}` and record a decision, or pay again with the original request (same key)",
+                    C::PROVIDER,
+                    rec.operation,
+                    e.message(),
+                    E::KEY_NAME,
+                    req.key()
+                );
+                let amb = payout_core::Error::new(ErrorKind::Ambiguous, C::PROVIDER, msg.clone());
+                self.keep_open(id, lease, State::Ambiguous, &amb).await?;
+                return Ok(Resolution::NeedsDecision(msg, Vec::new()));
+            }
+        }
+        if !self.store.mark_sent(id, lease).await? {
+            return Ok(Resolution::LeaseLost);
+        }
+        self.checkpoint(Checkpoint::Committed, id);
+        let res = client.send(req).await;
+        self.checkpoint(Checkpoint::Answered, id);
+        let how = if maybe_sent_before { How::Resent } else { How::Sent };
+        self.record::<E::Output>(id, lease, maybe_sent_before, res, how)
+            .await
     }
 
     async fn after_failed_claim<C: ApiClient, T: DeserializeOwned>(&self, business_id: &str) -> Result<T> {
