@@ -4,7 +4,8 @@
 //!   network, no credentials.
 //! * `cargo xtask test` — the one command that says the tree is good: rustfmt check, clippy
 //!   with `-D warnings`, a default-features check, every test and doctest, `cargo doc` with warnings denied,
-//!   `codegen --check`, and no `openssl-sys` in the default dependency tree.
+//!   `codegen --check`, no `openssl-sys` in the default dependency tree, and each TLS feature
+//!   (`rustls-aws-lc`, `rustls-ring`, `native-tls`, none) compiling for one provider crate.
 //! * `cargo xtask codegen [--check]` — regenerate (or check) the endpoint tables from each
 //!   crate's `api/endpoints.json`, and check every endpoint has a client function and a wire test.
 //! * `cargo xtask journal-crash` — payout-journal's crash test at full strength (100+ SIGKILLs
@@ -25,6 +26,7 @@ mod fuzz;
 mod release;
 mod services;
 mod soak;
+mod tls;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -164,6 +166,7 @@ fn test(root: &Path) -> Result<(), String> {
         codegen::run(root, true).map(|r| println!("{r}"))
     });
     run("no openssl-sys in the default tree", &mut || no_openssl(root));
+    run("TLS choices compile; no aws-lc-sys without", &mut || tls::check(root));
 
     println!("\n==> summary ({:.0}s)", started.elapsed().as_secs_f64());
     for s in &steps {

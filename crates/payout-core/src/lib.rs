@@ -7,7 +7,8 @@
 //!   message, request id, `Retry-After` and the idempotency key, and a `Display` a person can act on.
 //! * [`retry`]: the pure decision function that makes retries safe by construction
 //!   (see `docs/retries-and-idempotency.md`), full-jitter backoff and `Retry-After` parsing.
-//! * [`Transport`]: one pooled `reqwest` client (rustls), auth injection, connect /
+//! * [`Transport`]: one pooled `reqwest` client (TLS by feature: `rustls-aws-lc` (default),
+//!   `rustls-ring` or `native-tls`), auth injection, connect /
 //!   per-attempt / total timeouts, the retry loop with a per-client [`RetryBudget`], an
 //!   optional [`RateLimit`] ([`RateLimiter`] in process, `redis::RedisRateLimiter` across instances) and
 //!   [`CircuitBreaker`], tracing spans that never carry bodies or secrets.

@@ -127,6 +127,11 @@ impl Transport {
         let client = match &config.options.http_client {
             Some(c) => c.clone(),
             None => {
+                // Feature `rustls-ring`: reqwest's rustls has no provider of its own, so ring
+                // becomes the process default here, the one place a client is built. A provider
+                // installed before (by the application, or by an earlier client) is kept.
+                #[cfg(feature = "rustls-ring")]
+                let _ = rustls::crypto::ring::default_provider().install_default();
                 let mut b = reqwest::Client::builder()
                     .connect_timeout(config.options.connect_timeout)
                     // Below the ~60 s keep-alive most providers' load balancers use, so we do
