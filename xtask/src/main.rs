@@ -22,6 +22,7 @@
 mod bench;
 mod codegen;
 mod demo;
+mod examples;
 mod fuzz;
 mod release;
 mod services;
@@ -167,6 +168,7 @@ fn test(root: &Path) -> Result<(), String> {
     });
     run("no openssl-sys in the default tree", &mut || no_openssl(root));
     run("TLS choices compile; no aws-lc-sys without", &mut || tls::check(root));
+    run("examples errors + pagination (sandbox)", &mut || examples::run_all(root));
 
     println!("\n==> summary ({:.0}s)", started.elapsed().as_secs_f64());
     for s in &steps {
