@@ -51,6 +51,12 @@ CREATE TABLE IF NOT EXISTS payout_dedupe (
     expires_at BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS payout_dedupe_expiry ON payout_dedupe (expires_at);
+CREATE TABLE IF NOT EXISTS payout_dedupe_claims (
+    key        TEXT PRIMARY KEY,
+    done       BOOLEAN NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS payout_dedupe_claims_expiry ON payout_dedupe_claims (expires_at);
 ";
 
 const COLS: &str = "business_id, provider, operation, safety, key_name, key, request, state, attempts, \
@@ -370,6 +376,68 @@ impl crate::dedupe::DedupeStore for PgStore {
     async fn forget(&self, key: &str) -> Result<()> {
         self.client
             .execute("DELETE FROM payout_dedupe WHERE key = $1", &[&key])
+            .await
+            .map_err(Error::storage)?;
+        Ok(())
+    }
+
+    async fn claim(&self, key: &str, in_flight_ttl: Duration) -> Result<payout_core::dedupe::Claim> {
+        use payout_core::dedupe::Claim;
+        let now = now_ms();
+        let until = now.saturating_add(crate::dedupe::ttl_ms(in_flight_ttl));
+        if self.calls.fetch_add(1, Ordering::Relaxed).is_multiple_of(256) {
+            self.client
+                .execute("DELETE FROM payout_dedupe_claims WHERE expires_at <= $1", &[&now])
+                .await
+                .map_err(Error::storage)?;
+        }
+        // New, or an expired entry taken over: a row comes back. Alive: none (one statement,
+        // so two instances never both get `New`).
+        let rows = self
+            .client
+            .query(
+                "INSERT INTO payout_dedupe_claims (key, done, expires_at) VALUES ($1, false, $3) \
+                 ON CONFLICT (key) DO UPDATE SET done = false, expires_at = EXCLUDED.expires_at \
+                 WHERE payout_dedupe_claims.expires_at <= $2 RETURNING 1",
+                &[&key, &now, &until],
+            )
+            .await
+            .map_err(Error::storage)?;
+        if !rows.is_empty() {
+            return Ok(Claim::New);
+        }
+        let rows = self
+            .client
+            .query("SELECT done FROM payout_dedupe_claims WHERE key = $1", &[&key])
+            .await
+            .map_err(Error::storage)?;
+        // Released between the two statements: another request is about to claim it; the
+        // provider's next retry finds it settled one way or the other.
+        Ok(match rows.first().and_then(|r| r.try_get::<_, bool>(0).ok()) {
+            Some(true) => Claim::Done,
+            _ => Claim::InFlight,
+        })
+    }
+
+    async fn commit(&self, key: &str, ttl: Duration) -> Result<()> {
+        let until = now_ms().saturating_add(crate::dedupe::ttl_ms(ttl));
+        self.client
+            .execute(
+                "INSERT INTO payout_dedupe_claims (key, done, expires_at) VALUES ($1, true, $2) \
+                 ON CONFLICT (key) DO UPDATE SET done = true, expires_at = EXCLUDED.expires_at",
+                &[&key, &until],
+            )
+            .await
+            .map_err(Error::storage)?;
+        Ok(())
+    }
+
+    async fn release(&self, key: &str) -> Result<()> {
+        self.client
+            .execute(
+                "DELETE FROM payout_dedupe_claims WHERE key = $1 AND done = false",
+                &[&key],
+            )
             .await
             .map_err(Error::storage)?;
         Ok(())

@@ -67,6 +67,12 @@ CREATE TABLE IF NOT EXISTS payout_dedupe (
     expires_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS payout_dedupe_expiry ON payout_dedupe (expires_at);
+CREATE TABLE IF NOT EXISTS payout_dedupe_claims (
+    key        TEXT PRIMARY KEY,
+    done       INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS payout_dedupe_claims_expiry ON payout_dedupe_claims (expires_at);
 ";
 
 const COLS: &str = "business_id, provider, operation, safety, key_name, key, request, state, attempts, \
@@ -402,6 +408,67 @@ impl crate::dedupe::DedupeStore for SqliteStore {
         self.with(move |c| {
             c.execute("DELETE FROM payout_dedupe WHERE key = ?1", params![key])
                 .map(|_| ())
+        })
+        .await
+    }
+
+    async fn claim(&self, key: &str, in_flight_ttl: Duration) -> Result<payout_core::dedupe::Claim> {
+        use payout_core::dedupe::Claim;
+        let key = key.to_string();
+        let ttl = crate::dedupe::ttl_ms(in_flight_ttl);
+        self.with(move |c| {
+            let now = now_ms();
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute(
+                "DELETE FROM payout_dedupe_claims WHERE expires_at <= ?1",
+                params![now],
+            )?;
+            let found: Option<bool> = tx
+                .query_row(
+                    "SELECT done FROM payout_dedupe_claims WHERE key = ?1",
+                    params![key],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let claim = match found {
+                Some(true) => Claim::Done,
+                Some(false) => Claim::InFlight,
+                None => {
+                    tx.execute(
+                        "INSERT INTO payout_dedupe_claims (key, done, expires_at) VALUES (?1, 0, ?2)",
+                        params![key, now.saturating_add(ttl)],
+                    )?;
+                    Claim::New
+                }
+            };
+            tx.commit()?;
+            Ok(claim)
+        })
+        .await
+    }
+
+    async fn commit(&self, key: &str, ttl: Duration) -> Result<()> {
+        let key = key.to_string();
+        let ttl = crate::dedupe::ttl_ms(ttl);
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO payout_dedupe_claims (key, done, expires_at) VALUES (?1, 1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET done = 1, expires_at = excluded.expires_at",
+                params![key, now_ms().saturating_add(ttl)],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn release(&self, key: &str) -> Result<()> {
+        let key = key.to_string();
+        self.with(move |c| {
+            c.execute(
+                "DELETE FROM payout_dedupe_claims WHERE key = ?1 AND done = 0",
+                params![key],
+            )
+            .map(|_| ())
         })
         .await
     }
