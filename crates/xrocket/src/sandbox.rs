@@ -570,7 +570,14 @@ impl Sandbox {
         let (ok, hooks) = {
             let mut d = self.shared.lock();
             let mut hooks = Vec::new();
-            let ok = match d.invoice_ids.get(id.as_str()).copied() {
+            // By xRocket's invoice id (what `Invoice::id` holds); a client invoice id is
+            // accepted too, as the lookup endpoint accepts either.
+            let found = d
+                .invoices
+                .iter()
+                .position(|i| i.v["id"] == id.as_str())
+                .or_else(|| d.invoice_ids.get(id.as_str()).copied());
+            let ok = match found {
                 Some(i) => pay(&mut d, i, &mut hooks).is_ok(),
                 None => false,
             };

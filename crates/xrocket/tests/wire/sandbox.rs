@@ -822,3 +822,15 @@ async fn every_delivery_verifies_with_the_verifier() {
         "{kinds:?}"
     );
 }
+
+/// `Sandbox::pay_invoice` takes xRocket's invoice id (what `Invoice::id` holds); it used to look
+/// it up among client invoice ids only and always answered false.
+#[tokio::test]
+async fn pay_invoice_finds_the_invoice_by_its_xrocket_id() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let req = CreateInvoice::new("TONCOIN", d("4")).client_invoice_id("inv-pay-1");
+    let inv = sandbox.client().invoices().create(&req).await.unwrap();
+    assert!(sandbox.pay_invoice(&inv.id).await);
+    let paid = sandbox.client().invoices().get(&inv.id).await.unwrap();
+    assert_ne!(paid.status, inv.status, "paying must move the invoice on");
+}
