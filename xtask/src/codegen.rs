@@ -389,9 +389,15 @@ fn crates_table(root: &Path, apis: &[(PathBuf, Api)]) -> String {
         let api = apis.iter().find(|(_, a)| a.krate == *krate);
         match api {
             Some((_, a)) => {
+                // The directory keeps the library's name; the package may be published under
+                // another (xrocket's is `xrocket-pay`, see docs/architecture.md).
+                let package = match *krate {
+                    "xrocket" => "xrocket-pay",
+                    k => k,
+                };
                 let _ = writeln!(
                     s,
-                    "| [`{krate}`](crates/{krate}) | {provider} | {what} | {} | ready |",
+                    "| [`{package}`](crates/{krate}) | {provider} | {what} | {} | ready |",
                     a.endpoints.len()
                 );
             }
@@ -405,7 +411,15 @@ fn crates_table(root: &Path, apis: &[(PathBuf, Api)]) -> String {
     }
     let _ = writeln!(
         s,
-        "| [`payout-core`](crates/payout-core) | – | transport, retry/idempotency rules, errors, webhook crypto, pagination, money | – | ready |"
+        "| [`payout-core`](crates/payout-core) | – | the call protocol (request values, reconcile, poll), transport, retry rules and budget, rate limits (Redis optional), errors, webhook crypto and intake, pagination, money | – | ready |"
+    );
+    let _ = writeln!(
+        s,
+        "| [`payout-journal`](crates/payout-journal) | – | crash-safe payout intents: pay, recover, outbox, leases, durable webhook dedupe; SQLite by default, PostgreSQL optional | – | ready |"
+    );
+    let _ = writeln!(
+        s,
+        "| [`payout-cli`](crates/payout-cli) | – | the `payout` command: stand-alone sandboxes, balance / get / webhook verify | – | ready |"
     );
     s
 }
