@@ -345,3 +345,48 @@ async fn dedupe_remembers_for_its_ttl_across_reopen() {
     tokio::time::sleep(Duration::from_millis(350)).await;
     assert!(!s.seen_or_insert("evt-1", ttl).await.unwrap(), "expired");
 }
+
+#[tokio::test]
+async fn pay_keyed_refuses_a_call_the_provider_does_not_deduplicate_before_recording_it() {
+    let (fake, sb) = start().await;
+    let client = FakeClient::new(&sb.base_url());
+    let j = journal("keyed-refuse").await;
+    let req = CreateUnprotectedPayout {
+        key: "k-u".into(),
+        to: "carol".into(),
+        amount: 5,
+    };
+    let err = j.pay_keyed(&client, "order-u", &req).await.unwrap_err();
+    assert!(
+        err.payout().is_some_and(|e| e.kind() == ErrorKind::InvalidInput),
+        "{err:?}"
+    );
+    assert!(j.get("order-u").await.unwrap().is_none(), "nothing recorded");
+    assert!(sb.requests().is_empty(), "nothing sent");
+    assert!(
+        j.recover_keyed::<_, CreateUnprotectedPayout>(&client)
+            .await
+            .is_err()
+    );
+    assert!(fake.books.lock().unwrap().created_to.is_empty());
+}
+
+#[tokio::test]
+async fn pay_keyed_resends_an_ambiguous_key_protected_payout_with_its_key() {
+    let (fake, sb) = start().await;
+    let client = FakeClient::new(&sb.base_url());
+    let j = journal("keyed-resend").await;
+    // Processed, answer lost on each of the first call's 3 attempts (2 retries).
+    sb.fail_next_on("POST", "/payouts", 3, Fault::DropAfterProcessing);
+    let req = CreatePayout::new("k-r", "dave", 7);
+    let err = j.pay_keyed(&client, "order-r", &req).await.unwrap_err();
+    assert!(err.is_unresolved() || err.payout().is_some(), "{err:?}");
+    assert_eq!(j.get("order-r").await.unwrap().unwrap().state, State::Ambiguous);
+    let report = j.recover_keyed::<_, CreatePayout>(&client).await.unwrap();
+    assert!(report.all_final(), "{report:?}");
+    assert_eq!(report.resent, vec!["order-r".to_string()]);
+    let (dups, _) = fake.duplicates_by_to();
+    assert!(dups.is_empty(), "{dups:?}");
+    assert_eq!(sb.count("POST", "/payouts"), 4, "3 attempts, then 1 re-send");
+    assert_eq!(j.get("order-r").await.unwrap().unwrap().state, State::Settled);
+}
