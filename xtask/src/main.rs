@@ -167,8 +167,12 @@ fn test(root: &Path) -> Result<(), String> {
         codegen::run(root, true).map(|r| println!("{r}"))
     });
     run("no openssl-sys in the default tree", &mut || no_openssl(root));
-    run("TLS choices compile; no aws-lc-sys without", &mut || tls::check(root));
-    run("examples errors + pagination (sandbox)", &mut || examples::run_all(root));
+    run("TLS choices compile; no aws-lc-sys without", &mut || {
+        tls::check(root)
+    });
+    run("examples errors + pagination (sandbox)", &mut || {
+        examples::run_all(root)
+    });
 
     println!("\n==> summary ({:.0}s)", started.elapsed().as_secs_f64());
     for s in &steps {
