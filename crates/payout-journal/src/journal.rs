@@ -36,6 +36,7 @@ pub struct Journal<S: Store = crate::sqlite::SqliteStore> {
     policy: ReconcilePolicy,
     batch: u32,
     hook: Option<Hook>,
+    replay_window: Duration,
 }
 
 impl<S: Store> std::fmt::Debug for Journal<S> {
@@ -329,7 +330,18 @@ impl<S: Store> Journal<S> {
             policy: ReconcilePolicy::default(),
             batch: 32,
             hook: None,
+            replay_window: Duration::from_secs(24 * 3600),
         }
+    }
+
+    /// How long the provider deduplicates a key for [`Journal::pay_keyed`]'s re-sends
+    /// (default 24 h, RohoPay's documented window: "safe to reuse for up to 24 h"). An
+    /// unfinished intent first recorded longer ago than this is never re-sent (the key may
+    /// have expired at the provider, and the re-send would be a second payout): it is
+    /// reported as needing a decision.
+    pub fn replay_window(mut self, window: Duration) -> Self {
+        self.replay_window = window;
+        self
     }
 
     /// How long a worker owns an intent it is sending or resolving. Must exceed the client's
@@ -622,6 +634,20 @@ impl<S: Store> Journal<S> {
     {
         let id = rec.business_id.as_str();
         let maybe_sent_before = rec.state != State::Recorded;
+        let window_ms = i64::try_from(self.replay_window.as_millis()).unwrap_or(i64::MAX);
+        if maybe_sent_before && now_ms().saturating_sub(rec.created_at) > window_ms {
+            let msg = format!(
+                "{}: `{}` may have reached the provider and was recorded more than {} s ago, beyond the time the provider deduplicates {} `{}`; it is never re-sent automatically. Check the provider's record and record a decision",
+                C::PROVIDER,
+                rec.operation,
+                self.replay_window.as_secs(),
+                E::KEY_NAME,
+                req.key()
+            );
+            let amb = payout_core::Error::new(ErrorKind::Ambiguous, C::PROVIDER, msg.clone());
+            self.keep_open(id, lease, State::Ambiguous, &amb).await?;
+            return Ok(Resolution::NeedsDecision(msg, Vec::new()));
+        }
         if maybe_sent_before {
             // The request as journaled must still be the request that was sent: one whose
             // secrets were masked when journaled no longer validates, and re-sending it under

@@ -390,3 +390,23 @@ async fn pay_keyed_resends_an_ambiguous_key_protected_payout_with_its_key() {
     assert_eq!(sb.count("POST", "/payouts"), 4, "3 attempts, then 1 re-send");
     assert_eq!(j.get("order-r").await.unwrap().unwrap().state, State::Settled);
 }
+
+#[tokio::test]
+async fn pay_keyed_never_resends_beyond_the_providers_replay_window() {
+    let (fake, sb) = start().await;
+    let client = FakeClient::new(&sb.base_url());
+    let j = journal("keyed-window")
+        .await
+        .replay_window(Duration::from_millis(50));
+    sb.fail_next_on("POST", "/payouts", 3, Fault::DropAfterProcessing);
+    let req = CreatePayout::new("k-w", "erin", 9);
+    assert!(j.pay_keyed(&client, "order-w", &req).await.is_err());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let report = j.recover_keyed::<_, CreatePayout>(&client).await.unwrap();
+    assert_eq!(report.needs_decision.len(), 1, "{report:?}");
+    assert_eq!(report.needs_decision[0].key.as_deref(), Some("k-w"));
+    assert_eq!(sb.count("POST", "/payouts"), 3, "not re-sent");
+    let again = j.pay_keyed(&client, "order-w", &req).await.unwrap_err();
+    assert!(matches!(again, Error::NeedsDecision { .. }), "{again:?}");
+    assert_eq!(fake.books.lock().unwrap().created_to.len(), 1);
+}
