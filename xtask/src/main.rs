@@ -118,13 +118,15 @@ fn test(root: &Path) -> Result<(), String> {
         cargo(root, &["check", "--workspace", "--lib", "--bins"], &[])
     });
     run("clippy -D warnings", &mut || {
+        let features = all_but_tls_features(root)?;
         cargo(
             root,
             &[
                 "clippy",
                 "--workspace",
                 "--all-targets",
-                "--all-features",
+                "--features",
+                &features,
                 "--",
                 "-D",
                 "warnings",
@@ -157,9 +159,10 @@ fn test(root: &Path) -> Result<(), String> {
     });
     drop(services.take());
     run("cargo doc (warnings denied)", &mut || {
+        let features = all_but_tls_features(root)?;
         cargo(
             root,
-            &["doc", "--workspace", "--no-deps", "--all-features"],
+            &["doc", "--workspace", "--no-deps", "--features", &features],
             &[("RUSTDOCFLAGS", "-D warnings")],
         )
     });
@@ -267,15 +270,48 @@ fn cargo(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<(), String>
 
 /// Runs the whole test suite (unit, integration, then doctests), streaming its output, and
 /// adds up the `test result:` lines.
+/// `--features pkg/feat,...` for every feature of every workspace package except the TLS
+/// alternatives: `--all-features` would build aws-lc, ring and OpenSSL at once (three TLS stacks,
+/// and OpenSSL headers on the machine) where one is enough; the `TLS choices` step checks the
+/// others one at a time.
+fn all_but_tls_features(root: &Path) -> Result<String, String> {
+    const TLS_ALTERNATIVES: [&str; 2] = ["rustls-ring", "native-tls"];
+    let out = Command::new(cargo_bin())
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .current_dir(root)
+        .output()
+        .map_err(|e| format!("cargo metadata: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let meta: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata output: {e}"))?;
+    let mut features = Vec::new();
+    for pkg in meta["packages"].as_array().into_iter().flatten() {
+        let name = pkg["name"].as_str().unwrap_or_default();
+        for feat in pkg["features"].as_object().into_iter().flatten().map(|(k, _)| k) {
+            if feat != "default" && !TLS_ALTERNATIVES.contains(&feat.as_str()) {
+                features.push(format!("{name}/{feat}"));
+            }
+        }
+    }
+    Ok(features.join(","))
+}
+
 fn cargo_test(root: &Path, env: &[(String, String)]) -> Result<(u64, u64, bool), String> {
     // Examples are type-checked by clippy and `check --all-targets`; linking them here would
     // put five `quickstart` binaries on one output path (cargo's filename-collision warning).
+    let features = all_but_tls_features(root)?;
     let (p1, f1, ok1) = cargo_test_run(
         root,
         &[
             "test",
             "--workspace",
-            "--all-features",
+            "--features",
+            &features,
             "--no-fail-fast",
             "--lib",
             "--bins",
@@ -285,7 +321,14 @@ fn cargo_test(root: &Path, env: &[(String, String)]) -> Result<(u64, u64, bool),
     )?;
     let (p2, f2, ok2) = cargo_test_run(
         root,
-        &["test", "--workspace", "--all-features", "--no-fail-fast", "--doc"],
+        &[
+            "test",
+            "--workspace",
+            "--features",
+            &features,
+            "--no-fail-fast",
+            "--doc",
+        ],
         env,
     )?;
     Ok((p1 + p2, f1 + f2, ok1 && ok2))
