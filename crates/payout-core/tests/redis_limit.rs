@@ -309,7 +309,7 @@ async fn two_processes_each_limiting_alone_draw_429s() {
 }
 
 /// Not a test on its own: the child process of the two tests above. Run directly (no
-/// `PAYOUT_RL_CHILD`), it has nothing to do and passes; it is not `#[ignore]`d, so a plain
+/// `PAYOUT_RL_CHILD`), it has nothing to do and passes; it is not marked ignored, so a plain
 /// test run never reports a skipped test.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn child_process_calls_through_the_limit() {

@@ -35,7 +35,7 @@ const WORKER_ENV: &str = "PAYOUT_JOURNAL_CRASH_WORKER";
 // ------------------------------------------------------------------ the worker process
 
 /// Not a test: the worker process the crash tests start (this binary, re-executed). Run
-/// directly (no worker variable), it has nothing to do and passes; it is not `#[ignore]`d, so a
+/// directly (no worker variable), it has nothing to do and passes; it is not marked ignored, so a
 /// plain test run never reports a skipped test.
 #[test]
 fn worker() {
