@@ -298,6 +298,18 @@ fn classify(e: &payout_core::Error, maybe_sent_before: bool) -> State {
     }
 }
 
+/// The instant a recovery pass starts from: intents last touched at or before it are claimed.
+/// It waits until the clock has moved past it, so that every intent this pass touches is
+/// stamped later (and claimed once), while one touched in the same millisecond just before
+/// the pass began is not missed.
+async fn recovery_start() -> i64 {
+    let started = now_ms();
+    while now_ms() <= started {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    started
+}
+
 fn require_key_protected<C: ApiClient, E: Endpoint>() -> Result<()> {
     if E::META.safety == Safety::KeyProtected {
         return Ok(());
@@ -585,7 +597,7 @@ impl<S: Store> Journal<S> {
         E::Output: Serialize + DeserializeOwned,
     {
         require_key_protected::<C, E>()?;
-        let started = now_ms();
+        let started = recovery_start().await;
         let mut report = RecoveryReport::default();
         loop {
             let lease = self.new_lease();
@@ -714,7 +726,7 @@ impl<S: Store> Journal<S> {
         E: Reconcile + Serialize + DeserializeOwned,
         E::Output: Serialize + DeserializeOwned,
     {
-        let started = now_ms();
+        let started = recovery_start().await;
         let mut report = RecoveryReport::default();
         loop {
             let lease = self.new_lease();
@@ -812,7 +824,7 @@ impl<S: Store> Journal<S> {
         E::Output: Serialize + DeserializeOwned,
         F: for<'a> Fn(&'a C, &'a E) -> Candidates<'a, E::Output> + Send + Sync,
     {
-        let started = now_ms();
+        let started = recovery_start().await;
         let mut report = RecoveryReport::default();
         loop {
             let lease = self.new_lease();

@@ -306,7 +306,7 @@ impl Store for SqliteStore {
                 "UPDATE payout_intents SET lease_owner = ?1, lease_until = ?2, updated_at = ?3 \
                  WHERE business_id IN (SELECT business_id FROM payout_intents \
                    WHERE provider = ?4 AND operation = ?5 AND state IN {OPEN} \
-                   AND (lease_owner IS NULL OR lease_until < ?3 OR lease_owner = ?1) AND updated_at < ?7 \
+                   AND (lease_owner IS NULL OR lease_until < ?3 OR lease_owner = ?1) AND updated_at <= ?7 \
                    ORDER BY created_at LIMIT ?6) RETURNING {COLS}"
             ))?;
             let rows = st.query_map(

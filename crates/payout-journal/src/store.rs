@@ -272,8 +272,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<IntentRecord>>> + Send;
 
     /// Takes the lease on up to `limit` unfinished intents of this provider and operation
-    /// (oldest first) last touched before `touched_before` (Unix ms: so that one recovery
-    /// pass looks at each intent once), skipping those another live worker holds (a worker
+    /// (oldest first) last touched at or before `touched_before` (Unix ms: so that one
+    /// recovery pass looks at each intent once; the pass waits for the clock to pass it), skipping those another live worker holds (a worker
     /// restarted under the same id takes its own leases back at once).
     fn claim_batch(
         &self,

@@ -125,8 +125,13 @@ async fn claim_batch_never_hands_one_intent_to_two_workers() {
     let a = PgStore::connect(&url).await.unwrap();
     let b = PgStore::connect(&url).await.unwrap();
     tokio::time::sleep(Duration::from_millis(5)).await;
-    // As `recover` does: only intents last touched before this pass started.
+    // As `recover` does: only intents last touched when this pass started...
     let now = payout_journal::store::now_ms();
+    // ... and, as `recover` does, only once the clock has moved past it (the pass claims
+    // intents touched at or before `now`; its own claims are stamped later).
+    while payout_journal::store::now_ms() <= now {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
     let (la, lb) = (
         Lease::new("a", Duration::from_secs(60)),
         Lease::new("b", Duration::from_secs(60)),
