@@ -89,12 +89,12 @@ impl std::fmt::Display for Environment {
 /// Client-side rate limits for RohoPay's published limits, for [`ClientBuilder::rate_limiter`].
 ///
 /// RohoPay counts per IP: `POST /api/v1/checkout` 30 a minute and `POST /api/v1/collect` 100 a
-/// minute, each on its own. [`per_operation`] limits both on one client (other calls are not
-/// limited). [`checkout`] and [`collect`] limit *every* call of the client they are set on. The
-/// specs ([`checkout_spec`], [`collect_spec`]) are for a limiter shared between instances, e.g.
+/// minute, each on its own. [`per_operation`](rate_limits::per_operation) limits both on one client (other calls are not
+/// limited). [`checkout`](rate_limits::checkout) and [`collect`](rate_limits::collect) limit *every* call of the client they are set on. The
+/// specs ([`checkout_spec`](rate_limits::checkout_spec), [`collect_spec`](rate_limits::collect_spec)) are for a limiter shared between instances, e.g.
 /// `payout_core::redis::RedisRateLimiter` (see `docs/rate-limits.md`).
 ///
-/// Every limiter here is a [`RateLimitSpec::per_minute`] schedule: no sliding minute holds more
+/// Every limiter here is a [`RateLimitSpec::per_minute`](payout_core::RateLimitSpec::per_minute) schedule: no sliding minute holds more
 /// than the provider's limit, so checkouts are spaced about 2 s apart rather than let through
 /// in a burst of 30 that the next minute's window would answer with 429s.
 pub mod rate_limits {
