@@ -597,38 +597,10 @@ impl<S: Store> Journal<S> {
         E::Output: Serialize + DeserializeOwned,
     {
         require_key_protected::<C, E>()?;
-        let started = recovery_start().await;
-        let mut report = RecoveryReport::default();
-        loop {
-            let lease = self.new_lease();
-            let batch = self
-                .store
-                .claim_batch(C::PROVIDER, E::META.operation, self.batch, started, &lease)
-                .await?;
-            if batch.is_empty() {
-                return Ok(report);
-            }
-            for rec in batch {
-                let id = rec.business_id.clone();
-                let key = rec.key.clone();
-                let r = match decode_request::<E>(&rec) {
-                    Ok(req) => self.resolve_keyed(client, &rec, &req, &lease).await?,
-                    Err(e) => {
-                        self.store
-                            .finish(&id, &lease, rec.state, None, rec.error.clone())
-                            .await?;
-                        report.still_ambiguous.push(Unresolved {
-                            business_id: id,
-                            key,
-                            message: e.to_string(),
-                            candidates: Vec::new(),
-                        });
-                        continue;
-                    }
-                };
-                report.absorb(entry(id, key, r));
-            }
-        }
+        self.recover_each::<C, E, _>(async |rec, req, lease| {
+            self.resolve_keyed(client, rec, req, lease).await
+        })
+        .await
     }
 
     /// Resolves one claimed, unfinished intent of a keyed, key-protected call without lookup.
@@ -726,6 +698,19 @@ impl<S: Store> Journal<S> {
         E: Reconcile + Serialize + DeserializeOwned,
         E::Output: Serialize + DeserializeOwned,
     {
+        self.recover_each::<C, E, _>(async |rec, req, lease| self.resolve(client, rec, req, lease).await)
+            .await
+    }
+
+    /// The claim-and-resolve loop both recoveries share: claim a batch of this operation's
+    /// unfinished intents under a fresh lease, resolve each with `resolve`, until none is left.
+    /// A stored request that no longer decodes is reported, with its key, as still ambiguous.
+    async fn recover_each<C, E, R>(&self, resolve: R) -> Result<RecoveryReport>
+    where
+        C: ApiClient,
+        E: Endpoint + Keyed + DeserializeOwned,
+        R: AsyncFn(&IntentRecord, &E, &Lease) -> Result<Resolution<E::Output>>,
+    {
         let started = recovery_start().await;
         let mut report = RecoveryReport::default();
         loop {
@@ -741,7 +726,7 @@ impl<S: Store> Journal<S> {
                 let id = rec.business_id.clone();
                 let key = rec.key.clone();
                 let r = match decode_request::<E>(&rec) {
-                    Ok(req) => self.resolve(client, &rec, &req, &lease).await?,
+                    Ok(req) => resolve(&rec, &req, &lease).await?,
                     Err(e) => {
                         self.store
                             .finish(&id, &lease, rec.state, None, rec.error.clone())
