@@ -154,10 +154,7 @@ fn explain_decode_failure<T: DeserializeOwned>(
     // keys (a provider can echo a secret as a key): scrub both like a body.
     let msg = transport.scrub_with(msg.as_bytes(), 200, redact);
     let path = transport.scrub_with(path.as_bytes(), 200, redact);
-    let what = std::any::type_name::<T>()
-        .rsplit("::")
-        .next()
-        .unwrap_or("response");
+    let what = short_type_name(std::any::type_name::<T>());
     let message = if path == "." || path.is_empty() {
         format!("could not decode {what}: {msg}")
     } else {
@@ -168,4 +165,99 @@ fn explain_decode_failure<T: DeserializeOwned>(
         SNIPPET_LEN,
         redact,
     )))
+}
+
+/// A type name as a reader writes it: every path inside it shortened to its last segment, so
+/// `payout_core::Page<agent_catalog::ProductType>` reads `Page<ProductType>` and
+/// `(alloc::string::String, u32)` reads `(String, u32)`. Used in decode errors.
+pub(crate) fn short_type_name(full: &str) -> String {
+    let mut out = String::with_capacity(full.len());
+    // Start of the current path (identifiers joined by `::`), or `None` between paths.
+    let mut path_start: Option<usize> = None;
+    let flush = |out: &mut String, path: &str| {
+        out.push_str(path.rsplit("::").next().unwrap_or(path));
+    };
+    for (i, c) in full.char_indices() {
+        if c.is_alphanumeric() || c == '_' || c == ':' {
+            path_start.get_or_insert(i);
+        } else {
+            if let Some(start) = path_start.take() {
+                flush(&mut out, &full[start..i]);
+            }
+            out.push(c);
+        }
+    }
+    if let Some(start) = path_start {
+        flush(&mut out, &full[start..]);
+    }
+    if out.is_empty() {
+        "response".to_string()
+    } else {
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_type_name;
+
+    #[test]
+    fn plain_paths_keep_their_last_segment() {
+        assert_eq!(short_type_name("agent_catalog::orders::Order"), "Order");
+        assert_eq!(short_type_name("u32"), "u32");
+        assert_eq!(short_type_name("Order"), "Order");
+        assert_eq!(short_type_name(""), "response");
+    }
+
+    #[test]
+    fn generics_are_shortened_inside_and_out() {
+        assert_eq!(
+            short_type_name("payout_core::pagination::Page<agent_catalog::catalog::ProductType>"),
+            "Page<ProductType>"
+        );
+        assert_eq!(
+            short_type_name("alloc::vec::Vec<rocheap::orders::Order>"),
+            "Vec<Order>"
+        );
+        assert_eq!(
+            short_type_name(
+                "core::option::Option<alloc::vec::Vec<payout_core::envelope::Envelope<xrocket::Transfer>>>"
+            ),
+            "Option<Vec<Envelope<Transfer>>>"
+        );
+        assert_eq!(
+            short_type_name(
+                "std::collections::hash::map::HashMap<alloc::string::String, alloc::vec::Vec<u8>>"
+            ),
+            "HashMap<String, Vec<u8>>"
+        );
+        assert_eq!(
+            short_type_name("alloc::vec::Vec<alloc::vec::Vec<romplhub::Offer>>"),
+            "Vec<Vec<Offer>>"
+        );
+    }
+
+    #[test]
+    fn tuples_slices_arrays_and_references() {
+        assert_eq!(short_type_name("(alloc::string::String, u32)"), "(String, u32)");
+        assert_eq!(short_type_name("()"), "()");
+        assert_eq!(short_type_name("(a::A, (b::B, c::C<d::D>))"), "(A, (B, C<D>))");
+        assert_eq!(short_type_name("&[rohopay::Payout]"), "&[Payout]");
+        assert_eq!(short_type_name("[rohopay::Payout; 3]"), "[Payout; 3]");
+        assert_eq!(short_type_name("&'static str"), "&'static str");
+        assert_eq!(
+            short_type_name("alloc::boxed::Box<dyn core::any::Any + core::marker::Send>"),
+            "Box<dyn Any + Send>"
+        );
+    }
+
+    #[test]
+    fn real_type_names_read_without_a_stray_bracket() {
+        #[allow(dead_code)]
+        struct ProductType;
+        let name = short_type_name(std::any::type_name::<crate::Page<ProductType, u32>>());
+        assert_eq!(name, "Page<ProductType, u32>");
+        let name = short_type_name(std::any::type_name::<Vec<(String, Option<u8>)>>());
+        assert_eq!(name, "Vec<(String, Option<u8>)>");
+    }
 }
