@@ -28,7 +28,7 @@ fuzz_target!(|input: (u8, &str)| {
         // Minor units: exact when they exist, and back to the same amount.
         if let Some(minor) = to_minor_units(d, exponent) {
             assert!(fits_precision(d, exponent));
-            let again = from_minor_units(minor, exponent);
+            let again = from_minor_units(minor, exponent).expect("an exponent to_minor_units took");
             assert_eq!(again, d, "`{text}` at exponent {exponent}: {minor} minor units");
         } else if exponent <= 18 && fits_precision(d, exponent) {
             // Refused only because it does not fit an i64.

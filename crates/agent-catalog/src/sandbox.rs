@@ -78,7 +78,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use payout_core::money::{from_minor_units, parse_decimal, to_minor_units};
+use payout_core::money::{MAX_EXPONENT, parse_decimal, to_minor_units};
 use payout_core::sandbox::axum::Router;
 use payout_core::sandbox::axum::body::{Body, Bytes};
 use payout_core::sandbox::axum::extract::rejection::QueryRejection;
@@ -126,6 +126,8 @@ const DEFAULT_PAGE_SIZE: usize = 50;
 const MAX_PAGE_SIZE: usize = 100;
 /// All the sandbox's currencies have two decimals.
 const EXPONENT: u32 = 2;
+// `Decimal::new(minor, EXPONENT)` cannot panic: checked when this crate compiles.
+const _: () = assert!(EXPONENT <= MAX_EXPONENT);
 
 struct StoredOrder {
     order: Order,
@@ -282,7 +284,7 @@ impl Sandbox {
 
     /// The available balance in `currency` (zero for a currency the account does not hold).
     pub fn balance(&self, currency: &str) -> Decimal {
-        from_minor_units(self.balance_minor(currency), EXPONENT)
+        Decimal::new(self.balance_minor(currency), EXPONENT)
     }
 
     /// The available balance in `currency`, in minor units.
@@ -387,7 +389,7 @@ impl Sandbox {
         d.deposits.push(Deposit {
             id,
             currency_code: Some(currency.to_ascii_uppercase()),
-            amount: from_minor_units(minor, EXPONENT),
+            amount: Decimal::new(minor, EXPONENT),
             amount_minor: Some(minor),
             method: Some(DepositMethod::BankWire),
             status: DepositStatus::Pending,
@@ -636,7 +638,7 @@ fn seed_products() -> Vec<Product> {
             active: true,
         },
     ];
-    let dec = |m: i64| from_minor_units(m, EXPONENT).normalize();
+    let dec = |m: i64| Decimal::new(m, EXPONENT).normalize();
     seeds
         .into_iter()
         .map(|s| Product {
@@ -719,7 +721,7 @@ fn seed_deposits() -> (Vec<Deposit>, BTreeMap<String, (i64, String)>) {
             Deposit {
                 id: DepositId::new(id),
                 currency_code: Some(currency.into()),
-                amount: from_minor_units(minor, EXPONENT),
+                amount: Decimal::new(minor, EXPONENT),
                 amount_minor: Some(minor),
                 method: Some(method),
                 status: if posted {
@@ -972,7 +974,7 @@ async fn balance(State(sh): Shd, Path(agent): Path<String>, headers: HeaderMap) 
         .map(|(currency, (minor, updated))| {
             json!({
                 "currency_code": currency,
-                "available": from_minor_units(*minor, EXPONENT).to_string(),
+                "available": Decimal::new(*minor, EXPONENT).to_string(),
                 "available_minor": minor,
                 "updated_at": updated,
             })
@@ -1218,8 +1220,8 @@ fn plan_order(sh: &Shared, d: &Data, body: &[u8]) -> Result<Plan, Refusal> {
             "insufficient_balance",
             format!(
                 "The {currency} balance ({}) cannot cover this order ({})",
-                from_minor_units(available, EXPONENT),
-                from_minor_units(charged_minor, EXPONENT)
+                Decimal::new(available, EXPONENT),
+                Decimal::new(charged_minor, EXPONENT)
             ),
         ));
     }
@@ -1298,7 +1300,7 @@ fn place(d: &mut Data, plan: Plan, key: &str) -> Order {
         }
         _ => json!({}),
     };
-    let money = |m: i64| Some(from_minor_units(m, EXPONENT));
+    let money = |m: i64| Some(Decimal::new(m, EXPONENT));
     let order = Order {
         id: OrderId::new(format!(
             "{seq:08x}-5b0c-4a7e-9c1d-{:012x}",

@@ -36,7 +36,7 @@ pub fn decimal_from_f64(v: f64) -> Option<Decimal> {
 /// use payout_core::money::{to_minor_units, from_minor_units};
 /// assert_eq!(to_minor_units(Decimal::new(1234, 2), 2), Some(1234));
 /// assert_eq!(to_minor_units(Decimal::new(12345, 3), 2), None);
-/// assert_eq!(from_minor_units(1234, 2), Decimal::new(1234, 2));
+/// assert_eq!(from_minor_units(1234, 2), Some(Decimal::new(1234, 2)));
 /// ```
 pub fn to_minor_units(amount: Decimal, exponent: u32) -> Option<i64> {
     let scaled = amount.checked_mul(Decimal::from(10i64.checked_pow(exponent)?))?;
@@ -46,9 +46,29 @@ pub fn to_minor_units(amount: Decimal, exponent: u32) -> Option<i64> {
     i64::try_from(scaled.trunc()).ok()
 }
 
-/// The decimal value of `minor` units with `exponent` decimal places.
-pub fn from_minor_units(minor: i64, exponent: u32) -> Decimal {
-    Decimal::from_i128_with_scale(minor as i128, exponent.min(28))
+/// The most decimal places a [`Decimal`] holds, so the largest exponent
+/// [`from_minor_units`] accepts.
+pub const MAX_EXPONENT: u32 = Decimal::MAX_SCALE;
+
+/// The decimal value of `minor` units with `exponent` decimal places (`1234` at exponent 2 is
+/// `12.34`, printed with exactly `exponent` places).
+///
+/// `None` if `exponent` is above [`MAX_EXPONENT`] (28): a `Decimal` cannot hold that many
+/// places, and any value returned would be off by a power of ten. No currency comes near
+/// (ISO 4217 currencies have 0 to 4, the common crypto assets up to 18).
+///
+/// ```
+/// use rust_decimal::Decimal;
+/// use payout_core::money::from_minor_units;
+/// assert_eq!(from_minor_units(-5, 0), Some(Decimal::from(-5)));
+/// assert_eq!(from_minor_units(1, 28).map(|d| d.to_string()), Some(format!("0.{:0>28}", 1)));
+/// assert_eq!(from_minor_units(1, 29), None);
+/// ```
+pub fn from_minor_units(minor: i64, exponent: u32) -> Option<Decimal> {
+    if exponent > MAX_EXPONENT {
+        return None;
+    }
+    Decimal::try_from_i128_with_scale(i128::from(minor), exponent).ok()
 }
 
 /// True if `amount` has at most `places` decimal places (trailing zeros ignored).
@@ -168,5 +188,28 @@ mod tests {
         assert!(fits_precision(Decimal::new(1230, 3), 2));
         assert!(!fits_precision(Decimal::new(1231, 3), 2));
         assert_eq!(decimal_from_f64(1e-7).unwrap().to_string(), "0.0000001");
+    }
+
+    #[test]
+    fn minor_units_refuse_an_exponent_a_decimal_cannot_hold() {
+        // 28 places: the most a Decimal holds, exact for the whole i64 range.
+        let d = from_minor_units(1, 28).unwrap();
+        assert_eq!(d.scale(), 28);
+        assert_eq!(d.to_string(), "0.0000000000000000000000000001");
+        assert_eq!(
+            from_minor_units(i64::MAX, 28).unwrap().mantissa(),
+            i128::from(i64::MAX)
+        );
+        assert_eq!(
+            from_minor_units(i64::MIN, 28).unwrap().mantissa(),
+            i128::from(i64::MIN)
+        );
+        assert_eq!(from_minor_units(-1234, 2), Some(Decimal::new(-1234, 2)));
+        // Above 28 it used to clamp to 28 and return a value ten (or 10^n) times too big.
+        assert_eq!(from_minor_units(1, 29), None);
+        assert_eq!(from_minor_units(0, 29), None);
+        assert_eq!(from_minor_units(1234, u32::MAX), None);
+        assert_eq!(from_minor_units(i64::MIN, u32::MAX), None);
+        assert_eq!(MAX_EXPONENT, 28);
     }
 }

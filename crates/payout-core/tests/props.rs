@@ -555,7 +555,7 @@ proptest! {
     /// can hold (0..=18), and the Decimal prints with exactly that many places.
     #[test]
     fn minor_units_round_trip(minor in any::<i64>(), exponent in 0u32..=18) {
-        let d = from_minor_units(minor, exponent);
+        let d = from_minor_units(minor, exponent).unwrap();
         prop_assert_eq!(d.scale(), exponent);
         prop_assert_eq!(to_minor_units(d, exponent), Some(minor));
         let wire = d.to_string();
@@ -565,7 +565,7 @@ proptest! {
     /// An amount with more places than the currency has is refused, never rounded.
     #[test]
     fn extra_precision_is_refused_not_rounded(minor in any::<i32>(), exponent in 0u32..=8, extra in 1i64..10) {
-        let d = from_minor_units(i64::from(minor) * 10 + extra, exponent + 1);
+        let d = from_minor_units(i64::from(minor) * 10 + extra, exponent + 1).unwrap();
         prop_assert_eq!(to_minor_units(d, exponent), None);
     }
 
