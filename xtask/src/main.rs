@@ -18,13 +18,19 @@
 //!   seeded random faults (`crates/payout-soak`); its 100-call version runs in `test`.
 //! * `cargo xtask release --dry-run` — check versions and changelogs and `cargo package` every
 //!   publishable crate in dependency order; it never publishes.
+//! * `cargo xtask deny [--advisories]` — the dependency policy in `deny.toml` (licences, bans,
+//!   sources; offline) with cargo-deny, installed on demand; not part of `test`.
+//! * `cargo xtask semver [--baseline-rev REV]` — cargo-semver-checks for every publishable library
+//!   against a git revision (default: the newest `v*` tag), installed on demand; not part of `test`.
 
 mod bench;
 mod codegen;
 mod demo;
+mod deny;
 mod examples;
 mod fuzz;
 mod release;
+mod semver;
 mod services;
 mod soak;
 mod tls;
@@ -48,6 +54,8 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&root, &args[1..]),
         Some("soak") => soak::run(&root, &args[1..]),
         Some("with-services") => with_services(&root, &args[1..]),
+        Some("deny") => deny::run(&root, &args[1..]),
+        Some("semver") => semver::run(&root, &args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
@@ -56,6 +64,8 @@ fn main() -> ExitCode {
                  test                 fmt check, clippy -D warnings, tests, doctests, docs, codegen --check, openssl check\n  \
                  codegen [--check]    regenerate (or verify) endpoint tables from crates/*/api/endpoints.json\n  \
                  release --dry-run    check versions/changelogs and cargo package each crate in dependency order\n  \
+                 deny [--advisories]  cargo-deny: licences, bans, sources (offline; --advisories fetches RustSec)\n  \
+                 semver [--baseline-rev REV]  cargo-semver-checks of each library against REV (default: newest v* tag)\n  \
                  fuzz [--seconds N]   run every fuzz target N s each (default 60; nightly, cargo-fuzz installed on demand)\n  \
                  bench [--quick]      SDK vs raw reqwest on a loopback server; table + target/bench/results.json\n  \
                  soak [--calls N]     1,000 (N) payouts per provider against the sandboxes under random faults\n  \
