@@ -152,6 +152,8 @@ struct Record {
     tx: Transaction,
     amount: u64,
     commission: u64,
+    /// The `Idempotency-Key` the transaction was created under (a checkout may have none).
+    key: Option<String>,
 }
 
 impl Record {
@@ -372,6 +374,19 @@ impl Sandbox {
     /// How many transactions were created (a retried create must count once).
     pub fn transactions_created(&self) -> usize {
         self.shared.lock().records.len()
+    }
+
+    /// Every transaction created, oldest first, with the `Idempotency-Key` it was created
+    /// under (`None` for a checkout sent without one). A key that was sent again and
+    /// replayed appears once, with the one transaction it created: crash tests count
+    /// payouts from this record.
+    pub fn transactions_with_keys(&self) -> Vec<(Option<String>, Transaction)> {
+        self.shared
+            .lock()
+            .records
+            .iter()
+            .map(|r| (r.key.clone(), r.tx.clone()))
+            .collect()
     }
 
     /// How many transactions of this type were created.
@@ -917,6 +932,7 @@ async fn checkout(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: S
         tx,
         amount,
         commission: fee,
+        key: key.clone(),
     });
     let token = format!("{:016x}{:016x}", uuid_like(seq), seq);
     d.sessions.insert(
@@ -1259,6 +1275,7 @@ fn mobile_money(shared: &Shared, headers: &HeaderMap, body: &str, kind: Transact
         tx,
         amount: req.amount,
         commission: fee,
+        key: Some(key.to_string()),
     });
     drop(d);
     let bytes = serde_json::to_vec(&response).unwrap_or_default();
@@ -1425,6 +1442,47 @@ mod tests {
         assert_eq!(iso8601(t(0)), "1970-01-01T00:00:00Z");
         assert_eq!(iso8601(t(1_709_251_199)), "2024-02-29T23:59:59Z");
         assert_eq!(iso8601(t(1_795_239_884)), "2026-11-21T05:44:44Z");
+    }
+
+    #[tokio::test]
+    async fn the_record_holds_each_idempotency_key_once_with_its_transaction() {
+        use crate::{Card, CheckoutRequest, CollectRequest, DisburseRequest, IdempotencyKey};
+        let sb = Sandbox::start().await.unwrap();
+        sb.set_balance_live(1_000_000);
+        let live = sb.live_client();
+        let key = |k: &str| IdempotencyKey::new(k).unwrap();
+        let pay = DisburseRequest::new("256712345678", 20_000, Currency::Ugx).idempotency_key(key("k-pay"));
+        let first = live.mobile_money().disburse(&pay).await.unwrap();
+        // Sent again with the same key: replayed, nothing new in the record.
+        let again = live.mobile_money().disburse(&pay).await.unwrap();
+        assert_eq!(
+            first.transaction.internal_reference,
+            again.transaction.internal_reference
+        );
+        let collect = CollectRequest::new("256712345678", 5_000, Currency::Ugx).idempotency_key(key("k-col"));
+        live.mobile_money().collect(&collect).await.unwrap();
+        let card = Card::new("4111111111111111", "12/30", "123");
+        let checkout = CheckoutRequest::new(
+            75_000,
+            Currency::Ugx,
+            "Jane Mukasa",
+            "jane@example.com",
+            "https://shop.example/return",
+            card,
+        )
+        .idempotency_key(key("k-card"));
+        live.checkout().create(&checkout).await.unwrap();
+        live.checkout().create(&checkout).await.unwrap();
+
+        let record = sb.transactions_with_keys();
+        let keys: Vec<_> = record.iter().map(|(k, _)| k.as_deref()).collect();
+        assert_eq!(keys, vec![Some("k-pay"), Some("k-col"), Some("k-card")]);
+        assert_eq!(
+            record[0].1.internal_reference,
+            first.transaction.internal_reference
+        );
+        assert_eq!(record[2].1.kind, Some(TransactionType::Collection));
+        assert_eq!(sb.server().count("POST", PATH_DISBURSE), 2);
     }
 
     #[test]
