@@ -13,12 +13,14 @@
 //! * **a record of every request**, so a test can assert that a payout was created exactly once;
 //! * [`IdempotencyStore`], replaying a response for a repeated key and refusing a key reused
 //!   with a different body, as the providers that take `Idempotency-Key` document;
-//! * [`WebhookSender`], delivering signed webhooks to a URL your test gives.
+//! * [`WebhookSender`], delivering signed webhooks to a URL on this machine your test gives,
+//!   and delivering them again on a [`WebhookRetry`] schedule while the receiver does not
+//!   answer 2xx, recording every [`Attempt`].
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 pub use axum;
 use axum::body::Body;
@@ -495,19 +497,232 @@ impl IdempotencyStore {
     }
 }
 
-/// A webhook the sandbox delivered.
+/// When a sandbox delivers a webhook again: after an answer that is not 2xx, a connection that
+/// could not be made, or no answer within [`WebhookRetry::attempt_timeout`].
+///
+/// The first attempt goes out at once; attempt `n + 1` follows attempt `n` after the `n`-th
+/// delay. Every attempt re-sends the same event with a byte-identical body (a sandbox whose
+/// provider signs a timestamp signs each attempt afresh). The schedule is bounded: at most
+/// [`WebhookRetry::MAX_RETRIES`] retries, each delay at most [`WebhookRetry::MAX_DELAY`], each
+/// attempt at most [`WebhookRetry::MAX_ATTEMPT_TIMEOUT`]; retries stop when the sandbox is
+/// dropped.
+///
+/// ```
+/// use std::time::Duration;
+/// use payout_core::sandbox::WebhookRetry;
+///
+/// // In a test: three retries 20 ms apart, so "delivered on attempt 3" takes milliseconds.
+/// let fast = WebhookRetry::every(Duration::from_millis(20), 3);
+/// assert_eq!(fast.max_attempts(), 4);
+/// // The same, written as the CLI's `--webhook-retries` takes it.
+/// assert_eq!("20ms,20ms,20ms".parse::<WebhookRetry>(), Ok(fast));
+/// assert_eq!(WebhookRetry::none().max_attempts(), 1);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookRetry {
+    delays: Vec<Duration>,
+    attempt_timeout: Duration,
+}
+
+impl Default for WebhookRetry {
+    /// [`WebhookRetry::conservative`].
+    fn default() -> Self {
+        Self::conservative()
+    }
+}
+
+impl WebhookRetry {
+    /// The most retries a schedule keeps (more are dropped).
+    pub const MAX_RETRIES: usize = 25;
+    /// The longest delay between two attempts (longer ones are shortened to it).
+    pub const MAX_DELAY: Duration = Duration::from_secs(24 * 60 * 60);
+    /// The longest an attempt waits for an answer.
+    pub const MAX_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
+    /// How long an attempt waits for an answer unless set.
+    pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// The schedule of a sandbox whose provider publishes none (ours, not a provider's): five
+    /// retries after 10 s, 1 min, 5 min, 30 min and 2 h (six attempts over about 2 h 36 min),
+    /// each attempt waiting 10 s for an answer.
+    pub fn conservative() -> Self {
+        Self::after([
+            Duration::from_secs(10),
+            Duration::from_secs(60),
+            Duration::from_secs(5 * 60),
+            Duration::from_secs(30 * 60),
+            Duration::from_secs(2 * 60 * 60),
+        ])
+    }
+
+    /// One attempt, never retried (what the sandboxes did before they re-delivered).
+    pub fn none() -> Self {
+        Self::after([])
+    }
+
+    /// Retries after each of `delays` in turn (at most [`WebhookRetry::MAX_RETRIES`] of them,
+    /// each at most [`WebhookRetry::MAX_DELAY`]).
+    pub fn after(delays: impl IntoIterator<Item = Duration>) -> Self {
+        WebhookRetry {
+            delays: delays
+                .into_iter()
+                .take(Self::MAX_RETRIES)
+                .map(|d| d.min(Self::MAX_DELAY))
+                .collect(),
+            attempt_timeout: Self::DEFAULT_ATTEMPT_TIMEOUT,
+        }
+    }
+
+    /// `retries` retries, `delay` apart (for tests: milliseconds).
+    pub fn every(delay: Duration, retries: usize) -> Self {
+        Self::after(std::iter::repeat_n(delay, retries.min(Self::MAX_RETRIES)))
+    }
+
+    /// How long each attempt waits for an answer before it counts as failed (at most
+    /// [`WebhookRetry::MAX_ATTEMPT_TIMEOUT`]; at least 1 ms).
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = timeout.clamp(Duration::from_millis(1), Self::MAX_ATTEMPT_TIMEOUT);
+        self
+    }
+
+    /// The delays before each retry.
+    pub fn delays(&self) -> &[Duration] {
+        &self.delays
+    }
+
+    /// How long each attempt waits for an answer.
+    pub fn timeout(&self) -> Duration {
+        self.attempt_timeout
+    }
+
+    /// The first attempt and the retries.
+    pub fn max_attempts(&self) -> usize {
+        self.delays.len() + 1
+    }
+
+    /// The time from the first attempt to the start of the last one.
+    pub fn span(&self) -> Duration {
+        self.delays.iter().sum()
+    }
+}
+
+impl std::fmt::Display for WebhookRetry {
+    /// The form [`WebhookRetry`]'s `FromStr` reads: `none`, or the delays in milliseconds
+    /// (`10000ms,60000ms`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.delays.is_empty() {
+            return f.write_str("none");
+        }
+        let parts: Vec<String> = self
+            .delays
+            .iter()
+            .map(|d| format!("{}ms", d.as_millis()))
+            .collect();
+        f.write_str(&parts.join(","))
+    }
+}
+
+impl std::str::FromStr for WebhookRetry {
+    type Err = String;
+
+    /// `none` (no retries), `default` ([`WebhookRetry::conservative`]), or the delays before
+    /// each retry separated by commas, each a whole number with a unit `ms`, `s`, `m` or `h`
+    /// (`50ms,50ms,50ms` or `10s,1m,5m`); `N*DELAY` repeats a delay (`3*50ms`).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        match s {
+            "none" | "0" => return Ok(Self::none()),
+            "default" => return Ok(Self::conservative()),
+            _ => {}
+        }
+        let mut delays = Vec::new();
+        for part in s.split(',') {
+            let part = part.trim();
+            let (times, delay) = match part.split_once('*') {
+                Some((n, d)) => (
+                    n.trim()
+                        .parse::<usize>()
+                        .map_err(|_| format!("`{part}`: expected N*DELAY with N a whole number"))?,
+                    d.trim(),
+                ),
+                None => (1, part),
+            };
+            let delay = parse_delay(delay).ok_or_else(|| {
+                format!("`{part}`: expected a delay like 50ms, 10s, 5m or 2h (or `none`, `default`)")
+            })?;
+            if delays.len() + times > Self::MAX_RETRIES {
+                return Err(format!(
+                    "at most {} retries (a sandbox's re-delivery is bounded)",
+                    Self::MAX_RETRIES
+                ));
+            }
+            delays.extend(std::iter::repeat_n(delay, times));
+        }
+        if let Some(long) = delays.iter().find(|d| **d > Self::MAX_DELAY) {
+            return Err(format!("{long:?} is longer than the 24 h a retry may wait"));
+        }
+        Ok(Self::after(delays))
+    }
+}
+
+fn parse_delay(s: &str) -> Option<Duration> {
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    let ms = match unit {
+        "ms" => Some(n),
+        "s" => n.checked_mul(1_000),
+        "m" => n.checked_mul(60_000),
+        "h" => n.checked_mul(3_600_000),
+        _ => None,
+    }?;
+    Some(Duration::from_millis(ms))
+}
+
+/// One attempt at delivering a webhook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Attempt {
+    /// 1 for the first attempt, 2 for the first retry...
+    pub number: u32,
+    /// When the attempt started.
+    pub at: SystemTime,
+    /// The HTTP status the receiver answered, or `None` if there was no answer.
+    pub status: Option<u16>,
+    /// Why there was no answer (`could not connect`, `no answer within 10s`, `not a loopback
+    /// URL`); `None` when the receiver answered.
+    pub error: Option<String>,
+    /// The headers this attempt sent (a fresh signature timestamp where the provider signs one).
+    pub headers: Vec<(String, String)>,
+}
+
+impl Attempt {
+    /// The receiver answered 2xx: the provider would stop here.
+    pub fn succeeded(&self) -> bool {
+        self.status.is_some_and(|s| (200..300).contains(&s))
+    }
+}
+
+/// A webhook the sandbox delivered (one event, however many attempts it took).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Delivery {
     /// Where it went.
     pub url: String,
     /// The event or object it reported (free text, for transcripts).
     pub label: String,
-    /// The HTTP status the receiver answered, or `None` if it could not be reached.
+    /// The HTTP status the receiver answered the latest attempt, or `None` if it could not be
+    /// reached.
     pub status: Option<u16>,
-    /// The headers sent (signature and timestamp included), so a test can verify the delivery.
+    /// The headers of the latest attempt (signature and timestamp included), so a test can
+    /// verify the delivery.
     pub headers: Vec<(String, String)>,
-    /// The raw body sent, byte for byte.
+    /// The raw body sent, byte for byte (the same on every attempt).
     pub body: Bytes,
+    /// Every attempt so far, in order.
+    pub attempts: Vec<Attempt>,
+    /// `true` once no further attempt will be made: delivered, out of attempts, or refused
+    /// (a URL that is not on loopback).
+    pub finished: bool,
 }
 
 impl Delivery {
@@ -524,24 +739,93 @@ impl Delivery {
         }
         map
     }
+
+    /// The number of the attempt the receiver answered 2xx (`Some(3)`: delivered on the
+    /// second retry), or `None` if none did (yet).
+    pub fn delivered_on(&self) -> Option<u32> {
+        self.attempts.iter().find(|a| a.succeeded()).map(|a| a.number)
+    }
 }
 
-/// Delivers signed webhooks from a sandbox to a URL the test gives, and keeps a log.
+/// Signs one attempt: the headers to send with `body`.
+type Signer = dyn Fn(&[u8]) -> Vec<(String, String)> + Send + Sync;
+
+struct SenderInner {
+    client: reqwest::Client,
+    log: Mutex<Vec<Delivery>>,
+    retry: Mutex<WebhookRetry>,
+}
+
+impl Default for SenderInner {
+    fn default() -> Self {
+        // Loopback only: no proxy, and a redirect is an answer (a 3xx), never followed off
+        // this machine.
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
+        SenderInner {
+            client,
+            log: Mutex::new(Vec::new()),
+            retry: Mutex::new(WebhookRetry::default()),
+        }
+    }
+}
+
+/// Delivers signed webhooks from a sandbox to a URL on this machine, re-delivers them on the
+/// sandbox's [`WebhookRetry`] schedule like the real providers, and records every attempt.
 #[derive(Clone, Default)]
 pub struct WebhookSender {
-    client: reqwest::Client,
-    log: Arc<Mutex<Vec<Delivery>>>,
+    inner: Arc<SenderInner>,
 }
 
 impl std::fmt::Debug for WebhookSender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WebhookSender").finish()
+        f.debug_struct("WebhookSender")
+            .field("retry", &*lock(&self.inner.retry))
+            .finish()
+    }
+}
+
+/// True for `http(s)://127.x.x.x`, `[::1]` and `localhost`: the only places a sandbox delivers.
+fn is_loopback_url(url: &str) -> bool {
+    let Ok(u) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    if !matches!(u.scheme(), "http" | "https") {
+        return false;
+    }
+    match u.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
     }
 }
 
 impl WebhookSender {
-    /// POSTs `body` with `headers` to `url` and records the outcome. Never fails: a receiver
-    /// that is down is recorded with `status: None`, as a real provider would just retry later.
+    /// A sender re-delivering on `retry`.
+    pub fn new(retry: WebhookRetry) -> Self {
+        let sender = Self::default();
+        sender.set_retry(retry);
+        sender
+    }
+
+    /// The schedule for deliveries from now on (deliveries already under way keep theirs).
+    pub fn set_retry(&self, retry: WebhookRetry) {
+        *lock(&self.inner.retry) = retry;
+    }
+
+    /// The schedule new deliveries get.
+    pub fn retry(&self) -> WebhookRetry {
+        lock(&self.inner.retry).clone()
+    }
+
+    /// POSTs `body` with `headers` to `url`, records the outcome, and re-delivers the same
+    /// headers and body on the schedule while the answer is not 2xx. Returns the first
+    /// attempt's status. Never fails: a receiver that is down is recorded with `status: None`,
+    /// as a real provider would just retry later.
     pub async fn send(
         &self,
         url: &str,
@@ -549,30 +833,140 @@ impl WebhookSender {
         headers: &[(&str, String)],
         body: Vec<u8>,
     ) -> Option<u16> {
-        let body = Bytes::from(body);
-        let mut req = self
-            .client
-            .post(url)
-            .header("content-type", "application/json")
-            .timeout(Duration::from_secs(5))
-            .body(body.clone());
-        for (k, v) in headers {
-            req = req.header(*k, v);
-        }
-        let status = req.send().await.ok().map(|r| r.status().as_u16());
-        lock(&self.log).push(Delivery {
-            url: url.to_string(),
-            label: label.to_string(),
-            status,
-            headers: headers.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
-            body,
-        });
-        status
+        let headers: Vec<(String, String)> =
+            headers.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        self.send_signed(url, label, body, move |_| headers.clone()).await
     }
 
-    /// Every delivery so far.
+    /// Like [`WebhookSender::send`], but `sign` makes each attempt's headers from the body, so
+    /// a provider that signs a timestamp gets a fresh one on every attempt (the body stays
+    /// byte-identical).
+    pub async fn send_signed<F>(&self, url: &str, label: &str, body: Vec<u8>, sign: F) -> Option<u16>
+    where
+        F: Fn(&[u8]) -> Vec<(String, String)> + Send + Sync + 'static,
+    {
+        let retry = self.retry();
+        let body = Bytes::from(body);
+        let sign: Arc<Signer> = Arc::new(sign);
+        let index = {
+            let mut log = lock(&self.inner.log);
+            log.push(Delivery {
+                url: url.to_string(),
+                label: label.to_string(),
+                status: None,
+                headers: Vec::new(),
+                body: body.clone(),
+                attempts: Vec::new(),
+                finished: false,
+            });
+            log.len() - 1
+        };
+        if !is_loopback_url(url) {
+            let headers = sign(&body);
+            let mut log = lock(&self.inner.log);
+            if let Some(d) = log.get_mut(index) {
+                d.headers = headers.clone();
+                d.attempts.push(Attempt {
+                    number: 1,
+                    at: SystemTime::now(),
+                    status: None,
+                    error: Some("not a loopback URL: a sandbox delivers only on this machine".into()),
+                    headers,
+                });
+                d.finished = true;
+            }
+            return None;
+        }
+        let first = attempt(&self.inner, index, 1, url, &body, &*sign, retry.attempt_timeout).await;
+        if first.succeeded() || retry.delays.is_empty() {
+            finish(&self.inner, index);
+            return first.status;
+        }
+        let weak = Arc::downgrade(&self.inner);
+        let url = url.to_string();
+        tokio::spawn(async move {
+            for (n, delay) in (2u32..).zip(retry.delays.iter().copied()) {
+                tokio::time::sleep(delay).await;
+                // The sandbox is gone: so is the provider that would retry.
+                let Some(inner) = weak.upgrade() else { return };
+                if attempt(&inner, index, n, &url, &body, &*sign, retry.attempt_timeout)
+                    .await
+                    .succeeded()
+                {
+                    break;
+                }
+            }
+            if let Some(inner) = weak.upgrade() {
+                finish(&inner, index);
+            }
+        });
+        first.status
+    }
+
+    /// Every delivery so far, each with its attempts.
     pub fn deliveries(&self) -> Vec<Delivery> {
-        lock(&self.log).clone()
+        lock(&self.inner.log).clone()
+    }
+
+    /// Waits up to `timeout` until every delivery so far is finished (delivered or out of
+    /// attempts), and returns them all.
+    pub async fn wait_finished(&self, timeout: Duration) -> Vec<Delivery> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let all = self.deliveries();
+            if all.iter().all(|d| d.finished) || tokio::time::Instant::now() >= deadline {
+                return all;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+async fn attempt(
+    inner: &SenderInner,
+    index: usize,
+    number: u32,
+    url: &str,
+    body: &Bytes,
+    sign: &Signer,
+    timeout: Duration,
+) -> Attempt {
+    let headers = sign(body);
+    let at = SystemTime::now();
+    let mut req = inner
+        .client
+        .post(url)
+        .header("content-type", "application/json")
+        .timeout(timeout)
+        .body(body.clone());
+    for (k, v) in &headers {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    let (status, error) = match req.send().await {
+        Ok(r) => (Some(r.status().as_u16()), None),
+        // Never the error's text: it quotes the URL, which can carry a token.
+        Err(e) if e.is_timeout() => (None, Some(format!("no answer within {timeout:?}"))),
+        Err(e) if e.is_connect() => (None, Some("could not connect".to_string())),
+        Err(_) => (None, Some("the request failed".to_string())),
+    };
+    let a = Attempt {
+        number,
+        at,
+        status,
+        error,
+        headers,
+    };
+    if let Some(d) = lock(&inner.log).get_mut(index) {
+        d.status = a.status;
+        d.headers = a.headers.clone();
+        d.attempts.push(a.clone());
+    }
+    a
+}
+
+fn finish(inner: &SenderInner, index: usize) {
+    if let Some(d) = lock(&inner.log).get_mut(index) {
+        d.finished = true;
     }
 }
 
@@ -602,6 +996,11 @@ impl WebhookInbox {
     /// The URL to give the sandbox.
     pub fn url(&self) -> String {
         format!("{}/webhook", self.server.base_url())
+    }
+    /// The receiver's server: script its answers (`inbox.server().fail_next(2,
+    /// Fault::Status(500))` makes it answer 500 twice, so a sandbox re-delivers).
+    pub fn server(&self) -> &SandboxServer {
+        &self.server
     }
     /// Everything received so far.
     pub fn received(&self) -> Vec<RecordedRequest> {
