@@ -19,7 +19,8 @@
 //! error: "Invalid API key."`), the balance debited by each order's `cost` and refunded when an
 //! order fails, orders moving `CREATED` → `PROCESSING` → `COMPLETED` or `FAILED` (on demand with
 //! [`Sandbox::advance`], or on a timer with [`Sandbox::auto_advance`]), `INSUFFICIENT_BALANCE` at
-//! creation, `ORDER_NOT_FOUND` lookups, and a signed callback to your URL on every status change.
+//! creation, `ORDER_NOT_FOUND` lookups, and a signed callback to your URL on every status change,
+//! delivered again while your URL does not answer 2xx ([`Sandbox::webhook_retry`]).
 //! Faults and the request log come from [`SandboxServer`] ([`Sandbox::server`]).
 
 use std::collections::HashMap;
@@ -33,7 +34,9 @@ use payout_core::sandbox::axum::extract::{Path, State};
 use payout_core::sandbox::axum::http::{HeaderMap, StatusCode};
 use payout_core::sandbox::axum::response::Response;
 use payout_core::sandbox::axum::routing::{get, post};
-pub use payout_core::sandbox::{Delivery, Fault, RecordedRequest, SandboxServer, WebhookInbox};
+pub use payout_core::sandbox::{
+    Attempt, Delivery, Fault, RecordedRequest, SandboxServer, WebhookInbox, WebhookRetry,
+};
 use payout_core::sandbox::{WebhookSender, json_response};
 use serde_json::{Value, json};
 
@@ -173,6 +176,17 @@ impl Sandbox {
     /// Business Settings page).
     pub fn set_webhook_url(&self, url: impl Into<String>) {
         self.shared.lock().callback_url = Some(url.into());
+    }
+
+    /// When a callback your URL did not answer 2xx (or did not answer within the attempt
+    /// timeout) is delivered again, byte for byte with the same signature (ROCheap signs no
+    /// timestamp). ROCheap documents no retry policy, so the default is ours, not ROCheap's:
+    /// [`WebhookRetry::conservative`] (retries after 10 s, 1 min, 5 min, 30 min and 2 h; 10 s
+    /// per attempt). In tests, make it fast: `sandbox.webhook_retry(WebhookRetry::every(
+    /// Duration::from_millis(20), 3))`; `WebhookRetry::none()` delivers once. Every attempt is
+    /// in [`Delivery::attempts`]. Applies to callbacks sent from now on.
+    pub fn webhook_retry(&self, schedule: WebhookRetry) {
+        self.shared.webhooks.set_retry(schedule);
     }
 
     /// Makes every order to `roblox_user_id` fail with `code` when it is advanced.

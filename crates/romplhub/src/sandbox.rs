@@ -57,7 +57,8 @@
 //! * **Rate limit**: 60 requests per minute per account (unauthenticated calls share one
 //!   bucket), then 429 with `Retry-After`; see [`Sandbox::set_rate_limit`].
 //! * **Webhooks**: `order.completed` / `order.failed` POSTed to the order's `webhook_url`,
-//!   **unsigned**, as RomplHub sends them; confirm them with [`crate::webhook::confirm`].
+//!   **unsigned**, as RomplHub sends them; confirm them with [`crate::webhook::confirm`]. One
+//!   your URL does not answer 2xx is delivered again ([`Sandbox::webhook_retry`]).
 //!
 //! Faults and the request log come from [`SandboxServer`] ([`Sandbox::server`]). Where the
 //! page is silent (answer shapes of login, API key, packs, 2FA; error texts; the token rate of
@@ -75,7 +76,9 @@ use payout_core::sandbox::axum::extract::{Path, RawQuery, State};
 use payout_core::sandbox::axum::http::{HeaderMap, HeaderValue, StatusCode};
 use payout_core::sandbox::axum::response::{IntoResponse, Response};
 use payout_core::sandbox::axum::routing::{delete, get, post};
-pub use payout_core::sandbox::{Delivery, Fault, RecordedRequest, SandboxServer, WebhookInbox};
+pub use payout_core::sandbox::{
+    Attempt, Delivery, Fault, RecordedRequest, SandboxServer, WebhookInbox, WebhookRetry,
+};
 use payout_core::sandbox::{WebhookSender, json_response};
 use serde_json::{Map, Value, json};
 
@@ -406,6 +409,17 @@ impl Sandbox {
     /// How many top-ups of the seeded account wait for approval.
     pub fn pending_topups(&self) -> usize {
         self.shared.lock().accounts[0].pending_topups.len()
+    }
+
+    /// When a webhook your URL did not answer 2xx (or did not answer within the attempt
+    /// timeout) is delivered again, byte for byte (RomplHub signs nothing). RomplHub documents
+    /// no retry policy, so the default is ours, not RomplHub's: [`WebhookRetry::conservative`]
+    /// (retries after 10 s, 1 min, 5 min, 30 min and 2 h; 10 s per attempt). In tests, make it
+    /// fast: `sandbox.webhook_retry(WebhookRetry::every(Duration::from_millis(20), 3))`;
+    /// `WebhookRetry::none()` delivers once. Every attempt is in [`Delivery::attempts`].
+    /// Applies to webhooks sent from now on.
+    pub fn webhook_retry(&self, schedule: WebhookRetry) {
+        self.shared.webhooks.set_retry(schedule);
     }
 
     /// Sends the webhooks of orders created without a `webhook_url` to `url` (RomplHub itself
