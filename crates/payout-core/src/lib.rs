@@ -19,6 +19,8 @@
 //!   your handler.
 //! * [`pagination`]: offset, page and cursor APIs as a `Stream`, and a capped `collect_all`.
 //! * [`money`]: exact `Decimal` from JSON strings or numbers, and minor units.
+//! * [`Timestamp`] ([`time`]): a provider's date-time as sent, with the instant it names when it
+//!   is RFC 3339 with an offset; no date-time crate needed (features `jiff` and `time` convert).
 //! * The call protocol: [`Endpoint`] (a request as a value) and [`ApiClient::send`],
 //!   [`reconcile`] (settling an unknown outcome by the request's own key), [`poll`] (one
 //!   `wait_until_final` loop), [`envelope`] (the `{success, ...}` envelope), [`id!`] and the
@@ -60,6 +62,7 @@ pub mod secret;
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod test_util;
+pub mod time;
 pub mod transport;
 pub mod webhook;
 
@@ -77,6 +80,7 @@ pub use pagination::{Page, collect_all, paginate};
 pub use poll::{OnLookupError, Poll, PollOptions};
 pub use reconcile::{Found, Keyed, Reconcile, ReconcilePolicy};
 pub use retry::{RetryPolicy, Safety};
+pub use time::{Timestamp, TimestampError};
 pub use transport::{
     AuthScheme, ErrorDecoder, ErrorInfo, RawApi, Request, Response, Transport, TransportConfig, decode_json,
     env_var, require_env,
