@@ -8,6 +8,8 @@ pub mod dedupe;
 mod error;
 mod journal;
 #[cfg(feature = "postgres")]
+mod pool;
+#[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod postgres;
 pub mod sqlite;
