@@ -74,7 +74,8 @@
 //!   documented flat form), signed `x-rohopay-signature: sha256=<hex>` over the raw body with the
 //!   **webhook secret** ([`SANDBOX_WEBHOOK_SECRET`], not the API key), sent to
 //!   [`Sandbox::set_webhook_url`] (or to a transaction's loopback `callback_url`; the sandbox
-//!   never calls the internet).
+//!   never calls the internet); one not answered 2xx within 10 s is delivered again
+//!   ([`Sandbox::webhook_retry`]).
 //!
 //! Errors use the documented envelope `{"success": false, "error": {"code", "message",
 //! "reference"?}}`. Faults and the request log come from [`SandboxServer`]
@@ -91,7 +92,9 @@ use payout_core::sandbox::axum::extract::{Path, RawQuery, State};
 use payout_core::sandbox::axum::http::{HeaderMap, HeaderValue, StatusCode};
 use payout_core::sandbox::axum::response::Response;
 use payout_core::sandbox::axum::routing::{get, post};
-pub use payout_core::sandbox::{Delivery, Fault, RecordedRequest, SandboxServer, WebhookInbox};
+pub use payout_core::sandbox::{
+    Attempt, Delivery, Fault, RecordedRequest, SandboxServer, WebhookInbox, WebhookRetry,
+};
 use payout_core::sandbox::{IdempotencyStore, KeyState, WebhookSender, json_response};
 use payout_core::{Decimal, SecretString};
 use secrecy::ExposeSecret;
@@ -246,7 +249,10 @@ impl Sandbox {
                 rate_window: Duration::from_secs(60),
             }),
             idempotency: IdempotencyStore::default(),
-            webhooks: WebhookSender::default(),
+            // RohoPay: a delivery not answered 2xx within 10 s is retried "with backoff".
+            webhooks: WebhookSender::new(
+                WebhookRetry::conservative().attempt_timeout(Duration::from_secs(10)),
+            ),
             webhook_secret: SecretString::from(SANDBOX_WEBHOOK_SECRET),
             base_url: Mutex::new(String::new()),
         });
@@ -320,6 +326,18 @@ impl Sandbox {
     /// Faults and the request log.
     pub fn server(&self) -> &SandboxServer {
         &self.server
+    }
+
+    /// When a webhook your URL did not answer 2xx within the attempt timeout is delivered
+    /// again, byte for byte with the same `x-rohopay-signature` (RohoPay signs no timestamp).
+    /// RohoPay's Webhooks page says a delivery not answered 2xx within 10 s is retried with
+    /// backoff but publishes no schedule, so the default is RohoPay's 10 s per attempt with
+    /// our retries, not RohoPay's: [`WebhookRetry::conservative`] (after 10 s, 1 min, 5 min,
+    /// 30 min and 2 h). In tests, make it fast: `sandbox.webhook_retry(WebhookRetry::every(
+    /// Duration::from_millis(20), 3))`; `WebhookRetry::none()` delivers once. Every attempt is
+    /// in [`Delivery::attempts`]. Applies to webhooks sent from now on.
+    pub fn webhook_retry(&self, schedule: WebhookRetry) {
+        self.shared.webhooks.set_retry(schedule);
     }
 
     /// Delivers every webhook to `url` (RohoPay's Dashboard → Webhooks), whatever the
