@@ -52,7 +52,9 @@
 //! * Webhooks in the `{id, timestamp, type, data}` envelope, signed with the webhook secret
 //!   (`Signature` = hex HMAC-SHA256 of `"<Signature-Timestamp>.<raw body>"`,
 //!   `Signature-Version: v1`), to the object's `callback.callbackUrl` or the app-wide URL
-//!   ([`Sandbox::set_webhook_url`]).
+//!   ([`Sandbox::set_webhook_url`]); a delivery your URL does not answer 2xx is delivered
+//!   again with the same `id` and body and a fresh `Signature-Timestamp`
+//!   ([`Sandbox::webhook_retry`]).
 //! * Rate limits are not published (about 20 requests per minute per endpoint is reported), so
 //!   none applies by default; [`Sandbox::set_rate_limit`] scripts one, answered 429
 //!   `rate_limit_exceeded` with `Retry-After`.
@@ -75,7 +77,9 @@ use payout_core::sandbox::axum::body::{Body, Bytes};
 use payout_core::sandbox::axum::extract::State;
 use payout_core::sandbox::axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use payout_core::sandbox::axum::response::Response;
-pub use payout_core::sandbox::{Delivery, Fault, RecordedRequest, SandboxServer, WebhookInbox};
+pub use payout_core::sandbox::{
+    Attempt, Delivery, Fault, RecordedRequest, SandboxServer, WebhookInbox, WebhookRetry,
+};
 use payout_core::sandbox::{WebhookSender, json_response};
 use payout_core::{Decimal, RetryPolicy};
 use serde_json::{Map, Value, json};
@@ -284,18 +288,27 @@ impl Shared {
 
     async fn deliver(&self, hooks: Vec<Hook>) {
         for h in hooks {
-            let ts = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_millis())
-                .unwrap_or(0)
-                .to_string();
-            let sig = webhook::signature(&self.webhook_secret, &ts, &h.body);
-            let headers = [
-                (webhook::SIGNATURE_HEADER, sig),
-                (webhook::TIMESTAMP_HEADER, ts),
-                (webhook::VERSION_HEADER, webhook::SIGNATURE_VERSION.to_string()),
-            ];
-            self.webhooks.send(&h.url, &h.label, &headers, h.body).await;
+            // Each attempt is signed when it is sent: xRocket's signature covers a timestamp
+            // that a receiver checks against a 5-minute window, while the body (and its
+            // envelope `id`) stays the same on every retry.
+            let secret = self.webhook_secret.clone();
+            let sign = move |body: &[u8]| {
+                let ts = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_millis())
+                    .unwrap_or(0)
+                    .to_string();
+                let sig = webhook::signature(&secret, &ts, body);
+                vec![
+                    (webhook::SIGNATURE_HEADER.to_string(), sig),
+                    (webhook::TIMESTAMP_HEADER.to_string(), ts),
+                    (
+                        webhook::VERSION_HEADER.to_string(),
+                        webhook::SIGNATURE_VERSION.to_string(),
+                    ),
+                ]
+            };
+            self.webhooks.send_signed(&h.url, &h.label, h.body, sign).await;
         }
     }
 }
@@ -399,6 +412,18 @@ impl Sandbox {
     /// Faults and the request log.
     pub fn server(&self) -> &SandboxServer {
         &self.server
+    }
+
+    /// When a webhook your URL did not answer 2xx (or did not answer within the attempt
+    /// timeout) is delivered again: the same envelope `id` and body, signed afresh with a new
+    /// `Signature-Timestamp`. xRocket says your endpoint must answer `200 OK` but publishes no
+    /// retry count or schedule, so the default is ours, not xRocket's:
+    /// [`WebhookRetry::conservative`] (retries after 10 s, 1 min, 5 min, 30 min and 2 h; 10 s
+    /// per attempt). In tests, make it fast: `sandbox.webhook_retry(WebhookRetry::every(
+    /// Duration::from_millis(20), 3))`; `WebhookRetry::none()` delivers once. Every attempt is
+    /// in [`Delivery::attempts`]. Applies to webhooks sent from now on.
+    pub fn webhook_retry(&self, schedule: WebhookRetry) {
+        self.shared.webhooks.set_retry(schedule);
     }
 
     /// Sends every webhook without a per-object `callback` to `url` (the bot's app setting).
