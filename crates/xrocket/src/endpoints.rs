@@ -355,7 +355,7 @@ impl payout_core::Endpoint for crate::transfers::MassTransfer {
         self.build_request(<Self as payout_core::Endpoint>::META.request())
     }
     fn decode(resp: &payout_core::Response) -> payout_core::Result<Self::Output> {
-        crate::api::decode(resp)
+        crate::transfers::decode_mass(resp)
     }
 }
 

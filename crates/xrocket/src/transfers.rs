@@ -18,7 +18,7 @@ use futures_core::Stream;
 use payout_core::reconcile::{outcome_unknown, send_reconciled};
 use payout_core::{
     ApiClient, Decimal, Error, ErrorKind, IdempotencyKey, Keyed, Page, PollOptions, Reconcile, Request,
-    Result,
+    Response, Result,
 };
 use serde::{Deserialize, Serialize};
 
@@ -473,8 +473,20 @@ impl MassTransferItem {
 /// # Ok::<(), xrocket::Error>(())
 /// ```
 ///
-/// Every item carries its own client id from construction; [`Keyed::key`] is the first
-/// item's, which names the batch in errors.
+/// Every item carries its own client id from construction (a fresh UUID unless you set one);
+/// [`Keyed::key`] is the first item's, which names the batch in errors and journals.
+///
+/// **Reconciled item by item** ([`Reconcile`]): an unknown outcome, or an answer in which
+/// every item not paid now is refused as `client_id_already_taken` (an earlier attempt of the
+/// same batch paid it), is settled by looking **every** item up by its client id; the batch
+/// is known only when every item is found. So `payout_core::reconcile::send_reconciled` and
+/// `payout-journal` (`journal.pay(&client, "payroll-2026-12", &batch)`, then
+/// `journal.recover::<_, MassTransfer>(&client)` after a crash) work with it as with a single
+/// transfer: re-sending the same value pays only the items xRocket does not have yet.
+///
+/// Serializes (for a journal) with the asset and every item's client id; nothing secret is
+/// in it. The naming and the client's precision override are not serialized: a journal
+/// re-sends with the default naming (`/api/v1/mass-transfers`) and precisions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MassTransfer {
@@ -638,23 +650,174 @@ impl MassTransfer {
     /// Whether a transfer fetched by an item's client id is that item: same asset, amount and
     /// recipient (compared when xRocket reports it as a Telegram user id, the form sent).
     fn item_matches(&self, item: &MassTransferItem, t: &Transfer) -> bool {
-        let same_target = match (&t.target, &t.target_type) {
-            (Some(target), None | Some(TargetType::TelegramUserId)) => *target == item.target,
-            _ => true,
-        };
-        t.asset == self.asset && t.amount == item.amount && same_target
+        self.item_differs(item, t).is_none()
+    }
+
+    /// The first field in which a transfer fetched by an item's client id differs from the
+    /// item, if any.
+    fn item_differs(&self, item: &MassTransferItem, t: &Transfer) -> Option<&'static str> {
+        if t.asset != self.asset {
+            return Some("asset");
+        }
+        if t.amount != item.amount {
+            return Some("amount");
+        }
+        match (&t.target, &t.target_type) {
+            (Some(target), None | Some(TargetType::TelegramUserId)) if *target != item.target => {
+                Some("target")
+            }
+            _ => None,
+        }
+    }
+
+    /// Files a transfer found under `item`'s client id: a success when it is that item, else
+    /// a failure (the id belongs to another transfer, so this batch did not pay the item).
+    fn file_found(&self, item: &MassTransferItem, mut t: Transfer, out: &mut MassTransferResult) {
+        if self.item_matches(item, &t) {
+            t.client_transfer_id
+                .get_or_insert_with(|| item.client_transfer_id.clone());
+            out.successes.push(t);
+        } else {
+            let detail = format!(
+                "xRocket holds transfer {} under this client id and its asset, amount or recipient differ from this item: this batch did not pay it; pay it under a new client id if it is still owed",
+                t.transfer_id
+            );
+            out.failures.push(item.failure(Problem {
+                type_: Some("/api/problems/client_id_already_taken".to_string()),
+                title: Some("Client id taken by another transfer".to_string()),
+                status: None,
+                detail: Some(detail),
+                instance: None,
+                kind: None,
+                info: None,
+            }));
+        }
+    }
+}
+
+impl MassTransferItem {
+    /// This item as a failure with `reason`.
+    fn failure(&self, reason: Problem) -> MassTransferFailure {
+        MassTransferFailure {
+            target: Some(self.target.clone()),
+            target_type: Some(TargetType::TelegramUserId),
+            amount: Some(self.amount),
+            client_transfer_id: Some(self.client_transfer_id.clone()),
+            description: self.description.clone(),
+            reason,
+        }
     }
 }
 
 impl Keyed for MassTransfer {
     const KEY_NAME: &'static str = "clientTransferId";
     /// The first item's client id (empty for an empty batch, which is refused before sending).
+    /// Every other item carries its own, serialized with the batch.
     fn key(&self) -> &str {
         self.items
             .first()
             .map(|i| i.client_transfer_id.as_str())
             .unwrap_or("")
     }
+}
+
+impl Reconcile for MassTransfer {
+    /// Looks every item up by its client id (`GET /api/v1/transfer?clientTransferId=..`), in
+    /// order. `Some` only when every item exists: each is a success when the transfer is the
+    /// item (asset, amount, recipient), or a failure when its client id belongs to another
+    /// transfer. `None` as soon as one item is absent (xRocket has not paid it: the batch is
+    /// not settled, and re-sending it with the same client ids pays only the missing items).
+    /// Any other lookup error is returned (the outcome stays unknown).
+    async fn lookup<C: ApiClient>(&self, client: &C) -> Result<Option<MassTransferResult>> {
+        let mut out = MassTransferResult::default();
+        for item in &self.items {
+            let get =
+                GetTransfer::new(Lookup::client_id(item.client_transfer_id.clone())).naming(self.naming);
+            match client.send(&get).await {
+                Ok(t) => self.file_found(item, t, &mut out),
+                Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// Whether a result accounts for this batch: every success is one of its items (same
+    /// client id, asset, amount and recipient), and every item is a success or a failure.
+    fn matches(&self, found: &MassTransferResult) -> std::result::Result<(), &'static str> {
+        let items: std::collections::HashMap<&str, &MassTransferItem> = self
+            .items
+            .iter()
+            .map(|i| (i.client_transfer_id.as_str(), i))
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        for t in &found.successes {
+            let id = t.client_transfer_id.as_deref().ok_or("clientTransferId")?;
+            let item = items.get(id).ok_or("clientTransferId")?;
+            if let Some(field) = self.item_differs(item, t) {
+                return Err(field);
+            }
+            seen.insert(id);
+        }
+        seen.extend(
+            found
+                .failures
+                .iter()
+                .filter_map(|f| f.client_transfer_id.as_deref()),
+        );
+        if items.keys().all(|id| seen.contains(id)) {
+            Ok(())
+        } else {
+            Err("transfers")
+        }
+    }
+
+    /// xRocket's `client_id_already_taken` for the whole batch, or the crate's own error of
+    /// that code for an answer (status 200) whose every unpaid item was refused as taken:
+    /// look every item up.
+    fn already_exists(err: &Error) -> bool {
+        client_id_already_taken(err)
+    }
+}
+
+/// Decodes a mass transfer answer. An answer in which at least one item was refused as
+/// `client_id_already_taken` (or `payout_client_id_duplicate`) and no item was refused for
+/// any other reason is a re-send of a batch that was already (partly) paid: it becomes a
+/// [`ErrorKind::Provider`] error with code `client_id_already_taken`, status 200, marked
+/// "may have succeeded", carrying the decoded answer (`err.last_state::<MassTransferResult>()`),
+/// so that `payout_core::reconcile` looks every item up and returns them all as successes
+/// instead of reporting paid items as failures. [`Transfers::mass`] reconciles it too.
+///
+/// An answer that also refuses items for other reasons (an unknown recipient) is returned
+/// as it is: those items exist nowhere, so a lookup could not settle the batch; the items
+/// refused as taken stay in `failures` with that reason (look them up by client id).
+pub(crate) fn decode_mass(resp: &Response) -> Result<MassTransferResult> {
+    let out: MassTransferResult = resp.json()?;
+    let taken = out
+        .failures
+        .iter()
+        .filter(|f| f.reason.code().is_client_id_taken())
+        .count();
+    if taken == 0 || taken < out.failures.len() {
+        return Ok(out);
+    }
+    let message = format!(
+        "{taken} item(s) of the batch were refused as client_id_already_taken (an earlier attempt paid them) and {} paid now: look every item up by its client id (the handler and send_reconciled do), never re-send them under new client ids",
+        out.successes.len()
+    );
+    Err(Error::provider(
+        crate::client::PROVIDER,
+        Some("client_id_already_taken".to_string()),
+        message,
+    )
+    .with_status(resp.status())
+    .with_sent(true)
+    .with_attempts(resp.attempts())
+    .with_request_id(resp.request_id().map(str::to_string))
+    .with_idempotency_key(resp.idempotency_key().cloned())
+    .with_retryable(false)
+    .with_may_have_succeeded(true)
+    .with_last_state(out))
 }
 
 /// The problem code of a [`MassTransferFailure`] the crate reports itself: xRocket refused a
@@ -688,7 +851,8 @@ pub struct MassTransferFailure {
 }
 
 /// What a mass transfer did, item by item. Items a retry found already done (their client id
-/// was taken by this very transfer) are fetched and listed in `successes`.
+/// was taken by this very transfer) are fetched and listed in `successes` (by
+/// [`Transfers::mass`], and by the lookup of [`MassTransfer`]'s [`Reconcile`] impl).
 ///
 /// A response with neither list (`successTransfers` / `errorTransfers`, or the payout
 /// naming's `successPayouts` / `errorPayouts`) is a decode error that keeps the status, never
@@ -849,11 +1013,25 @@ impl<'a> Transfers<'a> {
     /// and are fetched and reported in `successes`. When every attempt timed out, broke or
     /// got a 5xx, the error is [`ErrorKind::Ambiguous`]: any item may have been paid, so
     /// re-send the same value (or look the items up), never new client ids.
+    ///
+    /// To survive a crash of your process as well, pay the batch through `payout-journal`
+    /// (`journal.pay(&client, business_id, &batch)`): [`MassTransfer`] implements
+    /// [`Reconcile`], so the journal settles an interrupted batch by looking every item up,
+    /// and re-sends it (same client ids) only when some item is missing.
     pub async fn mass(&self, req: &MassTransfer) -> Result<MassTransferResult> {
         let c = self.client;
         let req = req.in_context(c);
         let req = req.as_ref();
-        let mut result: MassTransferResult = match c.send(req).await {
+        let sent = c
+            .send(req)
+            .await
+            .or_else(|e| match e.last_state::<MassTransferResult>() {
+                // Every unpaid item was refused as taken (`decode_mass`): the answer itself,
+                // whose taken items are fetched below.
+                Some(answer) => Ok(answer.clone()),
+                None => Err(e),
+            });
+        let mut result: MassTransferResult = match sent {
             Ok(r) => r,
             Err(e) if client_id_already_taken(&e) => {
                 return self.reconcile_batch(req, e).await;
@@ -913,14 +1091,7 @@ impl<'a> Transfers<'a> {
         for item in &req.items {
             match self.by_client_id(item.client_transfer_id.clone()).await {
                 Ok(t) if req.item_matches(item, &t) => out.successes.push(t),
-                Err(e) if e.kind() == ErrorKind::NotFound => out.failures.push(MassTransferFailure {
-                    target: Some(item.target.clone()),
-                    target_type: Some(TargetType::TelegramUserId),
-                    amount: Some(item.amount),
-                    client_transfer_id: Some(item.client_transfer_id.clone()),
-                    description: item.description.clone(),
-                    reason: reason.clone(),
-                }),
+                Err(e) if e.kind() == ErrorKind::NotFound => out.failures.push(item.failure(reason.clone())),
                 _ => {
                     return Err(err.with_kind(ErrorKind::Ambiguous).with_message(
                         "the batch was refused as a duplicate and its items could not all be fetched: look each one up by its client id before re-sending",
@@ -965,5 +1136,291 @@ mod hot_path_tests {
             Cow::Owned(v) => assert_eq!(v.naming, TransferNaming::Payouts),
             Cow::Borrowed(_) => panic!("the client's naming was not applied"),
         }
+    }
+}
+
+/// `MassTransfer` as a reconciled, journaled call: its lookup, match and the decoding of an
+/// answer that refuses already-paid items, at the wire.
+#[cfg(test)]
+mod mass_reconcile_tests {
+    use std::time::Duration;
+
+    use httpmock::prelude::*;
+    use payout_core::reconcile::send_reconciled;
+    use payout_core::{ReconcilePolicy, RetryPolicy};
+    use serde_json::json;
+
+    use super::*;
+
+    const KEY: &str = "mass-test-token";
+
+    fn client(base: &str) -> Client {
+        Client::builder()
+            .api_key(KEY)
+            .base_url(base)
+            .retry_policy(
+                RetryPolicy::default()
+                    .base_delay(Duration::from_millis(10))
+                    .max_delay(Duration::from_millis(20))
+                    .jitter_seed(7),
+            )
+            .build()
+            .unwrap()
+    }
+
+    fn batch() -> MassTransfer {
+        MassTransfer::new(Asset::Usdt)
+            .item(MassTransferItem::new(87209764, Decimal::new(5, 0)).client_transfer_id("pay-a"))
+            .item(MassTransferItem::new(11111111, Decimal::new(250, 2)).client_transfer_id("pay-b"))
+    }
+
+    fn transfer(id: &str, client_id: &str, target: &str, amount: &str) -> serde_json::Value {
+        json!({
+            "transferId": id, "clientTransferId": client_id, "target": target,
+            "targetType": "telegram_user_id", "asset": "USDT", "amount": amount, "status": "finished"
+        })
+    }
+
+    fn taken(client_id: &str, target: &str, amount: &str) -> serde_json::Value {
+        json!({
+            "target": target, "targetType": "telegram_user_id", "amount": amount,
+            "clientTransferId": client_id,
+            "reason": {"type": "/api/problems/client_id_already_taken", "status": 400}
+        })
+    }
+
+    /// `GET /api/v1/transfer?clientTransferId=<id>` answered with `status` and `body`.
+    async fn by_client_id<'a>(
+        server: &'a MockServer,
+        id: &str,
+        status: u16,
+        body: serde_json::Value,
+    ) -> httpmock::Mock<'a> {
+        server
+            .mock_async(|when, then| {
+                when.method(GET)
+                    .path("/api/v1/transfer")
+                    .header("authorization", format!("Bearer {KEY}"))
+                    .query_param("clientTransferId", id);
+                then.status(status).json_body(body);
+            })
+            .await
+    }
+
+    fn not_found() -> serde_json::Value {
+        json!({"type": "/api/problems/app_payout_not_found", "status": 404, "detail": "Transfer not found"})
+    }
+
+    #[tokio::test]
+    async fn lookup_settles_a_batch_only_when_every_item_is_found() {
+        let server = MockServer::start_async().await;
+        let a = by_client_id(&server, "pay-a", 200, transfer("1", "pay-a", "87209764", "5")).await;
+        let b = by_client_id(&server, "pay-b", 200, transfer("2", "pay-b", "11111111", "2.50")).await;
+        let c = client(&server.base_url());
+        let found = batch().lookup(&c).await.unwrap().expect("every item exists");
+        a.assert_calls_async(1).await;
+        b.assert_calls_async(1).await;
+        assert_eq!(found.successes.len(), 2);
+        assert!(found.failures.is_empty());
+        assert_eq!(batch().matches(&found), Ok(()));
+
+        // One item absent: not settled (None), and the lookup stops there.
+        let server = MockServer::start_async().await;
+        let a = by_client_id(&server, "pay-a", 404, not_found()).await;
+        let b = by_client_id(&server, "pay-b", 200, transfer("2", "pay-b", "11111111", "2.5")).await;
+        let found = batch().lookup(&client(&server.base_url())).await.unwrap();
+        assert!(found.is_none(), "{found:?}");
+        a.assert_calls_async(1).await;
+        b.assert_calls_async(0).await;
+    }
+
+    #[tokio::test]
+    async fn lookup_files_an_item_whose_client_id_belongs_to_another_transfer_as_a_failure() {
+        let server = MockServer::start_async().await;
+        by_client_id(&server, "pay-a", 200, transfer("1", "pay-a", "87209764", "5")).await;
+        // Same client id, another recipient: not this item, and not paid by this batch.
+        by_client_id(&server, "pay-b", 200, transfer("9", "pay-b", "55555555", "2.5")).await;
+        let found = batch()
+            .lookup(&client(&server.base_url()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.successes.len(), 1);
+        assert_eq!(found.successes[0].transfer_id.as_str(), "1");
+        assert_eq!(found.failures.len(), 1);
+        let f = &found.failures[0];
+        assert_eq!(f.client_transfer_id.as_deref(), Some("pay-b"));
+        assert!(f.reason.code().is_client_id_taken());
+        assert!(
+            f.reason.message().contains("transfer 9"),
+            "{}",
+            f.reason.message()
+        );
+        assert_eq!(batch().matches(&found), Ok(()));
+    }
+
+    #[tokio::test]
+    async fn a_lookup_error_other_than_not_found_is_returned() {
+        let server = MockServer::start_async().await;
+        by_client_id(&server, "pay-a", 200, transfer("1", "pay-a", "87209764", "5")).await;
+        by_client_id(
+            &server,
+            "pay-b",
+            401,
+            json!({"type": "/api/problems/unauthorized", "status": 401}),
+        )
+        .await;
+        let err = batch().lookup(&client(&server.base_url())).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Auth);
+    }
+
+    #[test]
+    fn matches_checks_every_success_against_its_item_and_that_every_item_is_accounted_for() {
+        let t = |id: &str, client_id: &str, target: &str, asset: &str, amount: &str| -> Transfer {
+            serde_json::from_value(json!({
+                "transferId": id, "clientTransferId": client_id, "target": target,
+                "targetType": "telegram_user_id", "asset": asset, "amount": amount
+            }))
+            .unwrap()
+        };
+        let result = |successes: Vec<Transfer>| MassTransferResult {
+            successes,
+            failures: Vec::new(),
+        };
+        let b = batch();
+        let a_ok = t("1", "pay-a", "87209764", "USDT", "5");
+        let b_ok = t("2", "pay-b", "11111111", "USDT", "2.50");
+        assert_eq!(b.matches(&result(vec![a_ok.clone(), b_ok.clone()])), Ok(()));
+        assert_eq!(
+            b.matches(&result(vec![
+                a_ok.clone(),
+                t("2", "pay-b", "11111111", "USDT", "3")
+            ])),
+            Err("amount")
+        );
+        assert_eq!(
+            b.matches(&result(vec![
+                a_ok.clone(),
+                t("2", "pay-b", "11111111", "TONCOIN", "2.5")
+            ])),
+            Err("asset")
+        );
+        assert_eq!(
+            b.matches(&result(vec![
+                a_ok.clone(),
+                t("2", "pay-b", "22222222", "USDT", "2.5")
+            ])),
+            Err("target")
+        );
+        assert_eq!(
+            b.matches(&result(vec![
+                a_ok.clone(),
+                t("2", "other", "11111111", "USDT", "2.5")
+            ])),
+            Err("clientTransferId")
+        );
+        assert_eq!(
+            b.matches(&result(vec![a_ok])),
+            Err("transfers"),
+            "pay-b is missing"
+        );
+    }
+
+    /// A re-sent batch whose first item was paid by the earlier attempt: xRocket pays the
+    /// second and refuses the first as taken. Through the core reconcile (what the journal
+    /// uses) both come back as successes, found by their client ids; nothing is sent twice.
+    #[tokio::test]
+    async fn send_reconciled_turns_items_refused_as_taken_into_successes() {
+        let server = MockServer::start_async().await;
+        let post = server
+            .mock_async(|when, then| {
+                when.method(POST)
+                    .path("/api/v1/mass-transfers")
+                    .header("authorization", format!("Bearer {KEY}"))
+                    .json_body(json!({
+                        "asset": "USDT",
+                        "transfers": [
+                            {"target": "87209764", "targetType": "telegram_user_id", "amount": "5", "clientTransferId": "pay-a"},
+                            {"target": "11111111", "targetType": "telegram_user_id", "amount": "2.50", "clientTransferId": "pay-b"}
+                        ]
+                    }));
+                then.status(200).json_body(json!({
+                    "successTransfers": [transfer("2", "pay-b", "11111111", "2.50")],
+                    "errorTransfers": [taken("pay-a", "87209764", "5")]
+                }));
+            })
+            .await;
+        let a = by_client_id(&server, "pay-a", 200, transfer("1", "pay-a", "87209764", "5")).await;
+        let b = by_client_id(&server, "pay-b", 200, transfer("2", "pay-b", "11111111", "2.50")).await;
+        let c = client(&server.base_url());
+        let out = send_reconciled(&c, &batch(), &ReconcilePolicy::once())
+            .await
+            .unwrap();
+        post.assert_calls_async(1).await;
+        a.assert_calls_async(1).await;
+        b.assert_calls_async(1).await;
+        assert!(out.failures.is_empty(), "{:?}", out.failures);
+        let ids: Vec<&str> = out.successes.iter().map(|t| t.transfer_id.as_str()).collect();
+        assert_eq!(ids, vec!["1", "2"]);
+
+        // The raw call says so too: a provider error carrying the answer.
+        let err = c.send(&batch()).await.unwrap_err();
+        assert!(client_id_already_taken(&err), "{err:?}");
+        assert_eq!(err.status(), Some(200));
+        assert!(err.may_have_succeeded());
+        let answer = err.last_state::<MassTransferResult>().unwrap();
+        assert_eq!(answer.successes.len(), 1);
+        assert_eq!(answer.failures.len(), 1);
+    }
+
+    /// An answer that also refuses an item for another reason is not a plain re-send: it is
+    /// returned as it is (a lookup could not settle the refused item), nothing looked up.
+    #[tokio::test]
+    async fn an_answer_that_refuses_items_for_other_reasons_is_returned_as_it_is() {
+        let server = MockServer::start_async().await;
+        server
+            .mock_async(|when, then| {
+                when.method(POST).path("/api/v1/mass-transfers");
+                then.status(200).json_body(json!({
+                    "successTransfers": [],
+                    "errorTransfers": [
+                        taken("pay-a", "87209764", "5"),
+                        {
+                            "target": "11111111", "targetType": "telegram_user_id", "amount": "2.50",
+                            "clientTransferId": "pay-b",
+                            "reason": {"type": "/api/problems/target_user_not_found", "status": 400}
+                        }
+                    ]
+                }));
+            })
+            .await;
+        let get = server
+            .mock_async(|when, then| {
+                when.method(GET).path("/api/v1/transfer");
+                then.status(500);
+            })
+            .await;
+        let c = client(&server.base_url());
+        let out = send_reconciled(&c, &batch(), &ReconcilePolicy::once())
+            .await
+            .unwrap();
+        get.assert_calls_async(0).await;
+        assert!(out.successes.is_empty());
+        assert_eq!(out.failures.len(), 2);
+    }
+
+    #[test]
+    fn a_batch_round_trips_through_json_with_every_client_id() {
+        let b = batch().item(MassTransferItem::new(22222222, Decimal::ONE).description("thanks"));
+        let generated = b.items()[2].client_id().to_string();
+        assert!(!generated.is_empty(), "an item gets a client id at construction");
+        let json = serde_json::to_string(&b).unwrap();
+        for id in ["pay-a", "pay-b", generated.as_str()] {
+            assert!(json.contains(id), "{json}");
+        }
+        let back: MassTransfer = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, b);
+        assert_eq!(back.key(), "pay-a");
+        assert_eq!(<MassTransfer as Keyed>::KEY_NAME, "clientTransferId");
     }
 }
