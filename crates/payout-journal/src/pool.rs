@@ -1,6 +1,6 @@
-//! A small pool of `tokio-postgres` connections for [`crate::postgres::PgStore`] (about a
-//! hundred lines of our own rather than deadpool or bb8: the store needs "a live connection,
-//! or a fresh one after a bounded backoff", nothing more).
+//! A small pool of `tokio-postgres` connections for [`crate::postgres::PgStore`] (about 150
+//! lines of our own rather than deadpool or bb8: the store needs "a live connection, or a
+//! fresh one after a bounded backoff", nothing more).
 //!
 //! * At most `size` connections are open; a call waits for a free one.
 //! * A connection is checked out for one statement (or one short transaction) and handed back

@@ -20,7 +20,7 @@
 //! # The pool
 //!
 //! [`PgStore`] keeps a small pool of `tokio-postgres` connections ([`PgOptions::pool_size`],
-//! default 4; our own hundred lines rather than deadpool or bb8). Each journal call checks a
+//! default 4; about 150 lines of our own rather than deadpool or bb8). Each journal call checks a
 //! connection out for one statement and hands it back at once (never across a provider call),
 //! so the tasks of one instance do not queue behind one connection, and a pool of 1 still
 //! serves any number of tasks, one statement at a time.

@@ -509,11 +509,11 @@ async fn kills_at_random_instants_never_lose_or_double_a_payout() {
             let client = FakeClient::new(&base);
             let mut failed = Vec::new();
             for id in chunk {
-                if j.pay(&client, &id, &CreatePayout::new(&format!("k-{id}"), &id, 1))
+                if let Err(e) = j
+                    .pay(&client, &id, &CreatePayout::new(&format!("k-{id}"), &id, 1))
                     .await
-                    .is_err()
                 {
-                    failed.push(id);
+                    failed.push((id, e.to_string()));
                 }
             }
             failed
@@ -530,8 +530,11 @@ async fn kills_at_random_instants_never_lose_or_double_a_payout() {
         "{kills} kills during {n} payouts; {} call(s) failed and were paid again",
         failed.len()
     );
+    for (id, e) in &failed {
+        eprintln!("  {id}: {e}");
+    }
     // The failed calls, again with the same business id (a fresh key, as a caller would).
-    for id in &failed {
+    for (id, _) in &failed {
         let r = j
             .pay(&client, id, &CreatePayout::new(&format!("again-{id}"), id, 1))
             .await;
