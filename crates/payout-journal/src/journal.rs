@@ -212,21 +212,33 @@ pub(crate) fn keyed_intent<C: ApiClient, E: Endpoint + Keyed + Serialize>(
     Ok(new)
 }
 
-/// The request JSON with every string equal to the key replaced, so that "the same request
-/// built again with a fresh key" compares equal.
-fn normalized(json: &str, key: Option<&str>) -> Option<serde_json::Value> {
-    fn walk(v: &mut serde_json::Value, key: &str) {
+/// The request JSON with every string equal to the key replaced, and every field named like
+/// the key (`Keyed::KEY_NAME`, e.g. each item's `clientTransferId` in an xRocket mass
+/// transfer) blanked, so that "the same request built again with fresh keys" compares equal.
+fn normalized(json: &str, key: Option<&str>, key_name: Option<&str>) -> Option<serde_json::Value> {
+    const BLANK: &str = "\u{0}key";
+    fn walk(v: &mut serde_json::Value, key: Option<&str>, key_name: Option<&str>) {
         match v {
-            serde_json::Value::String(s) if s == key => *s = "\u{0}key".to_string(),
-            serde_json::Value::Array(a) => a.iter_mut().for_each(|x| walk(x, key)),
-            serde_json::Value::Object(o) => o.values_mut().for_each(|x| walk(x, key)),
+            serde_json::Value::String(s) if Some(s.as_str()) == key => *s = BLANK.to_string(),
+            serde_json::Value::Array(a) => a.iter_mut().for_each(|x| walk(x, key, key_name)),
+            serde_json::Value::Object(o) => {
+                for (name, x) in o.iter_mut() {
+                    if Some(name.as_str()) == key_name && x.is_string() {
+                        *x = serde_json::Value::String(BLANK.to_string());
+                    } else {
+                        walk(x, key, key_name);
+                    }
+                }
+            }
             _ => {}
         }
     }
     let mut v: serde_json::Value = serde_json::from_str(json).ok()?;
-    if let Some(k) = key.filter(|k| !k.is_empty()) {
-        walk(&mut v, k);
-    }
+    walk(
+        &mut v,
+        key.filter(|k| !k.is_empty()),
+        key_name.filter(|n| !n.is_empty()),
+    );
     Some(v)
 }
 
@@ -243,7 +255,8 @@ pub(crate) fn check_same(rec: &IntentRecord, new: &NewIntent, key: Option<&str>)
     if rec.operation != new.operation {
         return conflict("operation");
     }
-    if normalized(&rec.request, rec.key.as_deref()) != normalized(&new.request, key) {
+    let key_name = new.key_name.as_deref().or(rec.key_name.as_deref());
+    if normalized(&rec.request, rec.key.as_deref(), key_name) != normalized(&new.request, key, key_name) {
         return conflict("request");
     }
     Ok(())
@@ -1146,11 +1159,32 @@ mod tests {
 
     #[test]
     fn the_key_is_blanked_when_comparing_requests() {
-        let a = normalized(r#"{"key":"k-1","to":"x","n":[1,"k-1"]}"#, Some("k-1"));
-        let b = normalized(r#"{"key":"k-2","to":"x","n":[1,"k-2"]}"#, Some("k-2"));
-        let c = normalized(r#"{"key":"k-2","to":"y","n":[1,"k-2"]}"#, Some("k-2"));
+        let a = normalized(r#"{"key":"k-1","to":"x","n":[1,"k-1"]}"#, Some("k-1"), None);
+        let b = normalized(r#"{"key":"k-2","to":"x","n":[1,"k-2"]}"#, Some("k-2"), None);
+        let c = normalized(r#"{"key":"k-2","to":"y","n":[1,"k-2"]}"#, Some("k-2"), None);
         assert_eq!(a, b);
         assert_ne!(a, c);
+    }
+
+    #[test]
+    fn every_field_named_like_the_key_is_blanked_when_comparing_requests() {
+        // A batch: the first item's id is the key, every item carries its own.
+        let batch = |k1: &str, k2: &str, amount: u32| {
+            format!(
+                r#"{{"asset":"USDT","items":[{{"target":"1","amount":"5","clientTransferId":"{k1}"}},{{"target":"2","amount":"{amount}","clientTransferId":"{k2}"}}]}}"#
+            )
+        };
+        let name = Some("clientTransferId");
+        let a = normalized(&batch("a-1", "a-2", 3), Some("a-1"), name);
+        let b = normalized(&batch("b-1", "b-2", 3), Some("b-1"), name);
+        let c = normalized(&batch("b-1", "b-2", 4), Some("b-1"), name);
+        assert_eq!(a, b, "the same batch built again with fresh client ids");
+        assert_ne!(a, c, "another amount");
+        assert_ne!(
+            normalized(&batch("a-1", "a-2", 3), Some("a-1"), None),
+            normalized(&batch("b-1", "b-2", 3), Some("b-1"), None),
+            "without the key name, only the key itself is blanked"
+        );
     }
 
     #[test]
