@@ -10,7 +10,7 @@
 //! | `POST /advance` | moves every open order one step; `{"advanced": [ids]}` |
 //! | `POST /fault` | `{"kind": "503", "count": 1, "method": "POST", "path_prefix": "/create_order"}` |
 //! | `GET /requests`, `DELETE /requests` | the record of every request the sandbox received; forget it |
-//! | `GET /deliveries` | every webhook delivered (url, headers, raw body, status answered) |
+//! | `GET /deliveries` | every webhook delivered (url, headers, raw body, status answered, every attempt) |
 //! | `POST /webhook-url` | `{"url": "..."}`: where signed webhooks go from now on |
 
 use std::net::SocketAddr;
@@ -23,7 +23,7 @@ use payout_core::sandbox::axum::http::StatusCode;
 use payout_core::sandbox::axum::response::{IntoResponse, Response};
 use payout_core::sandbox::axum::routing::{get, post};
 use payout_core::sandbox::axum::{self, Json, Router};
-use payout_core::sandbox::{Delivery, RecordedRequest, SandboxServer};
+use payout_core::sandbox::{Delivery, RecordedRequest, SandboxServer, WebhookRetry};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tokio::net::{TcpListener, TcpStream};
@@ -51,6 +51,11 @@ pub(crate) struct ServeArgs {
     /// Deliver signed webhooks to this URL.
     #[arg(long, value_name = "URL")]
     webhook_url: Option<String>,
+    /// When a webhook not answered 2xx is delivered again: `none`, `default` (10s,1m,5m,30m,2h,
+    /// ours: no provider publishes a schedule), or the delays before each retry, e.g.
+    /// `200ms,1s,5s` or `3*500ms` (at most 25 retries, each at most 24h).
+    #[arg(long, value_name = "SCHEDULE", value_parser = parse_retry)]
+    webhook_retries: Option<WebhookRetry>,
     /// Also advance every open order every MS milliseconds.
     #[arg(long, value_name = "MS")]
     auto_advance_ms: Option<u64>,
@@ -146,6 +151,19 @@ impl Running {
             Running::Romplhub(s) => s.set_webhook_url(url),
             Running::Xrocket(s) => s.set_webhook_url(url),
             Running::Rohopay(s) => s.set_webhook_url(url),
+            Running::AgentCatalog(_) => {
+                return Err("the Plexy Gate agent API sends no webhooks (orders are polled)".into());
+            }
+        }
+        Ok(())
+    }
+
+    fn webhook_retry(&self, schedule: WebhookRetry) -> Result<(), String> {
+        match self {
+            Running::Rocheap(s) => s.webhook_retry(schedule),
+            Running::Romplhub(s) => s.webhook_retry(schedule),
+            Running::Xrocket(s) => s.webhook_retry(schedule),
+            Running::Rohopay(s) => s.webhook_retry(schedule),
             Running::AgentCatalog(_) => {
                 return Err("the Plexy Gate agent API sends no webhooks (orders are polled)".into());
             }
@@ -289,6 +307,9 @@ pub(crate) async fn run(args: ServeArgs, json: bool) -> Result<(), Failure> {
     for spec in &args.faults {
         spec.apply(sandbox.server())?;
     }
+    if let Some(schedule) = &args.webhook_retries {
+        sandbox.webhook_retry(schedule.clone())?;
+    }
     if let Some(url) = &args.webhook_url {
         sandbox.set_webhook_url(url)?;
     }
@@ -326,6 +347,10 @@ pub(crate) async fn run(args: ServeArgs, json: bool) -> Result<(), Failure> {
     eprintln!("payout: sandbox stopped");
     drop(served);
     Ok(())
+}
+
+fn parse_retry(s: &str) -> Result<WebhookRetry, String> {
+    s.parse()
 }
 
 async fn bind(port: u16) -> Result<TcpListener, Failure> {
@@ -469,6 +494,14 @@ fn delivery_json(d: &Delivery) -> Value {
         "headers": headers_json(&d.headers),
         "body": body,
         "json": parsed,
+        "delivered_on": d.delivered_on(),
+        "finished": d.finished,
+        "attempts": d.attempts.iter().map(|a| json!({
+            "number": a.number,
+            "at_ms": a.at.duration_since(std::time::UNIX_EPOCH).map(|t| t.as_millis() as u64).unwrap_or(0),
+            "status": a.status,
+            "error": a.error,
+        })).collect::<Vec<_>>(),
     })
 }
 
