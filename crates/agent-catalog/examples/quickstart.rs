@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use agent_catalog::{
     CircuitBreaker, Client, CreateOrder, Decimal, DepositFilter, DepositStatus, ErrorCode, Keyed,
-    LowBalanceThresholds, Order, PollOptions, ProductTypeCode, TopupRequest,
+    LowBalanceThresholds, Order, PollOptions, ProductTypeCode, Timestamp, TopupRequest,
 };
 use futures_util::TryStreamExt;
 
@@ -131,20 +131,32 @@ async fn flow(
 
     // 5. Track the order by polling until completed or failed (there are no webhooks).
     let order = client.orders().wait_until_final(&order.id, &poll).await?;
+    // `created_at` / `completed_at` are `Timestamp`s: the provider's text, and the instant
+    // when it is an RFC 3339 date-time (`unix_seconds()` is `None` for any other text).
+    let took = match (
+        order.created_at.as_ref().and_then(Timestamp::unix_seconds),
+        order.completed_at.as_ref().and_then(Timestamp::unix_seconds),
+    ) {
+        (Some(created), Some(completed)) => format!(" in {} s", completed - created),
+        _ => String::new(),
+    };
     let outcome = if order.is_completed() {
         match (
             order.order_content.voucher_code(),
             order.order_content.vendor_order_id(),
         ) {
             // A real shop hands the voucher to the buyer; never log it.
-            (Some(_voucher), _) => "completed: voucher ready for delivery".to_string(),
-            (None, Some(vendor)) => format!("completed (vendor order {vendor})"),
-            (None, None) => "completed".to_string(),
+            (Some(_voucher), _) => format!("completed{took}: voucher ready for delivery"),
+            (None, Some(vendor)) => format!("completed{took} (vendor order {vendor})"),
+            (None, None) => format!("completed{took}"),
         }
     } else {
         format!(
             "failed at {}",
-            order.failed_at.as_deref().unwrap_or("(unknown time)")
+            order
+                .failed_at
+                .as_ref()
+                .map_or("(unknown time)", Timestamp::as_str)
         )
     };
     line("GET /agent/{agent_id}/orders/{orderId}", outcome);

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use payout_core::{Decimal, Request, Result};
+use payout_core::{Decimal, Request, Result, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::client::Client;
@@ -24,9 +24,10 @@ pub struct Balance {
         deserialize_with = "crate::balance::minor_units::deserialize"
     )]
     pub available_minor: Option<i64>,
-    /// When it last changed (ISO 8601, UTC).
+    /// When it last changed (`updated_at`, an ISO 8601 UTC date-time such as
+    /// `2024-11-01T10:00:00Z` in the provider's examples), as a [`Timestamp`].
     #[serde(default)]
-    pub updated_at: Option<String>,
+    pub updated_at: Option<Timestamp>,
     /// Fields this version does not model.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,

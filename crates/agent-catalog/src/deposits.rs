@@ -1,7 +1,7 @@
 //! Deposit (funding) history, for reconciling your ledger with the provider's.
 
 use futures_core::Stream;
-use payout_core::{Decimal, Page, Request, Result};
+use payout_core::{Decimal, Page, Request, Result, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, PROVIDER};
@@ -59,12 +59,13 @@ pub struct Deposit {
     /// The funding reference (`"WIRE-2024-10-17"`), to match against your bank statement.
     #[serde(default)]
     pub external_ref: Option<String>,
-    /// When it was recorded (ISO 8601, UTC).
+    /// When it was recorded (`created_at`, an ISO 8601 UTC date-time such as
+    /// `2024-10-17T09:00:00Z`), as a [`Timestamp`].
     #[serde(default)]
-    pub created_at: Option<String>,
-    /// When it was credited; `None` while pending.
+    pub created_at: Option<Timestamp>,
+    /// When it was credited (`posted_at`, `null` while pending), as a [`Timestamp`].
     #[serde(default)]
-    pub posted_at: Option<String>,
+    pub posted_at: Option<Timestamp>,
     /// Fields this version does not model.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,

@@ -35,6 +35,7 @@ pub use orders::{
 pub use payout_core::{
     ApiClient, CircuitBreaker, CircuitState, Decimal, Endpoint, Error, ErrorKind, IdempotencyKey, Keyed,
     Page, PollOptions, ProviderErrorCode, RateLimiter, ReconcilePolicy, Result, RetryPolicy, SecretString,
+    Timestamp,
 };
 
 /// The default decoder of every endpoint's 2xx body (`api/endpoints.json` names another

@@ -6,7 +6,7 @@ use futures_core::Stream;
 use payout_core::reconcile::send_reconciled;
 use payout_core::{
     ApiClient, Decimal, Error, ErrorKind, IdempotencyKey, Keyed, Page, Poll, PollOptions, Reconcile, Request,
-    Response, Result,
+    Response, Result, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -150,15 +150,17 @@ pub struct Order {
     /// The quantity, when reported.
     #[serde(default)]
     pub quantity: Option<u32>,
-    /// Creation time (ISO 8601, UTC).
+    /// When the order was created (`created_at`, an ISO 8601 UTC date-time such as
+    /// `2024-11-01T10:00:00Z` in the provider's examples), as a [`Timestamp`]: the text as
+    /// sent, and the instant when it is RFC 3339 with an offset.
     #[serde(default)]
-    pub created_at: Option<String>,
-    /// Completion time, once completed.
+    pub created_at: Option<Timestamp>,
+    /// When the order completed (`completed_at`, `null` until then), as a [`Timestamp`].
     #[serde(default)]
-    pub completed_at: Option<String>,
-    /// Failure time, once failed.
+    pub completed_at: Option<Timestamp>,
+    /// When the order failed (`failed_at`, `null` unless it failed), as a [`Timestamp`].
     #[serde(default)]
-    pub failed_at: Option<String>,
+    pub failed_at: Option<Timestamp>,
     /// Fields this version does not model.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,

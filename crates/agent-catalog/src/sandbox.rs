@@ -88,7 +88,7 @@ use payout_core::sandbox::axum::response::Response;
 use payout_core::sandbox::axum::routing::get;
 pub use payout_core::sandbox::{Fault, RecordedRequest, SandboxServer};
 use payout_core::sandbox::{IdempotencyStore, KeyState, json_response};
-use payout_core::{Decimal, IdempotencyKey, ReconcilePolicy, RetryPolicy};
+use payout_core::{Decimal, IdempotencyKey, ReconcilePolicy, RetryPolicy, Timestamp};
 use serde_json::{Map, Value, json};
 
 use crate::{
@@ -140,7 +140,7 @@ struct StoredOrder {
 
 struct Data {
     /// Minor units and the time of the last change, per currency.
-    balances: BTreeMap<String, (i64, String)>,
+    balances: BTreeMap<String, (i64, Timestamp)>,
     orders: Vec<StoredOrder>,
     /// Keys that created an order (and so are in the idempotency store).
     used_keys: HashSet<String>,
@@ -472,13 +472,10 @@ fn settle(d: &mut Data, i: usize, failed: bool) -> bool {
     true
 }
 
-fn credit(d: &mut Data, currency: &str, minor: i64, now: &str) {
-    let entry = d
-        .balances
-        .entry(currency.to_string())
-        .or_insert((0, now.to_string()));
+fn credit(d: &mut Data, currency: &str, minor: i64, now: &Timestamp) {
+    let entry = d.balances.entry(currency.to_string()).or_insert((0, now.clone()));
     entry.0 += minor;
-    entry.1 = now.to_string();
+    entry.1 = now.clone();
 }
 
 /// A deterministic voucher code that looks like one.
@@ -661,7 +658,7 @@ fn seed_products() -> Vec<Product> {
 }
 
 /// The funding history and the balances it adds up to.
-fn seed_deposits() -> (Vec<Deposit>, BTreeMap<String, (i64, String)>) {
+fn seed_deposits() -> (Vec<Deposit>, BTreeMap<String, (i64, Timestamp)>) {
     let rows = [
         (
             1201,
@@ -709,14 +706,16 @@ fn seed_deposits() -> (Vec<Deposit>, BTreeMap<String, (i64, String)>) {
             false,
         ),
     ];
-    let mut balances: BTreeMap<String, (i64, String)> = BTreeMap::new();
+    let mut balances: BTreeMap<String, (i64, Timestamp)> = BTreeMap::new();
     let deposits = rows
         .into_iter()
         .map(|(id, currency, minor, method, reference, day, posted)| {
             if posted {
-                let b = balances.entry(currency.to_string()).or_insert((0, String::new()));
+                let b = balances
+                    .entry(currency.to_string())
+                    .or_insert((0, Timestamp::parse("")));
                 b.0 += minor;
-                b.1 = format!("{day}T15:00:00Z");
+                b.1 = Timestamp::parse(format!("{day}T15:00:00Z"));
             }
             Deposit {
                 id: DepositId::new(id),
@@ -730,8 +729,8 @@ fn seed_deposits() -> (Vec<Deposit>, BTreeMap<String, (i64, String)>) {
                     DepositStatus::Pending
                 },
                 external_ref: Some(reference.into()),
-                created_at: Some(format!("{day}T09:00:00Z")),
-                posted_at: posted.then(|| format!("{day}T15:00:00Z")),
+                created_at: Some(Timestamp::parse(format!("{day}T09:00:00Z"))),
+                posted_at: posted.then(|| Timestamp::parse(format!("{day}T15:00:00Z"))),
                 extra: Map::new(),
             }
         })
@@ -1336,45 +1335,32 @@ fn place(d: &mut Data, plan: Plan, key: &str) -> Order {
     order
 }
 
-/// The current UTC time as ISO 8601 (`2024-11-01T10:00:00Z`).
-fn now_iso() -> String {
+/// The current UTC time to the second, in the shape of the provider's examples
+/// (`2024-11-01T10:00:00Z`: no fraction, `Z`).
+fn now_iso() -> Timestamp {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    iso_from_unix(secs)
-}
-
-fn iso_from_unix(secs: u64) -> String {
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3_600,
-        rem % 3_600 / 60,
-        rem % 60
-    )
+    i64::try_from(secs)
+        .ok()
+        .and_then(|secs| Timestamp::from_unix(secs, 0))
+        .unwrap_or_else(|| Timestamp::parse("1970-01-01T00:00:00Z"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// "Now" is written like the provider's examples: `2024-11-01T10:00:00Z`, 20 bytes.
     #[test]
-    fn iso_dates() {
-        assert_eq!(iso_from_unix(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso_from_unix(1_730_455_200), "2024-11-01T10:00:00Z");
-        assert_eq!(iso_from_unix(951_782_400), "2000-02-29T00:00:00Z");
+    fn now_has_the_documented_shape() {
+        let now = now_iso();
+        assert!(now.is_parsed(), "{now}");
+        assert_eq!(now.as_str().len(), "2024-11-01T10:00:00Z".len(), "{now}");
+        assert!(now.as_str().ends_with('Z'), "{now}");
+        assert!(!now.as_str().contains('.'), "no fraction: {now}");
+        assert_eq!(now.subsec_nanos(), Some(0));
     }
 
     #[test]

@@ -21,9 +21,31 @@ async fn get_balance_reads_every_currency() {
     assert_eq!(b.items[0].currency_code, "USD");
     assert_eq!(b.items[0].available, Decimal::new(8750, 2));
     assert_eq!(b.items[0].available.to_string(), "87.50", "the scale is kept");
-    assert_eq!(b.items[0].updated_at.as_deref(), Some("2024-11-01T10:00:00Z"));
+    let updated = b.items[0].updated_at.as_ref().unwrap();
+    assert_eq!(updated.as_str(), "2024-11-01T10:00:00Z");
+    // 2024-11-01T10:00:00Z = 1730455200
+    assert_eq!(updated.unix_seconds(), Some(1_730_455_200));
     assert_eq!(b.available("EUR"), Decimal::new(4000, 2));
     assert_eq!(b.available("GBP"), Decimal::ZERO);
+}
+
+/// `updated_at` in a shape the documentation does not show is kept as sent, never an error.
+#[test]
+fn balance_with_an_unparsable_or_numeric_updated_at_still_decodes() {
+    let b: agent_catalog::Balances = serde_json::from_str(
+        r#"{"items":[{"currency_code":"USD","available":"87.50","updated_at":"01/11/2024 10:00"},
+                     {"currency_code":"EUR","available":"40.00","updated_at":1730455200},
+                     {"currency_code":"KZT","available":"1.00","updated_at":null}]}"#,
+    )
+    .unwrap();
+    let usd = b.items[0].updated_at.as_ref().unwrap();
+    assert!(!usd.is_parsed());
+    assert_eq!(usd.as_str(), "01/11/2024 10:00");
+    let eur = b.items[1].updated_at.as_ref().unwrap();
+    assert!(!eur.is_parsed());
+    assert_eq!(eur.as_str(), "1730455200");
+    assert_eq!(b.items[2].updated_at, None);
+    assert_eq!(b.available("USD"), Decimal::new(8750, 2));
 }
 
 #[tokio::test]

@@ -49,7 +49,12 @@ async fn list_deposits_with_filters() {
     assert_eq!(d.method, Some(DepositMethod::BankWire));
     assert!(d.is_posted());
     assert_eq!(d.external_ref.as_deref(), Some("WIRE-2024-10-17"));
-    assert_eq!(d.posted_at.as_deref(), Some("2024-10-17T12:00:00Z"));
+    let posted = d.posted_at.as_ref().unwrap();
+    assert_eq!(posted.as_str(), "2024-10-17T12:00:00Z");
+    // 2024-10-17T00:00:00Z = 1729123200 (2024-11-01T00:00:00Z 1730419200 minus 15 days);
+    // created 09:00 = +32400, posted 12:00 = +43200.
+    assert_eq!(posted.unix_seconds(), Some(1_729_166_400));
+    assert_eq!(d.created_at.as_ref().unwrap().unix_seconds(), Some(1_729_155_600));
     // An undocumented method is kept, not an error.
     assert_eq!(
         page.items[1].method,
@@ -57,6 +62,32 @@ async fn list_deposits_with_filters() {
     );
     assert_eq!(page.items[1].status, DepositStatus::Pending);
     assert_eq!(page.items[1].posted_at, None);
+    // 2024-10-18T09:00:00Z = 1729155600 + 86400
+    assert_eq!(
+        page.items[1].created_at.as_ref().unwrap().unix_seconds(),
+        Some(1_729_242_000)
+    );
+}
+
+/// Deposit date-times in a shape the documentation does not show are kept as sent, with
+/// no instant; the deposit still decodes (a ledger reconcile must not stop on a format).
+#[test]
+fn deposit_with_an_unparsable_or_numeric_timestamp_still_decodes() {
+    let d: agent_catalog::Deposit = serde_json::from_value(json!({
+        "id": 1203, "currency_code": "USD", "amount": "10.00", "status": "posted",
+        "created_at": "2024-10-17T09:00:00", "posted_at": 1729166400
+    }))
+    .unwrap();
+    let created = d.created_at.as_ref().unwrap();
+    assert!(!created.is_parsed(), "no offset: the zone is unknown");
+    assert_eq!(created.as_str(), "2024-10-17T09:00:00");
+    let posted = d.posted_at.as_ref().unwrap();
+    assert!(!posted.is_parsed());
+    assert_eq!(posted.as_str(), "1729166400");
+    assert_eq!(
+        serde_json::to_value(&d).unwrap()["created_at"],
+        "2024-10-17T09:00:00"
+    );
 }
 
 #[tokio::test]

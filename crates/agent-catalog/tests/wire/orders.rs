@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use agent_catalog::{
-    Catalog, CreateOrder, Decimal, ErrorCode, ErrorKind, IdempotencyKey, Keyed, OrderFilter, OrderId,
-    OrderStatus, PollOptions, ProductId, TopupRequest,
+    Catalog, CreateOrder, Decimal, ErrorCode, ErrorKind, IdempotencyKey, Keyed, Order, OrderFilter, OrderId,
+    OrderStatus, PollOptions, ProductId, Timestamp, TopupRequest,
 };
 use futures_util::StreamExt;
 use httpmock::prelude::*;
@@ -77,7 +77,10 @@ async fn create_order_sends_documented_body() {
     assert_eq!(order.balance_after, Some(Decimal::new(8750, 2)));
     assert_eq!(order.currency_code.as_deref(), Some("USD"));
     assert!(!order.is_test);
-    assert_eq!(order.created_at.as_deref(), Some("2024-11-01T10:00:00Z"));
+    let created = order.created_at.as_ref().unwrap();
+    assert_eq!(created.as_str(), "2024-11-01T10:00:00Z");
+    // 2024-11-01T10:00:00Z = 1730455200
+    assert_eq!(created.unix_seconds(), Some(1_730_455_200));
     assert_eq!(order.completed_at, None);
 }
 
@@ -434,7 +437,71 @@ async fn get_order_returns_the_voucher() {
     assert_eq!(order.status, OrderStatus::Completed);
     assert!(order.is_final() && order.is_completed() && !order.is_failed());
     assert_eq!(order.order_content.voucher_code(), Some(VOUCHER));
-    assert_eq!(order.completed_at.as_deref(), Some("2024-11-01T10:00:05Z"));
+    let completed = order.completed_at.as_ref().unwrap();
+    assert_eq!(completed.as_str(), "2024-11-01T10:00:05Z");
+    // 2024-11-01T10:00:05Z = 1730455200 + 5
+    assert_eq!(completed.unix_seconds(), Some(1_730_455_205));
+    assert_eq!(
+        order.created_at.as_ref().and_then(Timestamp::unix_seconds),
+        Some(1_730_455_200)
+    );
+    assert_eq!(order.failed_at, None);
+}
+
+/// The documented Get order example decodes its three date-times to instants, and writes
+/// them back byte for byte (what payout-journal stores).
+#[test]
+fn order_timestamps_are_instants_and_round_trip() {
+    let mut body = completed_order_json();
+    body["failed_at"] = json!("2024-11-01T10:01:00+00:00");
+    let order: Order = serde_json::from_value(body.clone()).unwrap();
+    // 2024-11-01T10:00:00Z = 1730455200; 10:00:05 is 5 s later, 10:01:00 60 s later.
+    assert_eq!(
+        order.created_at.as_ref().unwrap().unix_seconds(),
+        Some(1_730_455_200)
+    );
+    assert_eq!(
+        order.completed_at.as_ref().unwrap().unix_millis(),
+        Some(1_730_455_205_000)
+    );
+    assert_eq!(
+        order.failed_at.as_ref().unwrap().unix_seconds(),
+        Some(1_730_455_260)
+    );
+    assert_eq!(
+        order.completed_at.as_ref().unwrap().to_system_time(),
+        Some(std::time::UNIX_EPOCH + Duration::from_secs(1_730_455_205))
+    );
+    let back = serde_json::to_value(&order).unwrap();
+    assert_eq!(back["created_at"], body["created_at"]);
+    assert_eq!(back["completed_at"], body["completed_at"]);
+    assert_eq!(back["failed_at"], "2024-11-01T10:01:00+00:00", "the text as sent");
+}
+
+/// A date-time in a shape the documentation does not show (no offset, a typo, a Unix number)
+/// never makes an order undecodable: it is kept as sent, with no instant.
+#[test]
+fn order_with_an_unparsable_or_numeric_timestamp_still_decodes() {
+    let mut body = completed_order_json();
+    body["created_at"] = json!("2024-11-01 10:00:00");
+    body["completed_at"] = json!(1_730_455_205);
+    body["failed_at"] = json!("not a date");
+    let order: Order = serde_json::from_value(body).unwrap();
+    let created = order.created_at.as_ref().unwrap();
+    assert!(!created.is_parsed());
+    assert_eq!(created.as_str(), "2024-11-01 10:00:00");
+    assert_eq!(created.unix_seconds(), None);
+    let completed = order.completed_at.as_ref().unwrap();
+    assert!(!completed.is_parsed());
+    assert_eq!(completed.as_str(), "1730455205");
+    assert_eq!(
+        order.failed_at.as_ref().map(Timestamp::as_str),
+        Some("not a date")
+    );
+    assert!(
+        order.is_final(),
+        "a failed_at kept raw still marks the order final"
+    );
 }
 
 #[tokio::test]
