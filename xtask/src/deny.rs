@@ -60,42 +60,38 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
         .map_err(|e| format!("cannot write {}: {e}", default_path.display()))?;
 
     let mut failed = Vec::new();
-    let mut checks = vec!["licenses", "bans", "sources"];
-    let mut global = vec!["--locked"];
-    if args.advisories {
-        println!(
-            "==> --advisories: cargo-deny fetches the RustSec advisory database \
-             (https://github.com/rustsec/advisory-db, network) into ~/.cargo/advisory-dbs"
-        );
-        checks.push("advisories");
-    } else {
-        // No network: cargo metadata from Cargo.lock and the downloaded sources.
-        global.push("--offline");
-    }
-    println!("==> 1/2 all features: {} (deny.toml)", checks.join(", "));
-    if let Err(e) = cargo_deny(root, &global, &config, &checks) {
-        failed.push(format!("all features: {e}"));
+    let steps = if args.advisories { 3 } else { 2 };
+    // No network: cargo metadata from Cargo.lock and the downloaded sources.
+    let offline = ["--locked", "--offline"];
+    println!("==> 1/{steps} all features: licenses, bans, sources (deny.toml)");
+    if let Err(e) = cargo_deny(root, &offline, &config, &["licenses", "bans", "sources"]) {
+        failed.push(format!(
+            "all features: {e} (if cargo could not find a crate's source offline, run `cargo fetch` once)"
+        ));
     }
     println!(
-        "==> 2/2 default features: bans, OpenSSL banned outright ({})",
+        "==> 2/{steps} default features: bans, OpenSSL banned outright ({})",
         default_path.display()
     );
-    if let Err(e) = cargo_deny(root, &["--locked", "--offline"], &default_path, &["bans"]) {
+    if let Err(e) = cargo_deny(root, &offline, &default_path, &["bans"]) {
         failed.push(format!("default features: {e}"));
+    }
+    if args.advisories {
+        println!(
+            "==> 3/3 advisories: cargo-deny fetches the RustSec advisory database \
+             (https://github.com/rustsec/advisory-db, network) into ~/.cargo/advisory-dbs, then checks it"
+        );
+        if let Err(e) = cargo_deny(root, &["--locked"], &config, &["advisories"]) {
+            failed.push(format!(
+                "advisories: {e} (an advisory above, or the database could not be fetched: see the log)"
+            ));
+        }
     }
     if failed.is_empty() {
         println!("==> cargo deny: ok (warnings above, if any, do not fail the check)");
         Ok(())
     } else {
-        Err(format!(
-            "cargo deny failed: {}{}",
-            failed.join("; "),
-            if args.advisories {
-                ""
-            } else {
-                " (if cargo could not find a crate's source offline, run `cargo fetch` once)"
-            }
-        ))
+        Err(format!("cargo deny failed: {}", failed.join("; ")))
     }
 }
 

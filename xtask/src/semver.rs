@@ -172,9 +172,9 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
             commit.clone(),
             "--default-features".into(),
         ];
-        if !features.is_empty() {
+        for f in features {
             cmd_args.push("--features".into());
-            cmd_args.push(features.join(","));
+            cmd_args.push(f);
         }
         println!("\n==> {}\n    $ cargo {}", p.name, cmd_args.join(" "));
         let status = Command::new(super::cargo_bin())
