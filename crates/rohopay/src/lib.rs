@@ -35,5 +35,5 @@ pub use wallet::{GetWalletBalance, Wallet, WalletBalance};
 pub use payout_core::reqwest;
 pub use payout_core::{
     ApiClient, CircuitBreaker, Decimal, Endpoint, Error, ErrorKind, IdempotencyKey, Keyed, OnLookupError,
-    Page, PollOptions, RateLimiter, Result, RetryPolicy, SecretString,
+    Page, PollOptions, RateLimiter, Result, RetryPolicy, SecretString, Timestamp,
 };

@@ -96,7 +96,7 @@ pub use payout_core::sandbox::{
     Attempt, Delivery, Fault, RecordedRequest, SandboxServer, WebhookInbox, WebhookRetry,
 };
 use payout_core::sandbox::{IdempotencyStore, KeyState, WebhookSender, json_response};
-use payout_core::{Decimal, SecretString};
+use payout_core::{Decimal, SecretString, Timestamp};
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value, json};
 
@@ -1397,8 +1397,13 @@ async fn list_transactions(
                 .is_none_or(|e| r.tx.environment.as_ref() == Some(e))
         })
         .filter(|r| {
-            let created = r.tx.created_at.as_deref().unwrap_or_default();
-            from.as_deref().is_none_or(|f| created >= f) && to.as_deref().is_none_or(|t| created <= t)
+            let created =
+                r.tx.created_at
+                    .as_ref()
+                    .map(Timestamp::as_str)
+                    .unwrap_or_default();
+            from.as_deref().is_none_or(|f| not_after(f, created))
+                && to.as_deref().is_none_or(|t| not_after(created, t))
         })
         .collect();
     matching.sort_by_key(|r| std::cmp::Reverse(r.seq));
@@ -1425,29 +1430,26 @@ async fn wallet_balance(State(shared): State<Arc<Shared>>, headers: HeaderMap) -
     )
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` (UTC), as RohoPay's timestamps.
-fn iso8601(t: SystemTime) -> String {
+/// `YYYY-MM-DDTHH:MM:SSZ` (UTC, whole seconds), the shape of RohoPay's examples.
+fn iso8601(t: SystemTime) -> Timestamp {
     let secs = match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_secs() as i64,
-        Err(e) => -(e.duration().as_secs() as i64),
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
     };
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    Timestamp::from_unix(secs, 0).unwrap_or_else(|| Timestamp::from(t))
+}
+
+/// `a` is at or before `b`: by instant when both are RFC 3339 date-times, else by text (a
+/// bare date such as `2024-06-01`, which the sandbox also accepts in `from`/`to`).
+fn not_after(a: &str, b: &str) -> bool {
+    let (ta, tb) = (Timestamp::parse(a), Timestamp::parse(b));
+    match (
+        ta.unix_seconds().zip(ta.subsec_nanos()),
+        tb.unix_seconds().zip(tb.subsec_nanos()),
+    ) {
+        (Some(x), Some(y)) => x <= y,
+        _ => a <= b,
+    }
 }
 
 #[cfg(test)]
@@ -1457,9 +1459,24 @@ mod tests {
     #[test]
     fn timestamps_are_iso8601_utc() {
         let t = |s| UNIX_EPOCH + Duration::from_secs(s);
-        assert_eq!(iso8601(t(0)), "1970-01-01T00:00:00Z");
-        assert_eq!(iso8601(t(1_709_251_199)), "2024-02-29T23:59:59Z");
-        assert_eq!(iso8601(t(1_795_239_884)), "2026-11-21T05:44:44Z");
+        assert_eq!(iso8601(t(0)).as_str(), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601(t(1_709_251_199)).as_str(), "2024-02-29T23:59:59Z");
+        assert_eq!(iso8601(t(1_795_239_884)).as_str(), "2026-11-21T05:44:44Z");
+        // Whole seconds, as RohoPay's examples: a fraction of the clock is not written.
+        assert_eq!(
+            iso8601(t(1_795_239_884) + Duration::from_millis(250)).as_str(),
+            "2026-11-21T05:44:44Z"
+        );
+    }
+
+    #[test]
+    fn list_bounds_compare_instants_and_accept_bare_dates() {
+        // 12:00+03:00 is 09:00Z: the same instant, written in East Africa Time.
+        assert!(not_after("2024-07-01T12:00:00+03:00", "2024-07-01T09:00:00Z"));
+        assert!(not_after("2024-07-01T09:00:00Z", "2024-07-01T12:00:00+03:00"));
+        assert!(!not_after("2024-07-01T12:00:01+03:00", "2024-07-01T09:00:00Z"));
+        assert!(not_after("2024-07-01", "2024-07-01T09:00:00Z"));
+        assert!(!not_after("2024-07-02", "2024-07-01T09:00:00Z"));
     }
 
     #[tokio::test]

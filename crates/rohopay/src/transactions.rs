@@ -4,7 +4,7 @@
 use futures_core::Stream;
 use payout_core::pagination::{self, Page, next_offset};
 use payout_core::poll::{Poll, wait_until};
-use payout_core::{Decimal, PollOptions, Request, Result};
+use payout_core::{Decimal, PollOptions, Request, Result, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, PROVIDER};
@@ -202,12 +202,15 @@ pub struct Transaction {
     /// `test` or `live`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<TransactionEnvironment>,
-    /// ISO-8601 creation time, as sent.
+    /// When the transaction was created (`created_at`, ISO 8601 per RohoPay's transaction
+    /// reference), as a [`Timestamp`]: the text as sent, and the instant when it is an
+    /// RFC 3339 date-time with an offset (other text, or a number, is kept with no instant).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_at: Option<String>,
-    /// ISO-8601 time of the last change, as sent.
+    pub created_at: Option<Timestamp>,
+    /// When the transaction last changed (`updated_at`, ISO 8601; for a final transaction,
+    /// when it became final), as a [`Timestamp`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub updated_at: Option<String>,
+    pub updated_at: Option<Timestamp>,
 }
 
 /// How a transaction arrives: the documented names and the other names seen in the wild as
@@ -251,8 +254,8 @@ struct TransactionWire {
     callback_url: Option<String>,
     failover_reason: Option<String>,
     environment: Option<TransactionEnvironment>,
-    created_at: Option<String>,
-    updated_at: Option<String>,
+    created_at: Option<Timestamp>,
+    updated_at: Option<Timestamp>,
 }
 
 impl TryFrom<TransactionWire> for Transaction {
@@ -344,7 +347,8 @@ impl GetTransaction {
 /// let filter = ListTransactions::new()
 ///     .status(TransactionStatus::Successful)
 ///     .kind(TransactionType::Collection)
-///     .from("2024-06-01T00:00:00Z")
+///     .from("2024-06-01T00:00:00+03:00")
+///     .to(std::time::SystemTime::now())
 ///     .limit(100);
 /// # let _ = filter;
 /// ```
@@ -353,8 +357,8 @@ pub struct ListTransactions {
     status: Option<TransactionStatus>,
     kind: Option<TransactionType>,
     environment: Option<TransactionEnvironment>,
-    from: Option<String>,
-    to: Option<String>,
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
     limit: Option<u32>,
     offset: Option<u64>,
 }
@@ -384,13 +388,21 @@ impl ListTransactions {
         self.environment = Some(environment.into());
         self
     }
-    /// Created at or after this ISO-8601 time (`2024-06-01` or `2024-06-01T00:00:00Z`).
-    pub fn from(mut self, from: impl Into<String>) -> Self {
+    /// Created at or after this time (`from=`, ISO 8601 per RohoPay's transaction reference):
+    /// anything that converts into a [`Timestamp`] (a `SystemTime`, [`Timestamp::from_unix`],
+    /// or text such as `"2024-06-01T00:00:00+03:00"`), sent as its text.
+    ///
+    /// It must be an RFC 3339 date-time with an offset: anything else (a date alone such as
+    /// `2024-06-01`, a local time without an offset) names no instant, since its zone is
+    /// unknown, and the list is refused with an `InvalidInput` error naming `from` before
+    /// anything is sent.
+    pub fn from(mut self, from: impl Into<Timestamp>) -> Self {
         self.from = Some(from.into());
         self
     }
-    /// Created at or before this ISO-8601 time.
-    pub fn to(mut self, to: impl Into<String>) -> Self {
+    /// Created at or before this time (`to=`), with the same rules as
+    /// [`ListTransactions::from`].
+    pub fn to(mut self, to: impl Into<Timestamp>) -> Self {
         self.to = Some(to.into());
         self
     }
@@ -411,8 +423,8 @@ impl ListTransactions {
             .query_opt("status", self.status.as_ref())
             .query_opt("type", self.kind.as_ref())
             .query_opt("environment", self.environment.as_ref())
-            .query_opt("from", self.from.as_ref())
-            .query_opt("to", self.to.as_ref())
+            .query_opt("from", self.from.as_ref().map(Timestamp::as_str))
+            .query_opt("to", self.to.as_ref().map(Timestamp::as_str))
             .query_opt("limit", self.limit)
             .query_opt("offset", self.offset))
     }
@@ -426,8 +438,7 @@ impl ListTransactions {
         }
         for (field, v) in [("from", &self.from), ("to", &self.to)] {
             if let Some(v) = v {
-                not_blank(field, v)?;
-                max_chars(field, v, 64)?;
+                v.check(PROVIDER, field)?;
             }
         }
         Ok(())

@@ -31,12 +31,13 @@
 
 use std::time::SystemTime;
 
-use payout_core::SecretString;
 use payout_core::reqwest::header::{HeaderMap, HeaderValue};
 /// The clocks [`crate::ClientBuilder::clock`] takes (for card-expiry checks).
 pub use payout_core::webhook::{Clock, FixedClock, SystemClock};
 pub use payout_core::webhook::{Headers, WebhookError};
 use payout_core::webhook::{strip_documented_prefix, verify_hex_signature};
+use payout_core::{SecretString, Timestamp};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::transactions::Transaction;
@@ -205,8 +206,11 @@ pub struct TransactionEvent {
     pub shape: PayloadShape,
     /// The envelope's event id (envelope form only).
     pub id: Option<String>,
-    /// The envelope's creation time (envelope form only).
-    pub created_at: Option<String>,
+    /// The envelope's creation time (`created_at`, envelope form only), as a [`Timestamp`]:
+    /// the text as sent, and the instant when it is an RFC 3339 date-time with an offset.
+    /// The transaction's own times are [`Transaction::created_at`] and
+    /// [`Transaction::updated_at`].
+    pub created_at: Option<Timestamp>,
     /// The transaction.
     pub transaction: Transaction,
     /// The whole body as JSON, for fields this crate does not model.
@@ -321,7 +325,11 @@ fn parse_event(body: &[u8]) -> Result<WebhookEvent, WebhookError> {
     };
     let decoded = serde_json::from_value::<Transaction>(payload.clone());
     let (id, created_at) = match shape {
-        PayloadShape::Envelope => (text("id"), text("created_at")),
+        // A `created_at` that is not text (a number) is kept as its text; `null` is `None`.
+        PayloadShape::Envelope => (
+            text("id"),
+            obj.get("created_at").and_then(|v| Timestamp::deserialize(v).ok()),
+        ),
         _ => (None, None),
     };
     let kind = EventType::from(event.as_str());

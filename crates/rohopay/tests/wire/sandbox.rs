@@ -368,13 +368,17 @@ async fn collect_disburse_list_and_wallet() {
     assert!(none.items.is_empty());
     let old = live
         .transactions()
-        .list(&ListTransactions::new().from("2000-01-01").to("2000-12-31"))
+        .list(
+            &ListTransactions::new()
+                .from("2000-01-01T00:00:00+03:00")
+                .to("2000-12-31T23:59:59+03:00"),
+        )
         .await
         .unwrap();
     assert!(old.items.is_empty());
     let recent = live
         .transactions()
-        .list(&ListTransactions::new().from("2000-01-01"))
+        .list(&ListTransactions::new().from("2000-01-01T00:00:00Z"))
         .await
         .unwrap();
     assert_eq!(recent.items.len(), 5);

@@ -5,8 +5,8 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use httpmock::prelude::*;
 use rohopay::{
-    Currency, Decimal, ErrorCode, ErrorKind, ListTransactions, PaymentMethod, PollOptions, Transaction,
-    TransactionEnvironment, TransactionStatus, TransactionType, UpstreamProvider,
+    Currency, Decimal, ErrorCode, ErrorKind, ListTransactions, PaymentMethod, PollOptions, Timestamp,
+    Transaction, TransactionEnvironment, TransactionStatus, TransactionType, UpstreamProvider,
 };
 use serde_json::{Value, json};
 
@@ -61,8 +61,12 @@ async fn get_transaction_by_reference() {
     );
     assert_eq!(tx.failover_reason.as_deref(), Some(""));
     assert_eq!(tx.environment, Some(TransactionEnvironment::Live));
-    assert_eq!(tx.created_at.as_deref(), Some("2024-07-01T10:00:00Z"));
-    assert_eq!(tx.updated_at.as_deref(), Some("2024-07-01T10:01:30Z"));
+    let (created, updated) = (tx.created_at.as_ref().unwrap(), tx.updated_at.as_ref().unwrap());
+    assert_eq!(created.as_str(), "2024-07-01T10:00:00Z");
+    assert_eq!(updated.as_str(), "2024-07-01T10:01:30Z");
+    // 2024-07-01T10:00:00Z = 1719828000; updated 90 s later.
+    assert_eq!(created.unix_seconds(), Some(1_719_828_000));
+    assert_eq!(updated.unix_seconds(), Some(1_719_828_090));
     assert!(tx.is_final() && tx.is_successful());
     assert!(tx.has_reference("relworx-ref"));
 }
@@ -296,6 +300,94 @@ async fn list_validates_limit_before_sending() {
         .unwrap_err();
     assert_eq!(err.field(), Some("from"));
     m.assert_calls_async(0).await;
+}
+
+/// `from` / `to` name instants: a date alone, a local time without an offset or a typo is
+/// refused with `InvalidInput` naming the field and the rule, before any request.
+#[tokio::test]
+async fn list_refuses_a_date_filter_that_names_no_instant_before_sending() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(200).json_body(json!({"success": true, "data": []}));
+        })
+        .await;
+    let c = client(&server);
+    for (filter, field) in [
+        (ListTransactions::new().from("2024-06-01"), "from"),
+        (ListTransactions::new().from("2024-06-01T00:00:00"), "from"),
+        (ListTransactions::new().to("30/06/2024"), "to"),
+        (
+            ListTransactions::new()
+                .from("2024-06-01T00:00:00Z")
+                .to("2024-06-31T00:00:00Z"),
+            "to",
+        ),
+    ] {
+        let err = c.transactions().list(&filter).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{filter:?}");
+        assert_eq!(err.field(), Some(field), "{filter:?}");
+        assert!(err.message().contains("RFC 3339"), "{err}");
+        assert!(!err.was_sent());
+    }
+    m.assert_calls_async(0).await;
+}
+
+/// `from` / `to` take any instant (a `SystemTime`, `Timestamp::from_unix`, text with an
+/// offset) and send its text as is.
+#[tokio::test]
+async fn list_sends_date_filters_from_instants_as_rfc3339() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path("/api/v1/transactions")
+                // 1717189200 = 2024-06-01T00:00:00+03:00 = 2024-05-31T21:00:00Z
+                .query_param("from", "2024-05-31T21:00:00Z")
+                .query_param("to", "2024-06-30T23:59:59+03:00")
+                .query_param_count(".*", ".*", 2);
+            then.status(200).json_body(json!({"success": true, "data": []}));
+        })
+        .await;
+    let from = std::time::UNIX_EPOCH + Duration::from_secs(1_717_189_200);
+    let page = client(&server)
+        .transactions()
+        .list(&ListTransactions::new().from(from).to("2024-06-30T23:59:59+03:00"))
+        .await
+        .unwrap();
+    assert!(page.items.is_empty());
+    let page = client(&server)
+        .transactions()
+        .list(
+            &ListTransactions::new()
+                .from(Timestamp::from_unix(1_717_189_200, 0).unwrap())
+                .to(String::from("2024-06-30T23:59:59+03:00")),
+        )
+        .await
+        .unwrap();
+    assert!(page.items.is_empty());
+    m.assert_calls_async(2).await;
+}
+
+/// A transaction whose date-times are not RFC 3339 (a local time, a Unix number) still
+/// decodes: the text is kept, with no instant, and written back as it came.
+#[test]
+fn transaction_with_unparsable_or_numeric_timestamps_still_decodes() {
+    let mut body = transaction_json("RHP-2024-ABC123", "successful");
+    body["created_at"] = json!("2024-07-01 10:00:00");
+    body["updated_at"] = json!(1_719_828_090);
+    let tx: Transaction = serde_json::from_value(body).unwrap();
+    let created = tx.created_at.as_ref().unwrap();
+    assert!(!created.is_parsed());
+    assert_eq!(created.as_str(), "2024-07-01 10:00:00");
+    let updated = tx.updated_at.as_ref().unwrap();
+    assert!(!updated.is_parsed());
+    assert_eq!(updated.unix_seconds(), None);
+    assert_eq!(updated.as_str(), "1719828090");
+    let back = serde_json::to_value(&tx).unwrap();
+    assert_eq!(back["created_at"], "2024-07-01 10:00:00");
+    assert!(tx.is_successful());
 }
 
 #[tokio::test]

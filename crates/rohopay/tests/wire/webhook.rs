@@ -202,9 +202,41 @@ fn envelope_shape_parses() {
     assert_eq!(event.event, EventType::WithdrawSuccessful);
     assert_eq!(event.shape, PayloadShape::Envelope);
     assert_eq!(event.id.as_deref(), Some("evt_01"));
-    assert_eq!(event.created_at.as_deref(), Some("2024-07-01T10:02:00Z"));
+    let created = event.created_at.as_ref().unwrap();
+    assert_eq!(created.as_str(), "2024-07-01T10:02:00Z");
+    // 2024-07-01T10:02:00Z = 1719828000 (10:00:00Z) + 120
+    assert_eq!(created.unix_seconds(), Some(1_719_828_120));
     assert_eq!(event.transaction.kind, Some(TransactionType::Disbursement));
     assert!(event.transaction.is_successful());
+}
+
+/// An envelope `created_at` that is not RFC 3339 (or is a number) is kept as sent; the
+/// delivery still parses.
+#[test]
+fn envelope_with_an_unparsable_or_numeric_created_at_still_parses() {
+    for (created, kept) in [
+        (r#""01/07/2024 10:02""#, "01/07/2024 10:02"),
+        ("1719828120", "1719828120"),
+    ] {
+        let body = format!(
+            r#"{{"id":"evt_02","created_at":{created},"type":"deposit.successful",
+                "data":{{"internal_reference":"RHP-2024-ABC123","status":"successful","created_at":{created}}}}}"#
+        );
+        let event = known(verified_parse(&body).unwrap());
+        let at = event.created_at.as_ref().unwrap();
+        assert!(!at.is_parsed());
+        assert_eq!(at.as_str(), kept);
+        let tx_at = event.transaction.created_at.as_ref().unwrap();
+        assert!(!tx_at.is_parsed());
+        assert_eq!(tx_at.as_str(), kept);
+    }
+    let event = known(
+        verified_parse(
+            r#"{"id":"evt_03","created_at":null,"type":"deposit.successful","data":{"internal_reference":"RHP-1"}}"#,
+        )
+        .unwrap(),
+    );
+    assert_eq!(event.created_at, None);
 }
 
 #[test]
@@ -224,6 +256,15 @@ fn flat_shape_with_documented_fields_and_the_reference_alias() {
         "a flat payload's `id` is the transaction's, not an event id"
     );
     let tx = event.transaction;
+    // 2024-07-01T10:00:00Z = 1719828000; 10:03:00Z = +180
+    assert_eq!(
+        tx.created_at.as_ref().and_then(|t| t.unix_seconds()),
+        Some(1_719_828_000)
+    );
+    assert_eq!(
+        tx.updated_at.as_ref().and_then(|t| t.unix_seconds()),
+        Some(1_719_828_180)
+    );
     assert_eq!(tx.id.as_ref().map(|i| i.as_str()), Some("01jx"));
     assert_eq!(tx.internal_reference.as_str(), "RHP-2024-DSB002");
     assert_eq!(tx.status, Some(TransactionStatus::Failed));
