@@ -81,7 +81,7 @@ pub use payout_core::sandbox::{
     Attempt, Delivery, Fault, RecordedRequest, SandboxServer, WebhookInbox, WebhookRetry,
 };
 use payout_core::sandbox::{WebhookSender, json_response};
-use payout_core::{Decimal, RetryPolicy};
+use payout_core::{Decimal, RetryPolicy, Timestamp};
 use serde_json::{Map, Value, json};
 
 use crate::client::{Client, ClientBuilder};
@@ -757,39 +757,14 @@ impl SignedWebhook {
 
 // ----- time -----
 
-/// ISO 8601 UTC with milliseconds.
+/// xRocket's date-time shape, UTC with exactly three fractional digits
+/// (`2026-01-01T00:00:00.000Z`).
 fn iso(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
-    let rem = secs % 86_400;
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        ms % 1000
-    )
-}
-
-/// Howard Hinnant's days-to-civil.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (
-        if m <= 2 {
-            yoe + era * 400 + 1
-        } else {
-            yoe + era * 400
-        },
-        m,
-        d,
-    )
+    i64::try_from(ms)
+        .ok()
+        .and_then(Timestamp::from_unix_millis)
+        .map(Timestamp::into_string)
+        .unwrap_or_default()
 }
 
 // ----- requests -----
@@ -974,12 +949,18 @@ fn page(items: Vec<Value>, q: &Query) -> Reply {
     }))
 }
 
+/// Whether a creation time is within `fromDate` / `toDate`: by instant when the bound is an
+/// RFC 3339 date-time with an offset (what the client sends), else (a date alone, a local
+/// time, which xRocket's "ISO 8601" may allow) by its text against the UTC creation time.
 fn in_dates(created_ms: u64, q: &Query) -> bool {
     let created = iso(created_ms);
-    let created = &created[..19];
-    let from_ok = q.get("fromDate").is_none_or(|f| created >= &f[..f.len().min(19)]);
-    let to_ok = q.get("toDate").is_none_or(|t| created <= &t[..t.len().min(19)]);
-    from_ok && to_ok
+    let created_text = created.get(..19).unwrap_or(&created);
+    let created_ms = i64::try_from(created_ms).unwrap_or(i64::MAX);
+    let cmp = |bound: &str| match Timestamp::parse(bound).unix_millis() {
+        Some(ms) => created_ms.cmp(&ms),
+        None => created_text.cmp(bound.get(..19).unwrap_or(bound)),
+    };
+    q.get("fromDate").is_none_or(|f| cmp(f).is_ge()) && q.get("toDate").is_none_or(|t| cmp(t).is_le())
 }
 
 /// The docs' transfer naming or the payout naming of public integrations.
@@ -2216,6 +2197,21 @@ mod tests {
         assert_eq!(iso(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(iso(1_767_225_600_123), "2026-01-01T00:00:00.123Z");
         assert_eq!(iso(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn date_filters_compare_instants_and_tolerate_any_text() {
+        let at = 1_767_261_600_000; // 2026-01-01T10:00:00Z
+        let within = |query: &str| in_dates(at, &Query::parse(Some(query)));
+        assert!(within("fromDate=2026-01-01T10:00:00Z&toDate=2026-01-01T10:00:00.000Z"));
+        // 15:30 at +05:30 is 10:00 UTC: compared as instants, not as text.
+        assert!(within("fromDate=2026-01-01T15:30:00%2B05:30"));
+        assert!(!within("fromDate=2026-01-01T15:30:01%2B05:30"));
+        assert!(!within("toDate=2026-01-01T09:59:59.999Z"));
+        // A date alone, by text as before; odd text never panics.
+        assert!(within("fromDate=2026-01-01&toDate=2026-01-02"));
+        assert!(!within("fromDate=2026-01-02"));
+        let _ = within("fromDate=2026-01-01T00:00:0%C3%A9%C3%A9%C3%A9");
     }
 
     #[test]
