@@ -9,15 +9,15 @@ use futures_core::Stream;
 use payout_core::reconcile::send_reconciled;
 use payout_core::{
     ApiClient, Decimal, Error, IdempotencyKey, Keyed, Page, PollOptions, Reconcile, Request, Result,
-    SecretString,
+    SecretString, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, PROVIDER};
 use crate::common::{
     Asset, Callback, Links, Lookup, RedirectUrls, TargetType, check_amount, check_client_id, check_len,
-    check_limit, check_required, judge, key_of, lookup_from_id, max_decimals, opt_string_or_number,
-    stream_pages, with_json,
+    check_limit, check_required, date_range, judge, key_of, lookup_from_id, max_decimals,
+    opt_string_or_number, stream_pages, with_json,
 };
 
 payout_core::id! {
@@ -388,8 +388,8 @@ impl UpdateCheque {
 /// Filters for `GET /api/v1/cheques` (cancelled cheques are never listed).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListCheques {
-    from_date: Option<String>,
-    to_date: Option<String>,
+    from_date: Option<Timestamp>,
+    to_date: Option<Timestamp>,
     recipient: Option<(TargetType, String)>,
     state: Option<ChequeState>,
     cursor: Option<String>,
@@ -401,13 +401,17 @@ impl ListCheques {
     pub fn new() -> Self {
         Self::default()
     }
-    /// Created at or after this ISO 8601 date-time.
-    pub fn from_date(mut self, date: impl Into<String>) -> Self {
+    /// Cheques created at or after this date-time (`fromDate`): a [`Timestamp`], a
+    /// [`std::time::SystemTime`], or RFC 3339 text with an offset (`"2026-01-01T00:00:00Z"`),
+    /// sent as written. Text that is not such a date-time is refused as
+    /// [`crate::ErrorKind::InvalidInput`] (field `fromDate`) before anything is sent.
+    pub fn from_date(mut self, date: impl Into<Timestamp>) -> Self {
         self.from_date = Some(date.into());
         self
     }
-    /// Created at or before this ISO 8601 date-time.
-    pub fn to_date(mut self, date: impl Into<String>) -> Self {
+    /// Cheques created at or before this date-time (`toDate`), taken like
+    /// [`Self::from_date`]; a `toDate` earlier than `fromDate` is refused (field `fromDate`).
+    pub fn to_date(mut self, date: impl Into<Timestamp>) -> Self {
         self.to_date = Some(date.into());
         self
     }
@@ -434,9 +438,8 @@ impl ListCheques {
 
     pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
         check_limit(self.limit)?;
-        let mut req = req
-            .query_opt("fromDate", self.from_date.as_deref())
-            .query_opt("toDate", self.to_date.as_deref());
+        let (from, to) = date_range(self.from_date.as_ref(), self.to_date.as_ref())?;
+        let mut req = req.query_opt("fromDate", from).query_opt("toDate", to);
         if let Some((t, target)) = &self.recipient {
             if target.trim().is_empty() {
                 return Err(Error::invalid_input(PROVIDER, "target", "must not be empty"));

@@ -2,7 +2,7 @@
 //! callbacks, links, and the checks every request runs before anything is sent.
 
 use payout_core::money::fits_precision;
-use payout_core::{Decimal, Error, Page, Result};
+use payout_core::{Decimal, Error, Page, Result, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::client::PROVIDER;
@@ -309,6 +309,30 @@ pub(crate) fn check_limit(limit: Option<u32>) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The `fromDate` / `toDate` filter of a list (cheques, transfers/payouts, withdrawals): each
+/// bound checked with [`Timestamp::check`] (an `InvalidInput` naming `fromDate` or `toDate` and
+/// the rule, before anything is sent; a local time without an offset is refused, its zone is
+/// unknown), and `fromDate` not later than `toDate`. Returns the texts to send, exactly as given.
+pub(crate) fn date_range<'a>(
+    from: Option<&'a Timestamp>,
+    to: Option<&'a Timestamp>,
+) -> Result<(Option<&'a str>, Option<&'a str>)> {
+    let from_text = from.map(|t| t.check(PROVIDER, "fromDate")).transpose()?;
+    let to_text = to.map(|t| t.check(PROVIDER, "toDate")).transpose()?;
+    if let (Some(f), Some(t)) = (from, to) {
+        // By instant: `..:00Z` and `..:00.000Z` are the same time, whatever their text.
+        let instant = |ts: &Timestamp| (ts.unix_seconds(), ts.subsec_nanos());
+        if instant(f) > instant(t) {
+            return Err(Error::invalid_input(
+                PROVIDER,
+                "fromDate",
+                "must not be later than toDate",
+            ));
+        }
+    }
+    Ok((from_text, to_text))
 }
 
 // ----- cursor lists -----

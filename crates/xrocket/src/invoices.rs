@@ -9,6 +9,7 @@ use futures_core::Stream;
 use payout_core::reconcile::send_reconciled;
 use payout_core::{
     ApiClient, Decimal, Error, IdempotencyKey, Keyed, Page, PollOptions, Reconcile, Request, Result,
+    Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -156,12 +157,15 @@ pub struct Invoice {
     /// The lifetime as sent (see [`CreateInvoice::expires_in_ms`]).
     #[serde(default)]
     pub expires_in: Option<u64>,
-    /// Creation time, ISO 8601.
+    /// When the invoice was created (`createdAt`, a date-time in xRocket Pay's "Invoice"
+    /// schema, e.g. `2026-01-01T10:00:00.000Z`), as a [`Timestamp`]: the text as sent, and the
+    /// instant ([`Timestamp::unix_seconds`]) when it parses.
     #[serde(default)]
-    pub created_at: Option<String>,
-    /// Expiry time, ISO 8601; `None` when it never expires.
+    pub created_at: Option<Timestamp>,
+    /// When the invoice expires (`expiresAt`, a date-time), as a [`Timestamp`]; `None` when it
+    /// never expires.
     #[serde(default)]
-    pub expires_at: Option<String>,
+    pub expires_at: Option<Timestamp>,
     /// The state.
     pub status: InvoiceStatus,
     /// The per-invoice webhook, if set.
@@ -253,12 +257,13 @@ pub struct Transaction {
     /// The payer.
     #[serde(default)]
     pub payer: Option<Payer>,
-    /// Creation time, ISO 8601.
+    /// When the transaction was created (`createdAt`, a date-time), as a [`Timestamp`].
     #[serde(default)]
-    pub created_at: Option<String>,
-    /// Finalisation time, ISO 8601.
+    pub created_at: Option<Timestamp>,
+    /// When the transaction became final (`finalizedAt`, a date-time), as a [`Timestamp`];
+    /// `None` while it is in progress.
     #[serde(default)]
-    pub finalized_at: Option<String>,
+    pub finalized_at: Option<Timestamp>,
     /// On-chain details, for blockchain transactions.
     #[serde(default)]
     pub tx: Option<ChainTx>,
@@ -275,9 +280,10 @@ pub struct InvoicePayment {
     pub id: String,
     /// The status; count the payment when it is `paid`.
     pub status: PaymentStatus,
-    /// `None` while the payment is in progress; set once it is final.
+    /// When the payment became final (`finalizedAt`, a date-time), as a [`Timestamp`]; `None`
+    /// while the payment is in progress.
     #[serde(default)]
-    pub finalized_at: Option<String>,
+    pub finalized_at: Option<Timestamp>,
     /// Gross amount the payer sent.
     #[serde(default, with = "payout_core::money::option_decimal")]
     pub pay_amount: Option<Decimal>,
@@ -308,9 +314,9 @@ pub struct PaymentAddress {
     /// The network to send on.
     #[serde(default)]
     pub pay_network: Option<Network>,
-    /// Until when the address accepts funds, ISO 8601.
+    /// Until when the address accepts funds (`expiresAt`, a date-time), as a [`Timestamp`].
     #[serde(default)]
-    pub expires_at: Option<String>,
+    pub expires_at: Option<Timestamp>,
     /// The smallest accepted amount.
     #[serde(default, with = "payout_core::money::option_decimal")]
     pub min_amount: Option<Decimal>,

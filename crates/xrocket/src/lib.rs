@@ -28,6 +28,7 @@ pub use payout_core::webhook::WebhookError;
 pub use payout_core::{
     ApiClient, CircuitBreaker, ClientOptions, Decimal, Endpoint, Error, ErrorKind, IdempotencyKey, Keyed,
     OnLookupError, Page, PollOptions, RateLimiter, ReconcilePolicy, Result, RetryPolicy, SecretString,
+    Timestamp,
 };
 
 pub use app::{App, AppInfo, Balance, GetAppInfo, GetBalances, Health, HealthCheck, HealthStatus};

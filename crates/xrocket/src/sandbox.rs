@@ -2203,7 +2203,9 @@ mod tests {
     fn date_filters_compare_instants_and_tolerate_any_text() {
         let at = 1_767_261_600_000; // 2026-01-01T10:00:00Z
         let within = |query: &str| in_dates(at, &Query::parse(Some(query)));
-        assert!(within("fromDate=2026-01-01T10:00:00Z&toDate=2026-01-01T10:00:00.000Z"));
+        assert!(within(
+            "fromDate=2026-01-01T10:00:00Z&toDate=2026-01-01T10:00:00.000Z"
+        ));
         // 15:30 at +05:30 is 10:00 UTC: compared as instants, not as text.
         assert!(within("fromDate=2026-01-01T15:30:00%2B05:30"));
         assert!(!within("fromDate=2026-01-01T15:30:01%2B05:30"));

@@ -36,11 +36,11 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use payout_core::SecretString;
 pub use payout_core::reqwest::header::HeaderMap;
 use payout_core::reqwest::header::{HeaderName, HeaderValue};
 pub use payout_core::webhook::{Clock, FixedClock, Headers, SystemClock, WebhookError};
 use payout_core::webhook::{check_timestamp, hmac_sha256, to_hex, unix_millis, verify_hex_signature};
+use payout_core::{SecretString, Timestamp};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -250,8 +250,11 @@ impl payout_core::contract::VerifiedDelivery for Verified {
 pub struct Event {
     /// The delivery id. It stays the same when xRocket retries: deduplicate on it.
     pub id: String,
-    /// When the event happened (ISO 8601), as xRocket sent it.
-    pub timestamp: Option<String>,
+    /// When the event happened (the envelope's `timestamp`, a date-time in xRocket Pay's
+    /// webhook envelope), as a [`Timestamp`]: the text as sent, and the instant when it parses
+    /// (a number is kept as its decimal text, not interpreted). `None` when absent or `null`.
+    /// Not the signing time: that is [`Verified::signed_at`].
+    pub timestamp: Option<Timestamp>,
     /// What happened.
     pub kind: EventKind,
 }
@@ -317,9 +320,10 @@ struct Envelope {
 /// unverified body.
 pub fn parse_event(body: &[u8]) -> Result<Event, WebhookError> {
     let env: Envelope = serde_json::from_slice(body).map_err(|e| invalid("envelope", &e))?;
+    // Any other JSON type is dropped rather than refusing a genuine delivery.
     let timestamp = match env.timestamp {
-        Some(serde_json::Value::String(s)) => Some(s),
-        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        Some(serde_json::Value::String(s)) => Some(Timestamp::parse(s)),
+        Some(serde_json::Value::Number(n)) => Some(Timestamp::parse(n.to_string())),
         _ => None,
     };
     let event_name = env.data.get("event").and_then(|v| v.as_str()).map(str::to_string);

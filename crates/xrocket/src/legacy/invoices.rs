@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use futures_core::Stream;
-use payout_core::{Decimal, Error, PollOptions, Request, Result};
+use payout_core::{Decimal, Error, PollOptions, Request, Result, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::Page;
@@ -79,11 +79,13 @@ pub struct Invoice {
     pub comments_enabled: Option<bool>,
     /// The currency.
     pub currency: String,
-    /// When it was created (ISO 8601).
-    pub created: String,
-    /// When it was last paid, if ever.
+    /// When it was created (`created`, a date-time in xRocket Pay API 1.3.1's `InvoiceDto`,
+    /// e.g. `2025-06-26T12:00:00.000Z`), as a [`Timestamp`]: the text as sent, and the instant
+    /// ([`Timestamp::unix_seconds`]) when it parses.
+    pub created: Timestamp,
+    /// When it was last paid (`paid`, a date-time), as a [`Timestamp`]; `None` if never.
     #[serde(default)]
-    pub paid: Option<String>,
+    pub paid: Option<Timestamp>,
     /// The state.
     pub status: InvoiceStatus,
     /// Lifetime in seconds (`0`: never expires).
@@ -124,8 +126,8 @@ pub struct InvoicePayment {
     /// The payer's comment.
     #[serde(default)]
     pub comment: Option<String>,
-    /// When (ISO 8601).
-    pub paid: String,
+    /// When it was paid (`paid`, a date-time in `PayInvoiceStat`), as a [`Timestamp`].
+    pub paid: Timestamp,
 }
 
 /// `POST /tg-invoices`.

@@ -33,6 +33,7 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use payout_core::Timestamp;
 pub use payout_core::reqwest::header::HeaderMap;
 use payout_core::reqwest::header::{HeaderName, HeaderValue};
 pub use payout_core::webhook::{Clock, FixedClock, Headers, SystemClock, WebhookError};
@@ -194,7 +195,7 @@ impl payout_core::contract::VerifiedDelivery for Verified {
                 "{PROVIDER}:invoicePay:{}:{}:{}:{}",
                 invoice.id,
                 payment.user_id,
-                payment.paid,
+                payment.paid.as_str(),
                 payment.payment_num.map(|n| n.to_string()).unwrap_or_default()
             ),
             _ => payout_core::dedupe::body_key(PROVIDER, &self.body),
@@ -212,8 +213,10 @@ impl payout_core::contract::VerifiedDelivery for Verified {
 pub struct Event {
     /// The envelope's `type` (`invoicePay`).
     pub event_type: String,
-    /// When xRocket sent it (ISO 8601); may change on a retry, never dedupe on it.
-    pub timestamp: Option<String>,
+    /// When xRocket sent it (the envelope's `timestamp`, a date-time in xRocket Pay API
+    /// 1.3.1's webhook body), as a [`Timestamp`]: the text as sent, and the instant when it
+    /// parses (a number is kept as its decimal text). May change on a retry: never dedupe on it.
+    pub timestamp: Option<Timestamp>,
     /// What happened.
     pub kind: EventKind,
 }
@@ -263,9 +266,10 @@ struct Envelope {
 pub fn parse_event(body: &[u8]) -> Result<Event, WebhookError> {
     let env: Envelope =
         serde_json::from_slice(body).map_err(|e| WebhookError::InvalidBody(format!("envelope: {e}")))?;
+    // Any other JSON type is dropped rather than refusing a genuine delivery.
     let timestamp = match env.timestamp {
-        Some(serde_json::Value::String(s)) => Some(s),
-        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        Some(serde_json::Value::String(s)) => Some(Timestamp::parse(s)),
+        Some(serde_json::Value::Number(n)) => Some(Timestamp::parse(n.to_string())),
         _ => None,
     };
     let kind = match env.type_.as_str() {

@@ -30,7 +30,9 @@ fn legacy_webhook_reference_vectors_verify() {
         .unwrap();
     let e = v1.parse().unwrap();
     assert_eq!(e.event_type, "invoicePay");
-    assert_eq!(e.timestamp.as_deref(), Some("2025-06-26T12:00:00.000Z"));
+    let ts = e.timestamp.as_ref().unwrap();
+    assert_eq!(ts.as_str(), "2025-06-26T12:00:00.000Z");
+    assert_eq!(ts.unix_seconds(), Some(1_750_939_200)); // 2025-06-26T12:00:00Z
     match e.kind {
         EventKind::InvoicePay { invoice, payment } => {
             assert_eq!(invoice.id, InvoiceId::from("3"));

@@ -18,6 +18,7 @@ mod legacy_sandbox;
 mod legacy_webhook;
 #[cfg(feature = "sandbox")]
 mod sandbox;
+mod timestamps;
 mod transfers;
 mod webhook;
 mod withdrawals;

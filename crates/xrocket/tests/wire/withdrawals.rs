@@ -159,8 +159,8 @@ async fn get_and_list_withdrawals() {
             exact_query(
                 authed(when.method(GET).path("/api/v1/withdrawals")),
                 &[
-                    ("fromDate", "2026-01-01"),
-                    ("toDate", "2026-01-31"),
+                    ("fromDate", "2026-01-01T00:00:00Z"),
+                    ("toDate", "2026-01-31T23:59:59Z"),
                     ("status", "FAIL"),
                     ("cursor", "z"),
                     ("limit", "1000"),
@@ -182,8 +182,8 @@ async fn get_and_list_withdrawals() {
         .withdrawals()
         .list(
             &ListWithdrawals::new()
-                .from_date("2026-01-01")
-                .to_date("2026-01-31")
+                .from_date("2026-01-01T00:00:00Z")
+                .to_date("2026-01-31T23:59:59Z")
                 .status(WithdrawalStatus::Fail)
                 .cursor("z")
                 .limit(1000),
@@ -197,8 +197,8 @@ async fn get_and_list_withdrawals() {
             ListWithdrawals::new()
                 .status(WithdrawalStatus::Fail)
                 .cursor("z")
-                .from_date("2026-01-01")
-                .to_date("2026-01-31")
+                .from_date("2026-01-01T00:00:00Z")
+                .to_date("2026-01-31T23:59:59Z")
                 .limit(1000),
             10,
         )
