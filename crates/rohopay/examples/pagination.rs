@@ -6,6 +6,8 @@
 //! cargo run -p rohopay --example pagination
 //! ```
 
+use std::time::{Duration, SystemTime};
+
 use futures_util::StreamExt;
 use rohopay::sandbox::Sandbox;
 use rohopay::{CollectRequest, Currency, ListTransactions};
@@ -28,17 +30,25 @@ async fn main() -> Result<(), BoxError> {
 
     // Pages of 2 (to show several requests); at most CAP transactions; each item is a Result,
     // so a failed page stops the loop with its error instead of ending the list silently.
+    // `from` / `to` take an instant (a `SystemTime`, a `Timestamp`, or RFC 3339 text with an
+    // offset such as "2024-06-01T00:00:00+03:00"); a bare date is refused before sending.
+    let since = SystemTime::now() - Duration::from_secs(3600);
     let mut txs = Box::pin(
         client
             .transactions()
-            .stream(ListTransactions::new().limit(2))
+            .stream(ListTransactions::new().from(since).limit(2))
             .take(CAP),
     );
     let mut seen = 0;
     while let Some(tx) = txs.next().await {
         let tx = tx?;
         seen += 1;
-        println!("{seen}. {}  {:?}", tx.internal_reference, tx.status);
+        // `created_at` is a `Timestamp`: the text RohoPay sent, and the instant it names.
+        let created = tx.created_at.as_ref().map_or("?", |t| t.as_str());
+        println!(
+            "{seen}. {}  {:?}  created {created}",
+            tx.internal_reference, tx.status
+        );
     }
     println!("read {seen} of 7 transactions (cap {CAP})");
     Ok(())
