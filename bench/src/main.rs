@@ -9,10 +9,11 @@
 //! valgrind is installed, callgrind instruction counts per call (an N-call run minus a 0-call
 //! run of the same mode).
 //!
-//! Modes: `payout-bench all [--reps N] [--calls N] [--items N] [--quick] [--out FILE]`
-//! (the default; spawns its own server) and `payout-bench cg --port P --provider
-//! xrocket|catalog --scenario get|post|pages --side sdk|raw --n N` (one side, N calls, for
-//! callgrind).
+//! Modes: `payout-bench all [--reps N] [--calls N] [--items N] [--quick] [--cg-per-task N]
+//! [--cg-reps N] [--out FILE]` (the default; spawns its own server) and `payout-bench cg --port P
+//! --provider xrocket|catalog --scenario get|post|pages|concurrent --side sdk|raw --n N
+//! [--tasks T] [--rt current|multi]` (one side, N calls, or T tasks of N calls each on the
+//! multi-thread runtime for `concurrent`: for callgrind, `strace -f -c` or `perf stat`).
 
 // Bench only (this crate has its own workspace and is never published): a counting
 // `GlobalAlloc` wrapper and `getrusage` need unsafe. The library crates stay `forbid(unsafe_code)`.
@@ -582,6 +583,10 @@ struct Cfg {
     per_task: u64,
     cg_calls: u64,
     cg_items: u64,
+    /// Calls per task in the concurrent callgrind run (64 tasks).
+    cg_per_task: u64,
+    /// How many callgrind pairs the concurrent scenario takes the median of.
+    cg_reps: usize,
     out: String,
 }
 
@@ -634,6 +639,10 @@ fn main() {
         per_task: if quick { 50 } else { PER_TASK },
         cg_calls: 200,
         cg_items: 2_000,
+        cg_per_task: flag("--cg-per-task").and_then(|v| v.parse().ok()).unwrap_or(10),
+        cg_reps: flag("--cg-reps")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(if quick { 1 } else { 3 }),
         out: flag("--out").unwrap_or_else(|| "target/bench/results.json".to_string()),
     };
     let server = Server::start(cfg.items.max(cfg.cg_items));
@@ -762,75 +771,133 @@ fn main() {
     drop(server);
 }
 
-/// Instructions per unit, (sdk, raw), keyed "provider|scenario"; empty without valgrind.
+/// Instructions per unit, (sdk, raw), keyed "provider|scenario" (the concurrent scenario on
+/// the multi-thread runtime); empty without valgrind. Also the connections each side opened
+/// in its concurrent callgrind runs, keyed "provider|conns".
 fn callgrind(port: u16, cfg: &Cfg) -> std::collections::BTreeMap<String, (f64, f64)> {
     let mut out = std::collections::BTreeMap::new();
     if Command::new("valgrind").arg("--version").output().is_err() {
         eprintln!("bench: valgrind not installed; no instruction counts");
         return out;
     }
-    let exe = std::env::current_exe().expect("exe");
-    let run = |p: Prov, s: Scen, side: Side, n: u64| -> Option<u64> {
-        let file = std::env::temp_dir().join(format!("payout-bench-cg.{}.out", std::process::id()));
-        let o = Command::new("valgrind")
-            .arg("--tool=callgrind")
-            .arg(format!("--callgrind-out-file={}", file.display()))
-            .arg(&exe)
-            .args(["cg", "--port", &port.to_string()])
-            .args([
-                "--provider",
-                if p == Prov::Xrocket { "xrocket" } else { "catalog" },
-            ])
-            .args([
-                "--scenario",
-                match s {
-                    Scen::Get => "get",
-                    Scen::Post => "post",
-                    _ => "pages",
-                },
-            ])
-            .args(["--side", if side == Side::Sdk { "sdk" } else { "raw" }])
-            .args(["--n", &n.to_string()])
-            .output()
-            .ok()?;
-        let _ = std::fs::remove_file(&file);
-        let err = String::from_utf8_lossy(&o.stderr);
-        if !o.status.success() {
-            eprintln!("bench: callgrind run failed: {err}");
-            return None;
-        }
-        err.lines()
-            .find_map(|l| l.split("Collected :").nth(1))
-            .and_then(|v| v.trim().parse().ok())
-    };
     for p in PROVS {
-        for s in [Scen::Get, Scen::Post, Scen::Pages] {
-            let n = if s == Scen::Pages {
-                cfg.cg_items
-            } else {
-                cfg.cg_calls
+        for s in CG_SCENS {
+            let (n, units) = match s {
+                Scen::Pages => (cfg.cg_items, cfg.cg_items),
+                Scen::Concurrent => (cfg.cg_per_task, cfg.tasks * cfg.cg_per_task),
+                _ => (cfg.cg_calls, cfg.cg_calls),
             };
             let mut per = [f64::NAN; 2];
+            let mut conns = [0u64; 2];
             for (j, side) in [Side::Sdk, Side::Raw].into_iter().enumerate() {
-                if let (Some(zero), Some(full)) = (run(p, s, side, 0), run(p, s, side, n)) {
-                    per[j] = (full as f64 - zero as f64) / n as f64;
+                // The multi-thread runs vary a little with the interleaving valgrind picks:
+                // the median of `cg_reps` pairs.
+                let reps = if s == Scen::Concurrent { cfg.cg_reps } else { 1 };
+                let mut v = Vec::new();
+                for _ in 0..reps {
+                    if let (Some((zero, _)), Some((full, c))) = (
+                        callgrind_once(port, p, s, side, 0, cfg.tasks, None),
+                        callgrind_once(port, p, s, side, n, cfg.tasks, None),
+                    ) {
+                        v.push((full as f64 - zero as f64) / units as f64);
+                        conns[j] += c;
+                    }
                 }
+                per[j] = median(&mut v);
             }
             eprintln!(
-                "bench: callgrind {} {}: sdk {:.0} raw {:.0} instr/{}",
+                "bench: callgrind {} {}{}: sdk {:.0} raw {:.0} instr/{}{}",
                 p.name(),
                 s.name(),
+                if s == Scen::Concurrent {
+                    " (multi-thread)"
+                } else {
+                    ""
+                },
                 per[0],
                 per[1],
-                s.unit()
+                s.unit(),
+                if s == Scen::Concurrent {
+                    format!("; connections opened sdk {} raw {}", conns[0], conns[1])
+                } else {
+                    String::new()
+                }
             );
             out.insert(format!("{}|{}", p.name(), s.name()), (per[0], per[1]));
+            if s == Scen::Concurrent {
+                out.insert(format!("{}|conns", p.name()), (conns[0] as f64, conns[1] as f64));
+            }
         }
     }
     out
 }
 
+/// The scenarios callgrind counts; the concurrent one on the multi-thread runtime.
+const CG_SCENS: [Scen; 4] = [Scen::Get, Scen::Post, Scen::Concurrent, Scen::Pages];
+
+/// One `payout-bench cg` run under callgrind: (instructions, connections opened). With
+/// `keep`, the callgrind output file is written there (for `callgrind_annotate`).
+fn callgrind_once(
+    port: u16,
+    p: Prov,
+    s: Scen,
+    side: Side,
+    n: u64,
+    tasks: u64,
+    keep: Option<&std::path::Path>,
+) -> Option<(u64, u64)> {
+    let exe = std::env::current_exe().expect("exe");
+    let tmp = std::env::temp_dir().join(format!("payout-bench-cg.{}.out", std::process::id()));
+    let file = keep.unwrap_or(&tmp);
+    let o = Command::new("valgrind")
+        .arg("--tool=callgrind")
+        .arg(format!("--callgrind-out-file={}", file.display()))
+        .arg(&exe)
+        .args(["cg", "--port", &port.to_string()])
+        .args([
+            "--provider",
+            if p == Prov::Xrocket { "xrocket" } else { "catalog" },
+        ])
+        .args([
+            "--scenario",
+            match s {
+                Scen::Get => "get",
+                Scen::Post => "post",
+                Scen::Concurrent => "concurrent",
+                Scen::Pages => "pages",
+            },
+        ])
+        .args(["--side", if side == Side::Sdk { "sdk" } else { "raw" }])
+        .args(["--n", &n.to_string(), "--tasks", &tasks.to_string()])
+        .output()
+        .ok()?;
+    if keep.is_none() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    let err = String::from_utf8_lossy(&o.stderr);
+    if !o.status.success() {
+        eprintln!("bench: callgrind run failed: {err}");
+        return None;
+    }
+    let instr = err
+        .lines()
+        .find_map(|l| l.split("Collected :").nth(1))
+        .and_then(|v| v.trim().parse().ok())?;
+    let conns = err
+        .lines()
+        .find_map(|l| l.split("bench-cg: connections ").nth(1))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    Some((instr, conns))
+}
+
 /// One side, N calls (or N items), after a fixed warm-up: run under callgrind.
+///
+/// `--scenario concurrent` runs `--tasks` tasks (64 by default) of N calls each, on the
+/// runtime `--rt` names (`multi`: 2 workers, the default for it; `current`). Valgrind runs
+/// one thread at a time, but counts every instruction of every thread: the runtime's
+/// scheduling, timer and wake-up work that a side causes is in its figure. The connections
+/// the server accepted during the N-call part are printed (`bench-cg: connections N`).
 fn cg_mode(args: &[String]) {
     let flag = |name: &str| {
         args.iter()
@@ -853,21 +920,62 @@ fn cg_mode(args: &[String]) {
     let s = match flag("--scenario").as_str() {
         "get" => Scen::Get,
         "post" => Scen::Post,
+        "concurrent" => Scen::Concurrent,
         _ => Scen::Pages,
     };
     let n: u64 = flag("--n").parse().expect("--n");
-    let rt = Rt::Current.build();
-    rt.block_on(async {
+    let tasks: u64 = flag("--tasks").parse().unwrap_or(TASKS);
+    let rt_kind = match flag("--rt").as_str() {
+        "multi" => Rt::Multi,
+        "current" => Rt::Current,
+        _ if s == Scen::Concurrent => Rt::Multi,
+        _ => Rt::Current,
+    };
+    let rt = rt_kind.build();
+    let conns = rt.block_on(async {
         let c = Arc::new(Clients {
             sdk: Sdk::new(port),
             raw: Raw::new(port),
         });
-        // Warm-up: the connection, lazy statics, the first page.
-        c.run(p, side, s, 3, 200, 0, 0, 1 << 43).await.expect("warm-up");
-        if n > 0 {
-            c.run(p, side, s, n, n, 0, 0, 1 << 44).await.expect("run");
+        // Warm-up: the connection(s), lazy statics, the first page.
+        if s == Scen::Concurrent {
+            c.run(p, side, s, 0, 0, tasks, 3, 0).await.expect("warm-up");
+        } else {
+            c.run(p, side, s, 3, 200, 0, 0, 1 << 43).await.expect("warm-up");
         }
+        let before = tokio::task::spawn_blocking(move || accepts(port))
+            .await
+            .expect("stats");
+        if n > 0 {
+            if s == Scen::Concurrent {
+                c.run(p, side, s, 0, 0, tasks, n, 0).await.expect("run");
+            } else {
+                c.run(p, side, s, n, n, 0, 0, 1 << 44).await.expect("run");
+            }
+        }
+        let after = tokio::task::spawn_blocking(move || accepts(port))
+            .await
+            .expect("stats");
+        after - before - 1
     });
+    eprintln!("bench-cg: connections {conns}");
+    // The size of one call's future on each side: what every task of the concurrent run holds
+    // (and what each `.await` layer moves) per call.
+    let c = Clients {
+        sdk: Sdk::new(port),
+        raw: Raw::new(port),
+    };
+    let (sdk, raw) = match p {
+        Prov::Xrocket => (
+            std::mem::size_of_val(&c.sdk.x_get()),
+            std::mem::size_of_val(&c.raw.x_get()),
+        ),
+        Prov::Catalog => (
+            std::mem::size_of_val(&c.sdk.c_get()),
+            std::mem::size_of_val(&c.raw.c_get()),
+        ),
+    };
+    eprintln!("bench-cg: future bytes per GET: sdk {sdk} raw {raw}");
 }
 
 fn report(
@@ -952,19 +1060,26 @@ fn report(
         }));
     }
     println!(
-        "\n{:<14} {:<12} {:>12} {:>12} {:>7} {:>14} {:>14} {:>7}",
+        "\n{:<14} {:<20} {:>12} {:>12} {:>7} {:>14} {:>14} {:>7}",
         "provider", "scenario", "sdk allocs", "raw allocs", "diff", "sdk instr", "raw instr", "ratio"
     );
     let mut per_call = Vec::new();
     for p in PROVS {
-        for s in [Scen::Get, Scen::Post, Scen::Pages] {
+        for s in CG_SCENS {
             let k = format!("{}|{}", p.name(), s.name());
+            // Instructions of the concurrent scenario: 64 tasks x `cg_per_task` calls on the
+            // multi-thread runtime (allocations are not counted for it).
+            let label = if s == Scen::Concurrent {
+                "64 tasks GET, multi"
+            } else {
+                s.name()
+            };
             let (sa, ra) = allocs.get(&k).copied().unwrap_or((f64::NAN, f64::NAN));
             let (si, ri) = cg.get(&k).copied().unwrap_or((f64::NAN, f64::NAN));
             println!(
-                "{:<14} {:<12} {:>12.1} {:>12.1} {:>+7.1} {:>14.0} {:>14.0} {:>7.3}",
+                "{:<14} {:<20} {:>12.1} {:>12.1} {:>+7.1} {:>14.0} {:>14.0} {:>7.3}",
                 p.name(),
-                s.name(),
+                label,
                 sa,
                 ra,
                 sa - ra,
@@ -979,8 +1094,19 @@ fn report(
                     serde_json::Value::Null
                 }
             };
+            let runtime = if s == Scen::Concurrent {
+                "multi-thread"
+            } else {
+                "current-thread"
+            };
+            let conns = cg.get(&format!("{}|conns", p.name())).copied();
             per_call.push(json!({
-                "provider": p.name(), "scenario": s.name(), "unit": s.unit(),
+                "provider": p.name(), "scenario": label, "unit": s.unit(), "runtime": runtime,
+                "callgrind_connections_opened": if s == Scen::Concurrent {
+                    conns.map(|(a, b)| json!({"sdk": a, "raw": b})).unwrap_or(serde_json::Value::Null)
+                } else {
+                    serde_json::Value::Null
+                },
                 "allocations": {"sdk": num(sa), "raw": num(ra), "diff": num(sa - ra)},
                 "instructions": {"sdk": num(si), "raw": num(ri), "ratio": num(si / ri)},
             }));
@@ -992,7 +1118,9 @@ fn report(
     let doc = json!({
         "settings": {"reps": cfg.reps, "calls": cfg.calls, "items": cfg.items, "page_size": PAGE_SIZE,
                      "concurrent_tasks": cfg.tasks, "calls_per_task": cfg.per_task,
-                     "callgrind_calls": cfg.cg_calls, "callgrind_items": cfg.cg_items},
+                     "callgrind_calls": cfg.cg_calls, "callgrind_items": cfg.cg_items,
+                     "callgrind_concurrent": {"tasks": cfg.tasks, "calls_per_task": cfg.cg_per_task,
+                                              "runtime": "multi-thread, 2 workers", "reps": cfg.cg_reps}},
         "machine": {"cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
                     "loadavg": std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()},
         "timed": rows,

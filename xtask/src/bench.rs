@@ -4,7 +4,9 @@
 //! Not part of `cargo xtask test`: `bench/` is its own Cargo workspace (the main workspace
 //! never builds it), compiled in release mode into `target/bench-build`. The benchmark starts
 //! its own loopback server (`bench-server`, a separate process), prints a table and writes
-//! `target/bench/results.json`; with valgrind installed it adds callgrind instruction counts.
+//! `target/bench/results.json`; with valgrind installed it adds callgrind instruction counts
+//! (sequential scenarios on the current-thread runtime, and the 64-task scenario on the
+//! multi-thread runtime: `--cg-per-task N` calls per task, median of `--cg-reps N` pairs).
 
 use std::path::Path;
 use std::process::Command;
