@@ -18,14 +18,14 @@ use futures_core::Stream;
 use payout_core::reconcile::{outcome_unknown, send_reconciled};
 use payout_core::{
     ApiClient, Decimal, Error, ErrorKind, IdempotencyKey, Keyed, Page, PollOptions, Reconcile, Request,
-    Response, Result,
+    Response, Result, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, TransferNaming};
 use crate::common::{
-    Asset, Callback, Lookup, TargetType, check_amount, check_client_id, check_limit, check_required, judge,
-    key_of, lookup_from_id, max_decimals, opt_string_or_number, stream_pages, with_json,
+    Asset, Callback, Lookup, TargetType, check_amount, check_client_id, check_limit, check_required,
+    date_range, judge, key_of, lookup_from_id, max_decimals, opt_string_or_number, stream_pages, with_json,
 };
 use crate::error::{ErrorCode, Problem};
 
@@ -332,8 +332,8 @@ fn check_target(target: &str, target_type: &TargetType) -> Result<()> {
 /// Filters for `GET /api/v1/transfers`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListTransfers {
-    from_date: Option<String>,
-    to_date: Option<String>,
+    from_date: Option<Timestamp>,
+    to_date: Option<Timestamp>,
     cursor: Option<String>,
     limit: Option<u32>,
     naming: TransferNaming,
@@ -344,13 +344,17 @@ impl ListTransfers {
     pub fn new() -> Self {
         Self::default()
     }
-    /// Transfers created at or after this ISO 8601 date-time (`2026-01-31T00:00:00Z`).
-    pub fn from_date(mut self, date: impl Into<String>) -> Self {
+    /// Transfers created at or after this date-time (`fromDate`): a [`Timestamp`], a
+    /// [`std::time::SystemTime`], or RFC 3339 text with an offset (`"2026-01-31T00:00:00Z"`),
+    /// sent as written. Text that is not such a date-time is refused as
+    /// [`crate::ErrorKind::InvalidInput`] (field `fromDate`) before anything is sent.
+    pub fn from_date(mut self, date: impl Into<Timestamp>) -> Self {
         self.from_date = Some(date.into());
         self
     }
-    /// Transfers created at or before this ISO 8601 date-time.
-    pub fn to_date(mut self, date: impl Into<String>) -> Self {
+    /// Transfers created at or before this date-time (`toDate`), taken like
+    /// [`Self::from_date`]; a `toDate` earlier than `fromDate` is refused (field `fromDate`).
+    pub fn to_date(mut self, date: impl Into<Timestamp>) -> Self {
         self.to_date = Some(date.into());
         self
     }
@@ -372,10 +376,11 @@ impl ListTransfers {
 
     pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
         check_limit(self.limit)?;
+        let (from, to) = date_range(self.from_date.as_ref(), self.to_date.as_ref())?;
         Ok(req
             .path(paths(self.naming).create)
-            .query_opt("fromDate", self.from_date.as_deref())
-            .query_opt("toDate", self.to_date.as_deref())
+            .query_opt("fromDate", from)
+            .query_opt("toDate", to)
             .query_opt("cursor", self.cursor.as_deref())
             .query_opt("limit", self.limit))
     }

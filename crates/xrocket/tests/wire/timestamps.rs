@@ -10,8 +10,8 @@ use std::time::{Duration, UNIX_EPOCH};
 use httpmock::prelude::*;
 use serde_json::json;
 use xrocket::{
-    Client, ErrorKind, InvoiceId, ListCheques, ListInvoicePayments, ListWithdrawals, Network, Timestamp,
-    WithdrawalStatus,
+    Client, ErrorKind, InvoiceId, ListCheques, ListInvoicePayments, ListTransfers, ListWithdrawals, Network,
+    Timestamp, WithdrawalStatus,
 };
 
 use crate::{authed, client, exact_query};
@@ -252,20 +252,23 @@ async fn bad_date_filters_are_refused_before_sending() {
         ("1767225600", "toDate", "expected YYYY-MM-DD"),
     ];
     for (text, field, reason) in cases {
-        let (cheques, withdrawals) = if field == "fromDate" {
+        let (cheques, withdrawals, transfers) = if field == "fromDate" {
             (
                 ListCheques::new().from_date(text),
                 ListWithdrawals::new().from_date(text),
+                ListTransfers::new().from_date(text),
             )
         } else {
             (
                 ListCheques::new().to_date(text),
                 ListWithdrawals::new().to_date(text),
+                ListTransfers::new().to_date(text),
             )
         };
         for err in [
             c.cheques().list(&cheques).await.unwrap_err(),
             c.withdrawals().list(&withdrawals).await.unwrap_err(),
+            c.transfers().list(&transfers).await.unwrap_err(),
         ] {
             assert_eq!(err.kind(), ErrorKind::InvalidInput, "{text}");
             assert_eq!(err.field(), Some(field), "{text}");
@@ -290,6 +293,14 @@ async fn bad_date_filters_are_refused_before_sending() {
         .from_date("2026-01-01T00:00:00+01:00") // 2025-12-31T23:00:00Z
         .to_date("2025-12-31T22:59:59.999Z");
     let err = c.withdrawals().list(&backwards).await.unwrap_err();
+    assert_eq!(
+        (err.kind(), err.field()),
+        (ErrorKind::InvalidInput, Some("fromDate"))
+    );
+    let backwards = ListTransfers::new()
+        .from_date("2026-01-01T00:00:00.001Z")
+        .to_date("2026-01-01T00:00:00Z");
+    let err = c.transfers().list(&backwards).await.unwrap_err();
     assert_eq!(
         (err.kind(), err.field()),
         (ErrorKind::InvalidInput, Some("fromDate"))
