@@ -39,7 +39,7 @@ use payout_core::sandbox::axum::body::Bytes;
 use payout_core::sandbox::axum::extract::State;
 use payout_core::sandbox::axum::http::{HeaderMap, Method, StatusCode, Uri};
 use payout_core::sandbox::axum::response::Response;
-pub use payout_core::sandbox::{Delivery, Fault, RecordedRequest, SandboxServer};
+pub use payout_core::sandbox::{Attempt, Delivery, Fault, RecordedRequest, SandboxServer, WebhookRetry};
 use payout_core::sandbox::{WebhookSender, json_response};
 use payout_core::{Decimal, RetryPolicy};
 use serde_json::{Value, json};
@@ -178,6 +178,16 @@ impl Sandbox {
     /// Faults and the request log.
     pub fn server(&self) -> &SandboxServer {
         &self.server
+    }
+
+    /// When an `invoicePay` webhook your URL did not answer 2xx (or did not answer within the
+    /// attempt timeout) is delivered again, byte for byte with the same signature. The legacy
+    /// API documents no retry policy, so the default is ours, not xRocket's:
+    /// [`WebhookRetry::conservative`] (retries after 10 s, 1 min, 5 min, 30 min and 2 h; 10 s
+    /// per attempt); `WebhookRetry::every(Duration::from_millis(20), 3)` in tests,
+    /// `WebhookRetry::none()` to deliver once. Every attempt is in [`Delivery::attempts`].
+    pub fn webhook_retry(&self, schedule: WebhookRetry) {
+        self.shared.webhooks.set_retry(schedule);
     }
 
     /// Where `invoicePay` webhooks go (the app setting in the bot).
