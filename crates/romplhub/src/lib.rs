@@ -37,7 +37,7 @@ pub use webhook::{Confirmation, WebhookEvent, WebhookOrder};
 
 pub use payout_core::{
     ApiClient, CircuitBreaker, ClientOptions, Decimal, Endpoint, Error, ErrorKind, OnLookupError, Page,
-    PollOptions, RateLimiter, Result, RetryPolicy, Safety, SecretString,
+    PollOptions, RateLimiter, Result, RetryPolicy, Safety, SecretString, Timestamp,
 };
 
 /// The provider name used in errors and traces.

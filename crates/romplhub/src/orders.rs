@@ -45,7 +45,7 @@ use futures_core::Stream;
 use payout_core::pagination::{next_offset, paginate};
 use payout_core::poll::{Poll, wait_until};
 use payout_core::{
-    Error, ErrorKind, ExposeSecret, Page, PollOptions, Request, Response, Result, SecretString,
+    Error, ErrorKind, ExposeSecret, Page, PollOptions, Request, Response, Result, SecretString, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -492,9 +492,13 @@ pub struct Order {
     /// Why the order failed (with status `failed`).
     #[serde(default)]
     pub error_message: Option<String>,
-    /// Creation time as sent (format undocumented).
+    /// When the order was created, if sent (`created_at`: RomplHub's documentation shows no
+    /// time on an order, so name and format are an ASSUMPTION), as a [`Timestamp`]: the text
+    /// as sent, and the instant when it is an RFC 3339 date-time with an offset. A date-time
+    /// without an offset (what a FastAPI backend writes for a naive time) is kept with no
+    /// instant, since its zone is unknown.
     #[serde(default)]
-    pub created_at: Option<String>,
+    pub created_at: Option<Timestamp>,
     /// Fields this version does not model.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use httpmock::prelude::*;
-use romplhub::{CreateOrder, ErrorKind, ListOrders, Order, OrderStatus, PollOptions, WlidTokens};
+use romplhub::{CreateOrder, ErrorKind, ListOrders, Order, OrderStatus, PollOptions, Timestamp, WlidTokens};
 use serde_json::json;
 
 use crate::{API_KEY, client, products_json};
@@ -168,6 +168,59 @@ async fn get_order_reads_the_documented_response() {
         (Some(150), Some(2350), Some(2200))
     );
     assert_eq!(order.tokens_charged, Some(100));
+    assert_eq!(order.created_at, None, "the documented example shows no time");
+}
+
+/// RomplHub documents no time on an order; when one arrives as `created_at` it is a
+/// `Timestamp` (an RFC 3339 value with an offset is read as an instant) and is written back
+/// as it came.
+#[test]
+fn order_created_at_with_an_offset_is_an_instant() {
+    let body = json!({
+        "order_uid": "VX-5A8115EA", "status": "completed",
+        "created_at": "2024-11-01T10:00:00.123456+00:00"
+    });
+    let order: Order = serde_json::from_value(body).unwrap();
+    let created = order.created_at.as_ref().unwrap();
+    // 2024-11-01T10:00:00Z = 1730455200
+    assert_eq!(created.unix_seconds(), Some(1_730_455_200));
+    assert_eq!(created.subsec_nanos(), Some(123_456_000));
+    assert_eq!(created.unix_millis(), Some(1_730_455_200_123));
+    assert_eq!(
+        serde_json::to_value(&order).unwrap()["created_at"],
+        "2024-11-01T10:00:00.123456+00:00"
+    );
+}
+
+/// A `created_at` without an offset (a FastAPI naive datetime), a typo or a Unix number is
+/// kept as sent with no instant; the order still decodes.
+#[test]
+fn order_with_an_unparsable_or_numeric_created_at_still_decodes() {
+    for (value, kept) in [
+        (json!("2024-11-01T10:00:00.123456"), "2024-11-01T10:00:00.123456"),
+        (json!("yesterday"), "yesterday"),
+        (json!(1_730_455_200), "1730455200"),
+    ] {
+        let order: Order =
+            serde_json::from_value(json!({"order_uid": "VX-1", "status": "pending", "created_at": value}))
+                .unwrap();
+        let created = order.created_at.as_ref().unwrap();
+        assert!(!created.is_parsed(), "{kept}");
+        assert_eq!(created.unix_seconds(), None);
+        assert_eq!(created.as_str(), kept);
+    }
+    let order: Order =
+        serde_json::from_value(json!({"order_uid": "VX-1", "status": "pending", "created_at": null}))
+            .unwrap();
+    assert_eq!(order.created_at, None);
+    assert_eq!(
+        Some(Timestamp::parse("2024-11-01T10:00:00Z")),
+        serde_json::from_value::<Order>(
+            json!({"order_uid": "VX-1", "status": "pending", "created_at": "2024-11-01T10:00:00Z"})
+        )
+        .unwrap()
+        .created_at
+    );
 }
 
 #[tokio::test]
