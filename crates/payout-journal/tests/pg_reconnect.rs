@@ -611,6 +611,43 @@ async fn many_tasks_pay_at_once_on_several_connections() {
     assert_paid_once(&fake, 2 * n);
 }
 
+/// One task's statement waits on a lock (here: the same business id, recorded by a user's
+/// outbox transaction that has not committed yet). On one connection every other task would
+/// queue behind it; on the pool they pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_waiting_on_a_lock_does_not_hold_up_other_tasks() {
+    let (fake, sb) = start().await;
+    let client = Arc::new(FakeClient::new(&sb.base_url()));
+    let url = fresh_postgres_db("pghol").await;
+    let db = db_name(&url);
+    let admin = admin().await;
+    let j = Arc::new(store(&url, PgOptions::default().pool_size(2)).await);
+    let (mut user, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let tx = user.transaction().await.unwrap();
+    let req = CreatePayout::new("k-held", "held", 8);
+    assert!(record_in::<FakeClient, _>(&tx, "held", &req).await.unwrap());
+    let (j2, c2, r2) = (j.clone(), client.clone(), req.clone());
+    let held = tokio::spawn(async move { j2.pay(&*c2, "held", &r2).await });
+    wait_for_lock_waiter(&admin, &db, None).await;
+    // Another task pays meanwhile, on the pool's other connection.
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        j.pay(&*client, "other", &CreatePayout::new("k-other", "other", 8)),
+    )
+    .await
+    .expect("the other payout queued behind the waiting statement")
+    .unwrap();
+    assert!(!held.is_finished());
+    // The user's transaction commits: the waiting pay finds the recorded intent and sends it.
+    tx.commit().await.unwrap();
+    held.await.unwrap().unwrap();
+    assert_paid_once(&fake, 2);
+    assert_all_settled(&j, &["held".to_string(), "other".to_string()]).await;
+}
+
 // ------------------------------------------------------------------ (4) a pool of one
 
 #[tokio::test]
