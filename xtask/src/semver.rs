@@ -2,8 +2,9 @@
 //! crate against a git revision.
 //!
 //! Nothing is published yet, so the baseline is a git revision, not crates.io: `--baseline-rev`
-//! (any revision git knows), by default the newest tag matching `v*` (highest version). With no
-//! such tag the command stops and asks for `--baseline-rev`.
+//! (any revision git knows). By default each crate is compared with its newest release tag,
+//! `<crate>-v<version>` (the tags `cargo xtask release` pushes), else with the newest workspace
+//! tag `v<version>`. With no such tag the command stops and asks for `--baseline-rev`.
 //!
 //! Checked: every workspace package that can be published (not `publish = false`: payout-soak,
 //! xtask) and has a library target (payout-cli is a binary only: it has no Rust API to break).
@@ -58,21 +59,31 @@ pub(crate) fn parse_args(args: &[String]) -> Result<Args, String> {
     Ok(Args { baseline_rev })
 }
 
-/// The baseline: the revision the user named, else the `v*` tag with the highest version
-/// (`v0.10.0` after `v0.9.1`; a release after its pre-releases). Tags that are not
-/// `v<major>.<minor>.<patch>[-pre]` are ignored.
-pub(crate) fn choose_baseline(explicit: Option<&str>, tags: &[String]) -> Result<String, String> {
+/// The baseline of `package`: the revision the user named, else its newest release tag
+/// `<package>-v<version>` (what `cargo xtask release` tags), else the newest workspace tag
+/// `v<version>` (`v0.10.0` after `v0.9.1`; a release after its pre-releases). Tags of other
+/// shapes are ignored.
+pub(crate) fn choose_baseline(
+    explicit: Option<&str>,
+    tags: &[String],
+    package: &str,
+) -> Result<String, String> {
     if let Some(rev) = explicit {
         return Ok(rev.to_string());
     }
-    tags.iter()
-        .filter_map(|t| tag_version(t).map(|v| (v, t)))
-        .max_by(|(a, _), (b, _)| a.cmp(b))
-        .map(|(_, t)| t.clone())
+    let newest = |prefix: &str| {
+        tags.iter()
+            .filter_map(|t| t.strip_prefix(prefix).and_then(tag_version).map(|v| (v, t)))
+            .max_by(|(a, _), (b, _)| a.cmp(b))
+            .map(|(_, t)| t.clone())
+    };
+    newest(&format!("{package}-"))
+        .or_else(|| newest(""))
         .ok_or_else(|| {
-            "no git tag matching `v*` to compare against (nothing is released yet): pass \
+            format!(
+                "no git tag `{package}-v*` or `v*` to compare against (nothing is released yet): pass \
              `--baseline-rev <REV>`, e.g. `cargo xtask semver --baseline-rev HEAD~20`"
-                .to_string()
+            )
         })
 }
 
@@ -127,25 +138,39 @@ pub(crate) fn features_to_check(current: &[String], baseline: &[String]) -> Vec<
 
 pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let args = parse_args(args)?;
-    let tags = git(root, &["tag", "--list", "v*"])?;
+    let tags = git(root, &["tag", "--list"])?;
     let tags: Vec<String> = tags.lines().map(str::to_string).collect();
-    let baseline = choose_baseline(args.baseline_rev.as_deref(), &tags)?;
-    let commit = git(
-        root,
-        &["rev-parse", "--verify", &format!("{baseline}^{{commit}}")],
-    )
-    .map_err(|_| format!("`{baseline}` is not a git revision of this repository"))?;
-    let commit = commit.trim().to_string();
-    println!("==> baseline: {baseline} ({})", &commit[..commit.len().min(12)]);
+    let packages = workspace_packages(root)?;
+    // Every checked crate needs a baseline: stop before installing anything if one has none.
+    let mut baselines = Vec::new();
+    for p in &packages {
+        let baseline = match skip_reason(p) {
+            Some(_) => None,
+            None => Some(choose_baseline(args.baseline_rev.as_deref(), &tags, &p.name)?),
+        };
+        baselines.push(baseline);
+    }
     super::deny::ensure_tool("semver-checks", "cargo-semver-checks", SEMVER_CHECKS_VERSION)?;
 
     let mut results: Vec<(String, String)> = Vec::new();
     let mut failed = Vec::new();
-    for p in workspace_packages(root)? {
-        if let Some(why) = skip_reason(&p) {
+    for (p, baseline) in packages.into_iter().zip(baselines) {
+        let Some(baseline) = baseline else {
+            let why = skip_reason(&p).unwrap_or("not checked");
             results.push((p.name, format!("skipped ({why})")));
             continue;
-        }
+        };
+        let commit = git(
+            root,
+            &["rev-parse", "--verify", &format!("{baseline}^{{commit}}")],
+        )
+        .map_err(|_| format!("`{baseline}` is not a git revision of this repository"))?;
+        let commit = commit.trim().to_string();
+        println!(
+            "==> {}: baseline {baseline} ({})",
+            p.name,
+            &commit[..commit.len().min(12)]
+        );
         let manifest = format!("{}/Cargo.toml", p.dir);
         let Ok(old) = git(root, &["show", &format!("{commit}:{manifest}")]) else {
             results.push((
@@ -189,7 +214,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
             failed.push(p.name);
         }
     }
-    println!("\n==> summary (baseline {baseline})");
+    println!("\n==> summary");
     for (name, r) in &results {
         println!("    {name:<16} {r}");
     }
@@ -345,25 +370,52 @@ mod tests {
 
     #[test]
     fn baseline_is_the_explicit_revision_first() {
-        let tags = s(&["v0.1.0"]);
-        assert_eq!(choose_baseline(Some("HEAD~3"), &tags).unwrap(), "HEAD~3");
-        assert_eq!(choose_baseline(Some("HEAD~3"), &[]).unwrap(), "HEAD~3");
+        let tags = s(&["v0.1.0", "rocheap-v0.2.0"]);
+        assert_eq!(
+            choose_baseline(Some("HEAD~3"), &tags, "rocheap").unwrap(),
+            "HEAD~3"
+        );
     }
 
     #[test]
     fn baseline_is_the_highest_v_tag() {
         let tags = s(&["v0.9.1", "v0.10.0", "v0.2.0", "v0.10.0-rc.1", "vendored", "v1"]);
-        assert_eq!(choose_baseline(None, &tags).unwrap(), "v0.10.0");
+        assert_eq!(choose_baseline(None, &tags, "rocheap").unwrap(), "v0.10.0");
         let tags = s(&["v1.0.0-rc.2", "v0.9.0"]);
-        assert_eq!(choose_baseline(None, &tags).unwrap(), "v1.0.0-rc.2");
-        assert_eq!(choose_baseline(None, &s(&["v0.1.0"])).unwrap(), "v0.1.0");
+        assert_eq!(choose_baseline(None, &tags, "rocheap").unwrap(), "v1.0.0-rc.2");
+    }
+
+    #[test]
+    fn baseline_is_the_crates_own_release_tag_first() {
+        // The tags `cargo xtask release` pushes: `<crate>-v<version>`, one series per crate.
+        let tags = s(&[
+            "v0.3.0",
+            "rocheap-v0.1.0",
+            "rocheap-v0.1.1",
+            "payout-core-v0.4.0",
+            "xrocket-pay-v0.2.0",
+        ]);
+        assert_eq!(choose_baseline(None, &tags, "rocheap").unwrap(), "rocheap-v0.1.1");
+        assert_eq!(
+            choose_baseline(None, &tags, "payout-core").unwrap(),
+            "payout-core-v0.4.0"
+        );
+        // No tag of its own: the workspace tag.
+        assert_eq!(choose_baseline(None, &tags, "rohopay").unwrap(), "v0.3.0");
+        // `xrocket-v…` is not `xrocket-pay`'s series (and the reverse).
+        let tags = s(&["xrocket-v9.0.0", "xrocket-pay-v0.2.0"]);
+        assert_eq!(
+            choose_baseline(None, &tags, "xrocket-pay").unwrap(),
+            "xrocket-pay-v0.2.0"
+        );
     }
 
     #[test]
     fn no_v_tag_asks_for_a_baseline_rev() {
         for tags in [vec![], s(&["vendored", "payout-core-v0.1.0"])] {
-            let err = choose_baseline(None, &tags).unwrap_err();
+            let err = choose_baseline(None, &tags, "rocheap").unwrap_err();
             assert!(err.contains("pass `--baseline-rev <REV>`"), "{err}");
+            assert!(err.contains("rocheap-v*"), "{err}");
         }
     }
 
