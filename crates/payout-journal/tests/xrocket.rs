@@ -8,9 +8,7 @@
 //! journal keeps a committed `sent` intent with no outcome, as after a SIGKILL. A second
 //! journal on the same file (the restarted worker, same worker id) runs `recover`.
 //!
-//! Mass transfers are not journaled yet: their reconciliation (items whose client id is
-//! already taken are fetched and reported as successes) lives in `Transfers::mass`, not in
-//! the endpoint, and the journal sends through the endpoint.
+//! Mass transfers have their own file, `tests/xrocket_mass.rs`.
 
 use std::time::{Duration, Instant};
 
