@@ -524,12 +524,22 @@ impl RetryBudget {
     }
     /// Gives back `n` tokens, up to the capacity.
     pub fn refund(&self, n: u32) {
+        self.refill(n);
+    }
+    /// [`RetryBudget::refund`]; true if it wrote the counter.
+    fn refill(&self, n: u32) -> bool {
         let cap = self.capacity;
-        let _ = self
-            .tokens
+        // A full bucket stays full: a plain load, no write. Every successful call refunds, so
+        // on a healthy client this is the common case, and a read keeps the counter's cache
+        // line shared between cores instead of moving it to whichever core wrote last.
+        if n == 0 || self.tokens.load(Ordering::Relaxed) >= cap {
+            return false;
+        }
+        self.tokens
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| {
                 Some(t.saturating_add(n).min(cap))
-            });
+            })
+            .is_ok()
     }
     /// Books a successful call: `last_retry_cost` is what its last retry cost (`None` if it
     /// succeeded at once).
@@ -769,6 +779,22 @@ mod tests {
         b.on_success(None);
         assert_eq!(b.available(), 12, "never above the capacity");
         assert_eq!(RetryBudget::default().available(), 500);
+    }
+
+    /// Hot-path rule: a success on a full budget (a healthy client) reads the shared counter
+    /// and does not write it, so concurrent calls on several cores do not contend on it.
+    #[test]
+    fn a_success_on_a_full_budget_does_not_write_it() {
+        let b = RetryBudget::new(12).retry_cost(5).success_refund(1);
+        assert!(!b.refill(1), "full: no write");
+        assert!(!b.refill(0), "nothing to give back: no write");
+        assert!(b.try_withdraw(5));
+        assert!(b.refill(1), "below the capacity: written");
+        assert_eq!(b.available(), 8);
+        assert!(b.refill(100));
+        assert_eq!(b.available(), 12, "up to the capacity");
+        assert!(!b.refill(1));
+        assert_eq!(b.available(), 12);
     }
 
     #[tokio::test(start_paused = true)]

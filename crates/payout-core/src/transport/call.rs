@@ -120,7 +120,7 @@ impl Transport {
         let (auth, body) = self.prepare_auth(req)?;
 
         loop {
-            call.wait_for_slot().await?;
+            let now = call.wait_for_slot().await?;
             call.attempt += 1;
             let span = tracing::debug_span!(
                 "payout.attempt",
@@ -132,10 +132,12 @@ impl Transport {
                 Some(u) => u,
                 None => self.target(req)?,
             };
-            let attempt = call
-                .send_once(url, auth.as_ref(), body.as_ref())
-                .instrument(span.clone())
-                .await?;
+            let attempt = call.send_once(now, url, auth.as_ref(), body.as_ref());
+            let attempt = if span.is_disabled() {
+                attempt.await?
+            } else {
+                attempt.instrument(span.clone()).await?
+            };
             call.note(&attempt, &span);
             let Attempt {
                 outcome,
@@ -279,8 +281,7 @@ impl Transport {
         self.inner
             .request_id_headers
             .iter()
-            .chain(["x-request-id", "request-id"].iter())
-            .find_map(|h| headers.get(*h))
+            .find_map(|h| headers.get(h))
             .cloned()
     }
 }
@@ -288,6 +289,10 @@ impl Transport {
 /// True if a segment of `path` (before any `?` or `#`) is `.` or `..`, spelled plain or with
 /// `%2e` in either case.
 fn has_dot_segment(path: &str) -> bool {
+    // Most paths have neither a dot nor a percent sign: one scan says so.
+    if !path.bytes().any(|b| b == b'.' || b == b'%') {
+        return false;
+    }
     let path = path.split(['?', '#']).next().unwrap_or("");
     path.split('/').any(|seg| {
         let b = seg.as_bytes();
@@ -368,11 +373,12 @@ impl Call<'_> {
 
     /// Waits for the client-side rate limit; fails when no slot comes before the deadline
     /// (with the wait it needed), when the limiter cannot decide, or when the deadline has
-    /// passed. In each case this attempt is not sent.
-    async fn wait_for_slot(&self) -> Result<()> {
+    /// passed. In each case this attempt is not sent. Returns the time it checked the deadline
+    /// at: the attempt starts then (one clock read for both).
+    async fn wait_for_slot(&self) -> Result<Instant> {
         let provider = self.transport.inner.provider;
-        let left = self.deadline.saturating_duration_since(Instant::now());
         if let Some(l) = &self.transport.inner.options.rate_limit {
+            let left = self.deadline.saturating_duration_since(Instant::now());
             let key = RateKey::new(provider, self.req.operation);
             match l.acquire(&key, left).await {
                 Ok(()) => {}
@@ -403,18 +409,20 @@ impl Call<'_> {
                 }
             }
         }
-        if Instant::now() >= self.deadline {
+        let now = Instant::now();
+        if now >= self.deadline {
             let e = Error::new(ErrorKind::Timeout, provider, "deadline reached before sending")
                 .with_retryable(true);
             return Err(self.fail(e));
         }
-        Ok(())
+        Ok(now)
     }
 
     /// Sends one attempt and reads the answer in full. `Err` only for a body too large to
     /// read (a final decode error).
     async fn send_once(
         &self,
+        now: Instant,
         url: url::Url,
         auth: Option<&AuthHeader>,
         body: Option<&Bytes>,
@@ -441,9 +449,12 @@ impl Call<'_> {
                 .header(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))
                 .body(b.clone());
         }
-        let left = self.deadline.saturating_duration_since(Instant::now());
-        let sent_at = Instant::now();
-        let result = tokio::time::timeout(left.min(self.attempt_timeout), async {
+        // One timer per attempt, at the earlier of the call's deadline and this attempt's own
+        // limit (`now` is when `wait_for_slot` checked the deadline, a moment ago).
+        let until = now
+            .checked_add(self.attempt_timeout)
+            .map_or(self.deadline, |t| t.min(self.deadline));
+        let result = tokio::time::timeout_at(until, async {
             let mut resp = rb.send().await?;
             let status = resp.status().as_u16();
             // Taken, not cloned: the response is consumed by the body read below.
@@ -452,7 +463,6 @@ impl Call<'_> {
             Ok::<_, BodyError>((status, headers, body))
         })
         .await;
-        let latency_ms = sent_at.elapsed().as_millis() as u64;
         let attempt = match result {
             Err(_elapsed) => Attempt {
                 outcome: Outcome::TimedOut,
@@ -489,7 +499,8 @@ impl Call<'_> {
             attempt = self.attempt,
             outcome = outcome_label(&attempt.outcome),
             status = attempt.answer.as_ref().map(|a| a.status),
-            latency_ms,
+            // Read the clock only when the event is wanted.
+            latency_ms = now.elapsed().as_millis() as u64,
             "attempt finished"
         );
         Ok(attempt)

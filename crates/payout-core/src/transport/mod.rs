@@ -75,7 +75,9 @@ struct Inner {
     auth_state: RwLock<auth::AuthState>,
     /// How many auth headers were built (once per credential; a test holds it there).
     auth_builds: AtomicU64,
-    request_id_headers: &'static [&'static str],
+    /// The request id headers to look for, in order (the provider's, then `x-request-id` and
+    /// `request-id`), parsed once here: a lookup by `&str` parses the name on every call.
+    request_id_headers: Vec<reqwest::header::HeaderName>,
     error_decoder: Arc<dyn ErrorDecoder>,
     options: ClientOptions,
 }
@@ -164,7 +166,14 @@ impl Transport {
                 auth: config.auth,
                 auth_state: RwLock::new(auth_state),
                 auth_builds,
-                request_id_headers: config.request_id_headers,
+                request_id_headers: config
+                    .request_id_headers
+                    .iter()
+                    .chain(["x-request-id", "request-id"].iter())
+                    // A name that is not a valid header name can never be present (a lookup by
+                    // `&str` found nothing for it either).
+                    .filter_map(|h| reqwest::header::HeaderName::from_bytes(h.as_bytes()).ok())
+                    .collect(),
                 error_decoder: config.error_decoder,
                 options: config.options,
             }),
@@ -316,10 +325,13 @@ impl Transport {
         {
             span.record("payout.idempotency_key", k.as_str());
         }
-        let result = self.run(req, settings).instrument(span.clone()).await;
-        if !span.is_disabled() {
-            record_outcome(&span, &result);
+        // No subscriber wants the span: no `Instrumented` layer (it would be moved and polled
+        // on every wake-up for nothing).
+        if span.is_disabled() {
+            return self.run(req, settings).await;
         }
+        let result = self.run(req, settings).instrument(span.clone()).await;
+        record_outcome(&span, &result);
         result
     }
 }
