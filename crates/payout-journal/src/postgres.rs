@@ -442,9 +442,9 @@ const MARK_SENT: Op = Op {
 const FINISH: Op = Op {
     what: "recording the outcome",
     retry: Retry::Safe,
-    unknown: "The outcome may not be recorded: the intent then stays unfinished, and `recover` (or `pay` \
-              again with the same business id) settles it by the provider's lookup; it is never sent \
-              twice.",
+    unknown: "The payout may have been made, and its outcome may not be recorded: do not pay it under \
+              another business id. The intent then stays unfinished, and `recover` (or `pay` again with \
+              the same business id) settles it by the provider's lookup; it is never sent twice.",
 };
 const DEDUPE_WRITE: Op = Op {
     what: "updating the dedupe table",
