@@ -117,6 +117,28 @@ impl IntoResponse for Outcome {
     }
 }
 
+/// Runs one delivery's processing on its own task and waits for it.
+///
+/// hyper drops a request's future when the client goes away, and providers do go away: RohoPay
+/// gives up on an attempt after 10 s, others after their own timeouts. Dropped half-way, the
+/// handler would stop wherever it was and the dedupe claim would stay "in flight" until its
+/// TTL, so every re-delivery in that window would get 409 and the event could be lost for good
+/// once the provider stops retrying. On its own task the work always finishes: the claim is
+/// committed (the next attempt is a 200 duplicate) or released (the next attempt runs the
+/// handler again). A panic that escapes is answered 500.
+pub async fn run_to_completion<F>(work: F) -> Outcome
+where
+    F: Future<Output = Outcome> + Send + 'static,
+{
+    match tokio::spawn(work).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            tracing::error!(error = %e, "webhook processing task failed: answered 500");
+            Outcome::HandlerFailed
+        }
+    }
+}
+
 /// Runs `work` under a dedupe claim on `key`: not at all if the key is done or in flight,
 /// then commits on `Ok`, releases on `Err` or a panic. The building block of every receiver.
 pub async fn deliver<F>(provider: &str, dedupe: &dyn Dedupe, key: &str, work: F) -> Outcome
@@ -277,7 +299,7 @@ where
             &path,
             axum::routing::post(move |headers: HeaderMap, body: Bytes| {
                 let this = this.clone();
-                async move { this.receive(&headers, &body).await }
+                run_to_completion(async move { this.receive(&headers, &body).await })
             }),
         )
     }

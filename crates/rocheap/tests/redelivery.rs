@@ -86,6 +86,75 @@ async fn a_handler_that_fails_once_is_delivered_to_again_and_acts_once() {
     assert_eq!(d.attempts[0].headers, d.attempts[1].headers);
 }
 
+#[tokio::test]
+async fn a_handler_slower_than_the_attempt_timeout_acts_once_across_re_deliveries() {
+    let sandbox = Sandbox::start().await.unwrap();
+    // The sandbox gives up on an attempt after 100 ms, while the handler's first run takes
+    // 400 ms and succeeds: the re-deliveries find it in flight (409), then done (200, a
+    // duplicate that never reaches the handler).
+    sandbox.webhook_retry(
+        WebhookRetry::every(Duration::from_millis(150), 8).attempt_timeout(Duration::from_millis(100)),
+    );
+    let bot = Bot::default();
+    let b = bot.clone();
+    let url = serve(
+        router(Verifier::new(sandbox.api_key()), move |cb: Callback| {
+            let b = b.clone();
+            async move {
+                if b.calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                    tokio::time::sleep(Duration::from_millis(400)).await;
+                }
+                let order = cb.order().ok_or("not an order")?;
+                b.effects
+                    .lock()
+                    .unwrap()
+                    .push(order.status.code.as_str().to_string());
+                Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+            }
+        })
+        .into(),
+    )
+    .await;
+    order_with_one_callback(&sandbox, &url).await;
+
+    let d = wait_finished(&sandbox).await;
+    assert_eq!(
+        d.attempts[0].error.as_deref(),
+        Some("no answer within 100ms"),
+        "{:?}",
+        d.attempts
+    );
+    let Some(delivered) = d.delivered_on() else {
+        panic!(
+            "no re-delivery answered 200: {:?}; handler calls {}, effects {:?}",
+            d.attempts
+                .iter()
+                .map(|a| (a.status, a.error.clone()))
+                .collect::<Vec<_>>(),
+            bot.calls.load(Ordering::SeqCst),
+            bot.effects.lock().unwrap()
+        )
+    };
+    assert!(delivered >= 2, "{:?}", d.attempts);
+    assert!(
+        d.attempts[1..delivered as usize - 1]
+            .iter()
+            .all(|a| a.status == Some(409) || a.error.is_some()),
+        "between the first attempt and the 200: in flight elsewhere, {:?}",
+        d.attempts
+    );
+    assert_eq!(
+        *bot.effects.lock().unwrap(),
+        ["PROCESSING"],
+        "the effect happened once"
+    );
+    assert_eq!(
+        bot.calls.load(Ordering::SeqCst),
+        1,
+        "duplicates never reach the handler"
+    );
+}
+
 async fn wait_finished(sandbox: &Sandbox) -> rocheap::sandbox::Delivery {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {

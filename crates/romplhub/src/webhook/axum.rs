@@ -177,7 +177,10 @@ impl Receiver {
             &path,
             payout_core::intake::axum::routing::post(move |RawQuery(query): RawQuery, body: Bytes| {
                 let this = this.clone();
-                async move { this.receive(query.as_deref(), &body).await }
+                // On its own task: a provider that hangs up must not leave the claim in flight.
+                payout_core::intake::run_to_completion(
+                    async move { this.receive(query.as_deref(), &body).await },
+                )
             }),
         )
     }
