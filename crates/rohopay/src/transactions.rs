@@ -401,7 +401,7 @@ impl ListTransactions {
         self
     }
     /// Created at or before this time (`to=`), with the same rules as
-    /// [`ListTransactions::from`].
+    /// [`ListTransactions::from`]; a `to` earlier than `from` is refused (field `from`).
     pub fn to(mut self, to: impl Into<Timestamp>) -> Self {
         self.to = Some(to.into());
         self
@@ -439,6 +439,13 @@ impl ListTransactions {
         for (field, v) in [("from", &self.from), ("to", &self.to)] {
             if let Some(v) = v {
                 v.check(PROVIDER, field)?;
+            }
+        }
+        if let (Some(from), Some(to)) = (&self.from, &self.to) {
+            // By instant: `12:00+03:00` and `09:00Z` are the same time, whatever their text.
+            let instant = |t: &Timestamp| (t.unix_seconds(), t.subsec_nanos());
+            if instant(from) > instant(to) {
+                return Err(invalid("from", "must not be later than to"));
             }
         }
         Ok(())

@@ -331,6 +331,19 @@ async fn list_refuses_a_date_filter_that_names_no_instant_before_sending() {
         assert!(err.message().contains("RFC 3339"), "{err}");
         assert!(!err.was_sent());
     }
+    // A reversed range is refused; the same instant written two ways is not reversed
+    // (12:00+03:00 is 09:00Z).
+    let reversed = ListTransactions::new()
+        .from("2024-06-02T00:00:00Z")
+        .to("2024-06-01T23:59:59Z");
+    let err = c.transactions().list(&reversed).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert_eq!(err.field(), Some("from"));
+    assert!(err.message().contains("must not be later than to"), "{err}");
+    let same = ListTransactions::new()
+        .from("2024-06-01T12:00:00+03:00")
+        .to("2024-06-01T09:00:00Z");
+    assert!(same.validate().is_ok());
     m.assert_calls_async(0).await;
 }
 
