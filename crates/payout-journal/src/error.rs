@@ -42,6 +42,24 @@ pub enum Error {
         /// What is known.
         message: String,
     },
+    /// The payout was **sent**, but the journal could not record what the provider answered
+    /// (the database failed after the send). The intent stays unfinished with its key, so
+    /// nothing is forgotten: call `pay` again with the **same** business id, or run
+    /// `recover`, and the journal resolves it by looking it up. Never pay it anew under
+    /// another business id: the provider may have made the payout ([`Error::is_unresolved`]
+    /// is true).
+    #[error(
+        "business id `{business_id}` was sent and {outcome}, but the journal could not record that ({message}); it stays unfinished with its key: call pay again with the same business id or run recover, and never pay it under another business id"
+    )]
+    Unrecorded {
+        /// The business id.
+        business_id: String,
+        /// What the provider answered, in words: `"the provider accepted it"`,
+        /// `"the provider refused it"` or `"its outcome is unknown"`.
+        outcome: &'static str,
+        /// The storage error.
+        message: String,
+    },
     /// The database failed (I/O, schema, a lost connection). Nothing was sent for the call
     /// that got this error unless the intent was already recorded as sent.
     #[error("payout journal storage: {0}")]
@@ -70,12 +88,12 @@ impl Error {
     }
 
     /// True when the payout may have happened and must not be paid anew under another
-    /// business id or key: an ambiguous payout error, [`Error::NeedsDecision`] or
-    /// [`Error::Busy`].
+    /// business id or key: an ambiguous payout error, [`Error::NeedsDecision`],
+    /// [`Error::Busy`] or [`Error::Unrecorded`].
     pub fn is_unresolved(&self) -> bool {
         match self {
             Error::Payout(e) => e.kind() == payout_core::ErrorKind::Ambiguous,
-            Error::NeedsDecision { .. } | Error::Busy { .. } => true,
+            Error::NeedsDecision { .. } | Error::Busy { .. } | Error::Unrecorded { .. } => true,
             _ => false,
         }
     }

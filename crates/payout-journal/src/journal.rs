@@ -1042,7 +1042,12 @@ impl<S: Store> Journal<S> {
 
     async fn keep_open(&self, id: &str, lease: &Lease, state: State, e: &payout_core::Error) -> Result<()> {
         let err = serde_json::to_string(&StoredError::of(e)).ok();
-        self.store.finish(id, lease, state, None, err).await?;
+        // The intent may have reached the provider: a failed write leaves it unfinished
+        // (still `sent`), which is what an unresolved error tells the caller.
+        self.store
+            .finish(id, lease, state, None, err)
+            .await
+            .map_err(|e| unrecorded(id, "its outcome is unknown", e))?;
         Ok(())
     }
 
@@ -1071,7 +1076,17 @@ impl<S: Store> Journal<S> {
                 (state, None, stored, r)
             }
         };
-        if !self.store.finish(id, lease, state, result, error).await? {
+        let outcome = match &resolution {
+            Resolution::Settled(..) => "the provider accepted it",
+            Resolution::Failed(_) => "the provider refused it",
+            _ => "its outcome is unknown",
+        };
+        let finished = self
+            .store
+            .finish(id, lease, state, result, error)
+            .await
+            .map_err(|e| unrecorded(id, outcome, e))?;
+        if !finished {
             tracing::warn!(
                 payout.business_id = id,
                 "the journal lease expired before the outcome was recorded; another worker resolves it by lookup"
@@ -1151,6 +1166,18 @@ fn entry<T>(id: String, key: Option<String>, r: Resolution<T>) -> RecoveryReport
         }
     }
     rep
+}
+
+/// A storage error after a send: the payout may exist, the intent stays unfinished.
+fn unrecorded(business_id: &str, outcome: &'static str, e: Error) -> Error {
+    match e {
+        Error::Storage(message) => Error::Unrecorded {
+            business_id: business_id.to_string(),
+            outcome,
+            message,
+        },
+        other => other,
+    }
 }
 
 #[cfg(test)]
