@@ -303,6 +303,43 @@ impl Timestamp {
         ))
     }
 
+    /// Checks a date-range filter before anything is sent: each bound with [`Self::check`],
+    /// then that `from` is not later than `to`, **by instant** (`12:00+03:00` and `09:00Z`
+    /// are the same time, whatever their text). Returns the texts to send.
+    ///
+    /// # Errors
+    /// `InvalidInput` naming the bound that is not a date-time, or naming `from.0` with the
+    /// rule "must not be later than `<to field>`".
+    ///
+    /// ```
+    /// use payout_core::{ErrorKind, Timestamp};
+    /// let (a, b) = (Timestamp::parse("2026-01-02T00:00:00Z"), Timestamp::parse("2026-01-01T23:00:00-02:00"));
+    /// // 23:00-02:00 is 01:00Z on the 2nd: after `a`, so the range is fine.
+    /// let sent = Timestamp::check_range("xrocket", ("fromDate", Some(&a)), ("toDate", Some(&b))).unwrap();
+    /// assert_eq!(sent, (Some("2026-01-02T00:00:00Z"), Some("2026-01-01T23:00:00-02:00")));
+    /// let e = Timestamp::check_range("xrocket", ("fromDate", Some(&b)), ("toDate", Some(&a))).unwrap_err();
+    /// assert_eq!((e.kind(), e.field()), (ErrorKind::InvalidInput, Some("fromDate")));
+    /// ```
+    pub fn check_range<'a>(
+        provider: &'static str,
+        from: (&'static str, Option<&'a Timestamp>),
+        to: (&'static str, Option<&'a Timestamp>),
+    ) -> crate::Result<(Option<&'a str>, Option<&'a str>)> {
+        let from_text = from.1.map(|t| t.check(provider, from.0)).transpose()?;
+        let to_text = to.1.map(|t| t.check(provider, to.0)).transpose()?;
+        if let (Some(f), Some(t)) = (from.1, to.1) {
+            let instant = |ts: &Timestamp| ts.parsed.map(|p| (p.secs, p.nanos));
+            if instant(f) > instant(t) {
+                return Err(crate::Error::invalid_input(
+                    provider,
+                    from.0,
+                    format!("must not be later than {}", to.0),
+                ));
+            }
+        }
+        Ok((from_text, to_text))
+    }
+
     fn from_parts(secs: i64, nanos: u32, fraction: Fraction) -> Timestamp {
         let nanos = match fraction {
             Fraction::Shortest => nanos,

@@ -24,4 +24,5 @@ pub use payout_core::webhook::WebhookError;
 pub use payout_core::{
     ApiClient, CircuitBreaker, ClientOptions, Decimal, Endpoint, Error, ErrorKind, IdempotencyKey, Keyed,
     PollOptions, ProviderErrorCode, RateLimiter, ReconcilePolicy, Result, RetryPolicy, SecretString,
+    Timestamp,
 };

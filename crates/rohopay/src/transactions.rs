@@ -436,18 +436,7 @@ impl ListTransactions {
         {
             return Err(invalid("limit", "must be between 1 and 100"));
         }
-        for (field, v) in [("from", &self.from), ("to", &self.to)] {
-            if let Some(v) = v {
-                v.check(PROVIDER, field)?;
-            }
-        }
-        if let (Some(from), Some(to)) = (&self.from, &self.to) {
-            // By instant: `12:00+03:00` and `09:00Z` are the same time, whatever their text.
-            let instant = |t: &Timestamp| (t.unix_seconds(), t.subsec_nanos());
-            if instant(from) > instant(to) {
-                return Err(invalid("from", "must not be later than to"));
-            }
-        }
+        Timestamp::check_range(PROVIDER, ("from", self.from.as_ref()), ("to", self.to.as_ref()))?;
         Ok(())
     }
 }

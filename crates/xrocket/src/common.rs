@@ -319,20 +319,7 @@ pub(crate) fn date_range<'a>(
     from: Option<&'a Timestamp>,
     to: Option<&'a Timestamp>,
 ) -> Result<(Option<&'a str>, Option<&'a str>)> {
-    let from_text = from.map(|t| t.check(PROVIDER, "fromDate")).transpose()?;
-    let to_text = to.map(|t| t.check(PROVIDER, "toDate")).transpose()?;
-    if let (Some(f), Some(t)) = (from, to) {
-        // By instant: `..:00Z` and `..:00.000Z` are the same time, whatever their text.
-        let instant = |ts: &Timestamp| (ts.unix_seconds(), ts.subsec_nanos());
-        if instant(f) > instant(t) {
-            return Err(Error::invalid_input(
-                PROVIDER,
-                "fromDate",
-                "must not be later than toDate",
-            ));
-        }
-    }
-    Ok((from_text, to_text))
+    Timestamp::check_range(PROVIDER, ("fromDate", from), ("toDate", to))
 }
 
 // ----- cursor lists -----
