@@ -37,6 +37,28 @@ pub struct Journal<S: Store = crate::sqlite::SqliteStore> {
     batch: u32,
     hook: Option<Hook>,
     replay_window: Duration,
+    /// One journal's own calls share its worker id, so a lease alone cannot keep them apart
+    /// (a claim takes back the worker's own leases, as a restarted worker must). A recovery
+    /// pass holds this for writing, each `pay` for reading: a pass never takes over a payout
+    /// this journal is sending right now, and a payout waits for a running pass.
+    gate: tokio::sync::RwLock<()>,
+    /// Business ids one of this journal's calls is sending or resolving now: a second call
+    /// for the same id answers `Busy` instead of claiming it from under the first.
+    active: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+/// Marks a business id as being handled by one call of this journal; unmarks on drop.
+struct Held<'a> {
+    active: &'a std::sync::Mutex<std::collections::HashSet<String>>,
+    id: String,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut set) = self.active.lock() {
+            set.remove(&self.id);
+        }
+    }
 }
 
 impl<S: Store> std::fmt::Debug for Journal<S> {
@@ -356,7 +378,28 @@ impl<S: Store> Journal<S> {
             batch: 32,
             hook: None,
             replay_window: Duration::from_secs(24 * 3600),
+            gate: tokio::sync::RwLock::new(()),
+            active: std::sync::Mutex::new(std::collections::HashSet::new()),
         }
+    }
+
+    /// Marks `business_id` as handled by this call, or `Busy` if another call of this journal
+    /// handles it now.
+    fn hold(&self, business_id: &str) -> Result<Held<'_>> {
+        let mut set = self
+            .active
+            .lock()
+            .map_err(|_| Error::Storage("the journal's in-process registry is poisoned".into()))?;
+        if !set.insert(business_id.to_string()) {
+            return Err(Error::Busy {
+                business_id: business_id.to_string(),
+                lease_secs: self.lease.as_secs(),
+            });
+        }
+        Ok(Held {
+            active: &self.active,
+            id: business_id.to_string(),
+        })
     }
 
     /// How long the provider deduplicates a key for [`Journal::pay_keyed`]'s re-sends
@@ -463,6 +506,8 @@ impl<S: Store> Journal<S> {
         E::Output: Serialize + DeserializeOwned,
     {
         let new = keyed_intent::<C, E>(business_id, req, State::Sent)?;
+        let _gate = self.gate.read().await;
+        let _held = self.hold(business_id)?;
         let lease = self.new_lease();
         match self.store.insert(&new, &lease).await? {
             Inserted::New(_) => {
@@ -510,6 +555,8 @@ impl<S: Store> Journal<S> {
         E::Output: Serialize + DeserializeOwned,
     {
         let new = new_intent::<C, E>(business_id, req, None, State::Sent)?;
+        let _gate = self.gate.read().await;
+        let _held = self.hold(business_id)?;
         let lease = self.new_lease();
         match self.store.insert(&new, &lease).await? {
             Inserted::New(_) => {
@@ -562,6 +609,8 @@ impl<S: Store> Journal<S> {
     {
         require_key_protected::<C, E>()?;
         let new = keyed_intent::<C, E>(business_id, req, State::Sent)?;
+        let _gate = self.gate.read().await;
+        let _held = self.hold(business_id)?;
         let lease = self.new_lease();
         match self.store.insert(&new, &lease).await? {
             Inserted::New(_) => {
@@ -724,6 +773,7 @@ impl<S: Store> Journal<S> {
         E: Endpoint + Keyed + DeserializeOwned,
         R: AsyncFn(&IntentRecord, &E, &Lease) -> Result<Resolution<E::Output>>,
     {
+        let _gate = self.gate.write().await;
         let started = recovery_start().await;
         let mut report = RecoveryReport::default();
         loop {
@@ -822,6 +872,7 @@ impl<S: Store> Journal<S> {
         E::Output: Serialize + DeserializeOwned,
         F: for<'a> Fn(&'a C, &'a E) -> Candidates<'a, E::Output> + Send + Sync,
     {
+        let _gate = self.gate.write().await;
         let started = recovery_start().await;
         let mut report = RecoveryReport::default();
         loop {
@@ -858,6 +909,8 @@ impl<S: Store> Journal<S> {
     /// # Errors
     /// [`Error::Busy`] if a worker holds it now; [`Error::Storage`] if it is not unfinished.
     pub async fn decide(&self, business_id: &str, decision: Decision) -> Result<()> {
+        let _gate = self.gate.read().await;
+        let _held = self.hold(business_id)?;
         let lease = self.new_lease();
         let Some(_) = self.store.claim(business_id, &lease).await? else {
             return Err(match self.store.get(business_id).await? {
