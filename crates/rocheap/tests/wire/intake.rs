@@ -200,37 +200,64 @@ async fn a_handler_failure_is_500_and_the_retry_is_handled() {
 async fn a_concurrent_duplicate_is_409_and_instances_share_a_store() {
     let sandbox = Sandbox::start().await.unwrap();
     let calls = Arc::new(AtomicUsize::new(0));
+    // The first handler run holds until the test has seen the duplicate answered: no timing
+    // guess, so a loaded machine cannot reorder the two deliveries.
+    let release = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let store = Arc::new(MemoryDedupe::new(1000));
-    let slow = |calls: Arc<AtomicUsize>| {
+    let slow = |calls: Arc<AtomicUsize>, release: Arc<std::sync::atomic::AtomicBool>| {
         move |_cb: Callback| {
-            let calls = calls.clone();
+            let (calls, release) = (calls.clone(), release.clone());
             async move {
                 calls.fetch_add(1, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(300)).await;
+                let deadline = std::time::Instant::now() + Duration::from_secs(20);
+                while !release.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
                 Ok::<(), std::io::Error>(())
             }
         }
     };
     // Two instances of the bot behind one URL each, one store between them.
     let a = serve(
-        router(Verifier::new(sandbox.api_key()), slow(calls.clone()))
-            .with_dedupe(store.clone())
-            .into(),
+        router(
+            Verifier::new(sandbox.api_key()),
+            slow(calls.clone(), release.clone()),
+        )
+        .with_dedupe(store.clone())
+        .into(),
     )
     .await;
     let b = serve(
-        router(Verifier::new(sandbox.api_key()), slow(calls.clone()))
-            .with_dedupe(store.clone())
-            .into(),
+        router(
+            Verifier::new(sandbox.api_key()),
+            slow(calls.clone(), release.clone()),
+        )
+        .with_dedupe(store.clone())
+        .into(),
     )
     .await;
     let body = br#"{"success":true,"order_id":"o1","status":{"code":"COMPLETED","message":"done"}}"#;
     let headers = rocheap::webhook::sign(sandbox.api_key(), body, std::time::SystemTime::now());
-    let (first, second) = tokio::join!(post(&a, headers.clone(), body.to_vec()), async {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        post(&b, headers.clone(), body.to_vec()).await
-    });
-    assert_eq!((first, second), (200, 409), "in flight elsewhere: retry later");
+    let first = {
+        let (a, headers) = (a.clone(), headers.clone());
+        tokio::spawn(async move { post(&a, headers, body.to_vec()).await })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while calls.load(Ordering::SeqCst) == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "instance A is handling the delivery"
+    );
+    assert_eq!(
+        post(&b, headers.clone(), body.to_vec()).await,
+        409,
+        "in flight elsewhere: retry later"
+    );
+    release.store(true, Ordering::SeqCst);
+    assert_eq!(first.await.unwrap(), 200);
     assert_eq!(post(&b, headers.clone(), body.to_vec()).await, 200);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
