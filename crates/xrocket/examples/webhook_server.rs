@@ -63,7 +63,9 @@ async fn main() -> Result<(), BoxError> {
     client.invoices().pay_test(&invoice.id).await?; // two signed invoice events follow
 
     for _ in 0..250 {
-        if seen.lock().map_err(|_| "poisoned")?.len() >= 2 && sandbox.deliveries().len() >= 2 {
+        // A delivery is listed as soon as it starts: wait until both have been answered.
+        let answered = sandbox.deliveries().iter().filter(|d| d.status.is_some()).count();
+        if seen.lock().map_err(|_| "poisoned")?.len() >= 2 && answered >= 2 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

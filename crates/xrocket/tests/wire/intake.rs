@@ -75,8 +75,10 @@ async fn invoice_events(sandbox: &Sandbox, url: &str) -> Vec<Delivery> {
         .unwrap();
     // The sandbox delivers the two invoice events in the background after the test payment.
     client.invoices().pay_test(&invoice.id).await.unwrap();
-    for _ in 0..250 {
-        if sandbox.deliveries().len() >= 2 {
+    // A delivery is listed as soon as it starts: wait until both have been answered.
+    for _ in 0..1000 {
+        let d = sandbox.deliveries();
+        if d.len() >= 2 && d.iter().all(|d| d.status.is_some()) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
