@@ -808,11 +808,15 @@ fn callgrind(port: u16, cfg: &Cfg) -> std::collections::BTreeMap<String, (f64, f
             eprintln!(
                 "bench: callgrind {} {}{}: sdk {:.0} raw {:.0} instr/{}{}",
                 p.name(),
-                s.name(),
                 if s == Scen::Concurrent {
-                    " (multi-thread)"
+                    "64 tasks GET"
                 } else {
-                    ""
+                    s.name()
+                },
+                if s == Scen::Concurrent {
+                    format!(" (multi-thread, {} calls per task)", cfg.cg_per_task)
+                } else {
+                    String::new()
                 },
                 per[0],
                 per[1],
