@@ -59,6 +59,20 @@ pub trait Reconcile: Endpoint + Keyed {
     fn already_exists(_err: &Error) -> bool {
         false
     }
+    /// Finishes a **successful** answer before the call returns it (and before a journal
+    /// records it). Default: the answer unchanged.
+    ///
+    /// A batch answer can list as refused the items an earlier attempt already paid (xRocket's
+    /// mass transfer refuses each such item as `client_id_already_taken`): the batch's
+    /// implementation looks those items up and reports them as paid, so that neither a caller
+    /// nor a journal ever records a paid item as a failure and pays it again.
+    fn complete<C: ApiClient>(
+        &self,
+        _client: &C,
+        output: Self::Output,
+    ) -> impl Future<Output = Result<Self::Output>> + Send {
+        std::future::ready(Ok(output))
+    }
 }
 
 /// How hard a reconcile looks before it reports an unknown outcome.
@@ -117,7 +131,7 @@ where
         client.transport().options().get_timeout(),
     );
     let err = match client.send(req).await {
-        Ok(out) => return Ok(out),
+        Ok(out) => return req.complete(client, out).await,
         Err(e) => e,
     };
     reconcile_until(client, req, policy, err, deadline).await
@@ -152,7 +166,7 @@ where
             .unwrap_or_else(|| client.transport().options().get_timeout()),
     );
     let err = match client.send_with(req, options).await {
-        Ok(out) => return Ok(out),
+        Ok(out) => return req.complete(client, out).await,
         Err(e) => e,
     };
     reconcile_until(client, req, policy, err, deadline).await

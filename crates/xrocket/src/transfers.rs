@@ -777,6 +777,44 @@ impl Reconcile for MassTransfer {
         }
     }
 
+    /// Items of a successful answer refused as `client_id_already_taken` were paid by an
+    /// earlier attempt of this batch: each is looked up by its client id and, when the
+    /// transfer is that item, moved to the successes. An item whose lookup fails or finds
+    /// another transfer stays a failure, with the reason xRocket gave.
+    async fn complete<C: ApiClient>(
+        &self,
+        client: &C,
+        output: MassTransferResult,
+    ) -> Result<MassTransferResult> {
+        let mut result = output;
+        let mut still_failed = Vec::with_capacity(result.failures.len());
+        for f in std::mem::take(&mut result.failures) {
+            let found = match (&f.client_transfer_id, f.reason.code().is_client_id_taken()) {
+                (Some(id), true) => {
+                    let get = GetTransfer::new(Lookup::client_id(id.clone())).naming(self.naming);
+                    match client.send(&get).await {
+                        Ok(t)
+                            if self
+                                .items
+                                .iter()
+                                .any(|i| &i.client_transfer_id == id && self.item_matches(i, &t)) =>
+                        {
+                            Some(t)
+                        }
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
+            match found {
+                Some(t) => result.successes.push(t),
+                None => still_failed.push(f),
+            }
+        }
+        result.failures = still_failed;
+        Ok(result)
+    }
+
     /// xRocket's `client_id_already_taken` for the whole batch, or the crate's own error of
     /// that code for an answer (status 200) whose every unpaid item was refused as taken:
     /// look every item up.
@@ -1036,7 +1074,7 @@ impl<'a> Transfers<'a> {
                 Some(answer) => Ok(answer.clone()),
                 None => Err(e),
             });
-        let mut result: MassTransferResult = match sent {
+        let result: MassTransferResult = match sent {
             Ok(r) => r,
             Err(e) if client_id_already_taken(&e) => {
                 return self.reconcile_batch(req, e).await;
@@ -1051,29 +1089,8 @@ impl<'a> Transfers<'a> {
             }
             Err(e) => return Err(e),
         };
-        let mut still_failed = Vec::with_capacity(result.failures.len());
-        for f in std::mem::take(&mut result.failures) {
-            let reconciled = match (&f.client_transfer_id, f.reason.code().is_client_id_taken()) {
-                (Some(id), true) => match self.by_client_id(id.clone()).await {
-                    Ok(t)
-                        if req
-                            .items
-                            .iter()
-                            .any(|i| &i.client_transfer_id == id && req.item_matches(i, &t)) =>
-                    {
-                        Some(t)
-                    }
-                    _ => None,
-                },
-                _ => None,
-            };
-            match reconciled {
-                Some(t) => result.successes.push(t),
-                None => still_failed.push(f),
-            }
-        }
-        result.failures = still_failed;
-        Ok(result)
+        // Items refused as taken were paid by an earlier attempt: fetched and reported as paid.
+        req.complete(c, result).await
     }
 
     /// The whole batch was refused because a client id is taken (an earlier attempt went
@@ -1381,7 +1398,9 @@ mod mass_reconcile_tests {
     /// An answer that also refuses an item for another reason is not a plain re-send: it is
     /// returned as it is (a lookup could not settle the refused item), nothing looked up.
     #[tokio::test]
-    async fn an_answer_that_refuses_items_for_other_reasons_is_returned_as_it_is() {
+    async fn an_answer_that_also_refuses_for_other_reasons_settles_the_taken_items_by_lookup() {
+        // A re-sent batch: item a was paid by an earlier attempt (refused as taken now), item b
+        // is refused for its own reason. `Reconcile::complete` looks a up: paid, not failed.
         let server = MockServer::start_async().await;
         server
             .mock_async(|when, then| {
@@ -1399,19 +1418,66 @@ mod mass_reconcile_tests {
                 }));
             })
             .await;
-        let get = server
-            .mock_async(|when, then| {
-                when.method(GET).path("/api/v1/transfer");
-                then.status(500);
-            })
-            .await;
+        let a = by_client_id(&server, "pay-a", 200, transfer("t-1", "pay-a", "87209764", "5")).await;
         let c = client(&server.base_url());
         let out = send_reconciled(&c, &batch(), &ReconcilePolicy::once())
             .await
             .unwrap();
-        get.assert_calls_async(0).await;
-        assert!(out.successes.is_empty());
-        assert_eq!(out.failures.len(), 2);
+        a.assert_calls_async(1).await;
+        assert_eq!(out.successes.len(), 1, "{out:?}");
+        assert_eq!(out.successes[0].client_transfer_id.as_deref(), Some("pay-a"));
+        assert_eq!(out.failures.len(), 1, "{out:?}");
+        assert_eq!(out.failures[0].client_transfer_id.as_deref(), Some("pay-b"));
+        assert_eq!(out.failures[0].reason.code().as_str(), "target_user_not_found");
+    }
+
+    #[tokio::test]
+    async fn a_taken_item_whose_lookup_fails_or_differs_stays_a_failure_with_its_reason() {
+        let server = MockServer::start_async().await;
+        server
+            .mock_async(|when, then| {
+                when.method(POST).path("/api/v1/mass-transfers");
+                then.status(200).json_body(json!({
+                    "successTransfers": [],
+                    "errorTransfers": [
+                        taken("pay-a", "87209764", "5"),
+                        taken("pay-b", "11111111", "2.50"),
+                        {
+                            "target": "33333333", "targetType": "telegram_user_id", "amount": "1",
+                            "clientTransferId": "pay-c",
+                            "reason": {"type": "/api/problems/target_user_not_found", "status": 400}
+                        }
+                    ]
+                }));
+            })
+            .await;
+        // a: the lookup fails; b: the client id belongs to another transfer (other amount).
+        let a = by_client_id(&server, "pay-a", 500, json!({})).await;
+        let b = by_client_id(&server, "pay-b", 200, transfer("t-9", "pay-b", "11111111", "99")).await;
+        let c = client(&server.base_url());
+        let req = batch().item(MassTransferItem::new(33333333, Decimal::ONE).client_transfer_id("pay-c"));
+        let out = send_reconciled(&c, &req, &ReconcilePolicy::once()).await.unwrap();
+        assert!(a.calls_async().await >= 1);
+        b.assert_calls_async(1).await;
+        assert!(out.successes.is_empty(), "{out:?}");
+        let codes: Vec<_> = out
+            .failures
+            .iter()
+            .map(|f| {
+                (
+                    f.client_transfer_id.clone().unwrap_or_default(),
+                    f.reason.code().as_str().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                ("pay-a".to_string(), "client_id_already_taken".to_string()),
+                ("pay-b".to_string(), "client_id_already_taken".to_string()),
+                ("pay-c".to_string(), "target_user_not_found".to_string()),
+            ]
+        );
     }
 
     #[test]
