@@ -274,7 +274,7 @@ async fn successes_refill_the_budget_and_timeouts_cost_more() {
     let slow = server
         .mock_async(|when, then| {
             when.path("/slow");
-            then.status(200).delay(Duration::from_millis(300)).body("{}");
+            then.status(200).delay(Duration::from_secs(3)).body("{}");
         })
         .await;
     let budget = RetryBudget::new(25)
@@ -285,7 +285,9 @@ async fn successes_refill_the_budget_and_timeouts_cost_more() {
         &server.base_url(),
         ClientOptions::default()
             .retry_policy(fast_retries(5))
-            .attempt_timeout(Duration::from_millis(50))
+            // Far from both the instant `/ok` and the 3 s `/slow`: a loaded machine cannot
+            // turn an `/ok` call into a timeout, or a `/slow` one into an answer.
+            .attempt_timeout(Duration::from_millis(500))
             .retry_budget(budget.clone()),
     );
     let e = t.send(Request::get("slow.get", "/slow")).await.unwrap_err();
