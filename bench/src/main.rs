@@ -1080,16 +1080,26 @@ fn report(
             };
             let (sa, ra) = allocs.get(&k).copied().unwrap_or((f64::NAN, f64::NAN));
             let (si, ri) = cg.get(&k).copied().unwrap_or((f64::NAN, f64::NAN));
+            // A figure not measured for this row prints as `-`, never `NaN`.
+            let cell = |v: f64, width: usize, prec: usize, sign: bool| {
+                if !v.is_finite() {
+                    format!("{:>width$}", "-")
+                } else if sign {
+                    format!("{v:>+width$.prec$}")
+                } else {
+                    format!("{v:>width$.prec$}")
+                }
+            };
             println!(
-                "{:<14} {:<20} {:>12.1} {:>12.1} {:>+7.1} {:>14.0} {:>14.0} {:>7.3}",
+                "{:<14} {:<20} {} {} {} {} {} {}",
                 p.name(),
                 label,
-                sa,
-                ra,
-                sa - ra,
-                si,
-                ri,
-                si / ri
+                cell(sa, 12, 1, false),
+                cell(ra, 12, 1, false),
+                cell(sa - ra, 7, 1, true),
+                cell(si, 14, 0, false),
+                cell(ri, 14, 0, false),
+                cell(si / ri, 7, 3, false)
             );
             let num = |v: f64| {
                 if v.is_finite() {
