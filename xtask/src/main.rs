@@ -278,14 +278,12 @@ fn cargo(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<(), String>
     }
 }
 
-/// Runs the whole test suite (unit, integration, then doctests), streaming its output, and
-/// adds up the `test result:` lines.
-/// `--features pkg/feat,...` for every feature of every workspace package except the TLS
-/// alternatives: `--all-features` would build aws-lc, ring and OpenSSL at once (three TLS stacks,
-/// and OpenSSL headers on the machine) where one is enough; the `TLS choices` step checks the
-/// others one at a time.
-fn all_but_tls_features(root: &Path) -> Result<String, String> {
-    const TLS_ALTERNATIVES: [&str; 2] = ["rustls-ring", "native-tls"];
+/// Features that pick a TLS stack instead of adding API: left out of the all-features runs
+/// (`native-tls` needs OpenSSL headers; each TLS choice is compiled on its own by `tls.rs`).
+pub(crate) const TLS_ALTERNATIVES: [&str; 2] = ["rustls-ring", "native-tls"];
+
+/// `cargo metadata --no-deps --offline` of the workspace, parsed.
+pub(crate) fn workspace_metadata(root: &Path) -> Result<serde_json::Value, String> {
     let out = Command::new(cargo_bin())
         .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
         .current_dir(root)
@@ -297,8 +295,17 @@ fn all_but_tls_features(root: &Path) -> Result<String, String> {
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    let meta: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata output: {e}"))?;
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata output: {e}"))
+}
+
+/// Runs the whole test suite (unit, integration, then doctests), streaming its output, and
+/// adds up the `test result:` lines.
+/// `--features pkg/feat,...` for every feature of every workspace package except the TLS
+/// alternatives: `--all-features` would build aws-lc, ring and OpenSSL at once (three TLS stacks,
+/// and OpenSSL headers on the machine) where one is enough; the `TLS choices` step checks the
+/// others one at a time.
+fn all_but_tls_features(root: &Path) -> Result<String, String> {
+    let meta = workspace_metadata(root)?;
     let mut features = Vec::new();
     for pkg in meta["packages"].as_array().into_iter().flatten() {
         let name = pkg["name"].as_str().unwrap_or_default();

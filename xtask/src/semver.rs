@@ -19,12 +19,12 @@
 use std::path::Path;
 use std::process::Command;
 
+use super::TLS_ALTERNATIVES;
+
 /// The cargo-semver-checks release installed on first use (builds with our 1.95 toolchain and
 /// reads its rustdoc JSON; its MSRV is 1.93).
 pub(crate) const SEMVER_CHECKS_VERSION: &str = "0.51.0";
 
-/// Features that pick a TLS stack instead of adding API: left out like in `cargo xtask test`.
-const TLS_ALTERNATIVES: [&str; 2] = ["rustls-ring", "native-tls"];
 
 /// Parsed `cargo xtask semver` arguments.
 #[derive(Debug, PartialEq, Eq)]
@@ -248,20 +248,7 @@ fn git(root: &Path, args: &[&str]) -> Result<String, String> {
 }
 
 fn workspace_packages(root: &Path) -> Result<Vec<Package>, String> {
-    let out = Command::new(super::cargo_bin())
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
-        .current_dir(root)
-        .output()
-        .map_err(|e| format!("cargo metadata: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "cargo metadata failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let meta: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata output: {e}"))?;
-    Ok(packages_from_metadata(&meta, root))
+    Ok(packages_from_metadata(&super::workspace_metadata(root)?, root))
 }
 
 /// Reads the workspace packages out of `cargo metadata --no-deps` output.
