@@ -25,7 +25,6 @@ use super::TLS_ALTERNATIVES;
 /// reads its rustdoc JSON; its MSRV is 1.93).
 pub(crate) const SEMVER_CHECKS_VERSION: &str = "0.51.0";
 
-
 /// Parsed `cargo xtask semver` arguments.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Args {
