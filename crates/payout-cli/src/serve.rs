@@ -332,10 +332,13 @@ pub(crate) async fn run(args: ServeArgs, json: bool) -> Result<(), Failure> {
         .route("/webhook-url", post(webhook_url_route))
         .with_state(served.clone());
     let control_task = tokio::spawn(async move { axum::serve(control, app).await });
+    // The signal handlers exist before "ready" is printed: a caller that reads the banner and
+    // sends SIGINT at once must get a clean stop, not the default kill.
+    let shutdown = Shutdown::listen();
     info.print(json);
 
     tokio::select! {
-        () = shutdown_signal() => {}
+        () = shutdown.wait() => {}
         ended = control_task => {
             return Err(Failure(match ended {
                 Ok(Ok(())) => "the control API stopped".into(),
@@ -372,19 +375,40 @@ async fn forward(listener: TcpListener, upstream: SocketAddr) {
     }
 }
 
-async fn shutdown_signal() {
+/// SIGINT (Ctrl-C) or SIGTERM, listened for from the moment it is made.
+struct Shutdown {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Shutdown {
+    fn listen() -> Shutdown {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let signals = match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+                (Ok(int), Ok(term)) => Some((int, term)),
+                _ => None,
+            };
+            Shutdown { signals }
+        }
+        #[cfg(not(unix))]
+        {
+            Shutdown {}
+        }
+    }
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        if let Some((mut int, mut term)) = self.signals {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
+                _ = int.recv() => {}
                 _ = term.recv() => {}
             }
             return;
         }
+        let _ = tokio::signal::ctrl_c().await;
     }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 type Shared = State<Arc<Served>>;
