@@ -519,11 +519,21 @@ struct Server {
 }
 
 impl Server {
-    fn start(total: u64) -> Server {
+    /// `pin`: the server runs on CPU 1 (`taskset -c 1`), apart from the client, which
+    /// `cargo xtask bench --pin` runs on CPU 0: on a 2-core machine the two then never
+    /// compete for a core, which removes most of the rep-to-rep noise of the wall figures.
+    fn start(total: u64, pin: bool) -> Server {
         let exe = std::env::current_exe()
             .expect("current exe")
             .with_file_name("bench-server");
-        let mut child = Command::new(&exe)
+        let mut cmd = if pin {
+            let mut c = Command::new("taskset");
+            c.arg("-c").arg("1").arg(&exe);
+            c
+        } else {
+            Command::new(&exe)
+        };
+        let mut child = cmd
             .arg("--total")
             .arg(total.to_string())
             .stdout(Stdio::piped())
@@ -588,6 +598,8 @@ struct Cfg {
     /// How many callgrind pairs the concurrent scenario takes the median of.
     cg_reps: usize,
     out: String,
+    /// Client on CPU 0, server on CPU 1 (`--pin`).
+    pin: bool,
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -644,8 +656,9 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(if quick { 1 } else { 3 }),
         out: flag("--out").unwrap_or_else(|| "target/bench/results.json".to_string()),
+        pin: args.iter().any(|a| a == "--pin"),
     };
-    let server = Server::start(cfg.items.max(cfg.cg_items));
+    let server = Server::start(cfg.items.max(cfg.cg_items), cfg.pin);
     let port = server.port;
     eprintln!(
         "bench: server on 127.0.0.1:{port} (pid {}); {} reps, {} calls, {} items, {}x{} concurrent",
@@ -1134,7 +1147,8 @@ fn report(
                      "concurrent_tasks": cfg.tasks, "calls_per_task": cfg.per_task,
                      "callgrind_calls": cfg.cg_calls, "callgrind_items": cfg.cg_items,
                      "callgrind_concurrent": {"tasks": cfg.tasks, "calls_per_task": cfg.cg_per_task,
-                                              "runtime": "multi-thread, 2 workers", "reps": cfg.cg_reps}},
+                                              "runtime": "multi-thread, 2 workers", "reps": cfg.cg_reps},
+                     "pinned": cfg.pin},
         "machine": {"cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
                     "loadavg": std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()},
         "timed": rows,

@@ -1,4 +1,4 @@
-//! `cargo xtask bench [--quick] [--reps N] [--calls N] [--items N]`: the SDK against a
+//! `cargo xtask bench [--quick] [--pin] [--reps N] [--calls N] [--items N]`: the SDK against a
 //! raw-reqwest baseline, one run (see `bench/src/main.rs` and `docs/performance.md`).
 //!
 //! Not part of `cargo xtask test`: `bench/` is its own Cargo workspace (the main workspace
@@ -29,7 +29,16 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
         return Err("building the benchmark failed".into());
     }
     let out = root.join("target").join("bench").join("results.json");
-    let status = Command::new(target_dir.join("release").join("payout-bench"))
+    let bench = target_dir.join("release").join("payout-bench");
+    // `--pin`: the client on CPU 0 (the bench starts its server on CPU 1).
+    let mut cmd = if args.iter().any(|a| a == "--pin") {
+        let mut c = Command::new("taskset");
+        c.arg("-c").arg("0").arg(&bench);
+        c
+    } else {
+        Command::new(&bench)
+    };
+    let status = cmd
         .arg("all")
         .args(args)
         .arg("--out")
