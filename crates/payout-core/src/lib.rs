@@ -70,7 +70,7 @@ pub use contract::{ProviderErrorCode, VerifiedDelivery, WebhookVerifier};
 pub use dedupe::{Claim, Dedupe, MemoryDedupe};
 pub use endpoint::{ApiClient, Endpoint, EndpointMeta, HttpMethod};
 pub use error::{Error, ErrorKind, Result};
-pub use idempotency::IdempotencyKey;
+pub use idempotency::{IdempotencyKey, KeySlot};
 pub use limit::{
     CircuitBreaker, CircuitState, Denied, PerOperation, RateKey, RateLimit, RateLimitSpec, RateLimiter,
     RetryBudget,
