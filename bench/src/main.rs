@@ -13,7 +13,20 @@
 //! [--cg-reps N] [--out FILE]` (the default; spawns its own server) and `payout-bench cg --port P
 //! --provider xrocket|catalog --scenario get|post|pages|concurrent --side sdk|raw --n N
 //! [--tasks T] [--rt current|multi]` (one side, N calls, or T tasks of N calls each on the
-//! multi-thread runtime for `concurrent`: for callgrind, `strace -f -c` or `perf stat`).
+//! multi-thread runtime for `concurrent`: for callgrind, `strace -f -c` or `perf stat`; its last
+//! line, `bench-cg: cpu_us U`, is the whole process's user+system CPU, start-up included).
+//!
+//! `payout-bench pairs [--pairs N] [--quick] [--calls N] [--items N] [--per-task N]
+//! [--zero-runs N] [--out FILE]` (`cargo xtask bench --pairs [N]`): whole-process pairs, pinned.
+//! The server runs on CPU 1 and every measured process is a `cg` child on CPU 0 (`taskset`;
+//! neither on a 1-CPU machine). Per provider and row (GET, POST create, pagination, 64 tasks
+//! of GET on the multi-thread and on the current-thread runtime): each side's fixed cost is
+//! the median CPU of `--zero-runs` (5) 0-call processes; then N pairs (21) of N-call processes
+//! (5,000 calls, 200,000 items, 64 x 80 calls: about 0.5 s each), SDK first on even pairs and
+//! raw first on odd ones. CPU per unit = (process CPU - fixed cost) / units; the ratio is
+//! SDK/raw within a pair; reported: its min / median / max and a 95% percentile-bootstrap
+//! interval of the median (2,000 resamples, splitmix64 with a fixed seed). Written under
+//! `"pairs"` in the results file; the other keys are kept (and `all` keeps `"pairs"`).
 
 // Bench only (this crate has its own workspace and is never published): a counting
 // `GlobalAlloc` wrapper and `getrusage` need unsafe. The library crates stay `forbid(unsafe_code)`.
@@ -460,6 +473,7 @@ impl Clients {
     }
 
     /// Runs one scenario; returns how many units (calls or items) it did.
+    #[allow(clippy::too_many_arguments)]
     async fn run(
         self: &Arc<Self>,
         p: Prov,
@@ -629,6 +643,9 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("cg") {
         return cg_mode(&args[1..]);
+    }
+    if args.first().map(String::as_str) == Some("pairs") || args.iter().any(|a| a == "--pairs") {
+        return pairs_mode(&args);
     }
     let flag = |name: &str| {
         args.iter()
@@ -870,22 +887,7 @@ fn callgrind_once(
         .arg("--tool=callgrind")
         .arg(format!("--callgrind-out-file={}", file.display()))
         .arg(&exe)
-        .args(["cg", "--port", &port.to_string()])
-        .args([
-            "--provider",
-            if p == Prov::Xrocket { "xrocket" } else { "catalog" },
-        ])
-        .args([
-            "--scenario",
-            match s {
-                Scen::Get => "get",
-                Scen::Post => "post",
-                Scen::Concurrent => "concurrent",
-                Scen::Pages => "pages",
-            },
-        ])
-        .args(["--side", if side == Side::Sdk { "sdk" } else { "raw" }])
-        .args(["--n", &n.to_string(), "--tasks", &tasks.to_string()])
+        .args(cg_args(port, p, s, side, n, tasks))
         .output()
         .ok()?;
     if keep.is_none() {
@@ -906,6 +908,34 @@ fn callgrind_once(
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0);
     Some((instr, conns))
+}
+
+/// The command line of one `payout-bench cg` run (without `--rt`).
+fn cg_args(port: u16, p: Prov, s: Scen, side: Side, n: u64, tasks: u64) -> Vec<String> {
+    let scen = match s {
+        Scen::Get => "get",
+        Scen::Post => "post",
+        Scen::Concurrent => "concurrent",
+        Scen::Pages => "pages",
+    };
+    [
+        "cg",
+        "--port",
+        &port.to_string(),
+        "--provider",
+        if p == Prov::Xrocket { "xrocket" } else { "catalog" },
+        "--scenario",
+        scen,
+        "--side",
+        if side == Side::Sdk { "sdk" } else { "raw" },
+        "--n",
+        &n.to_string(),
+        "--tasks",
+        &tasks.to_string(),
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect()
 }
 
 /// One side, N calls (or N items), after a fixed warm-up: run under callgrind.
@@ -993,6 +1023,11 @@ fn cg_mode(args: &[String]) {
         ),
     };
     eprintln!("bench-cg: future bytes per GET: sdk {sdk} raw {raw}");
+    // The whole process's CPU, start-up, client build, warm-up and runtime shutdown included
+    // (`cargo xtask bench --pairs` subtracts a 0-call run of the same mode to get per call).
+    drop(c);
+    drop(rt);
+    eprintln!("bench-cg: cpu_us {}", cpu_now().as_micros());
 }
 
 fn report(
@@ -1154,9 +1189,345 @@ fn report(
         "timed": rows,
         "per_call": per_call,
     });
-    if let Some(dir) = std::path::Path::new(&cfg.out).parent() {
+    let serde_json::Value::Object(mut doc) = doc else {
+        unreachable!("a json! object")
+    };
+    // The last `--pairs` run stays in the file (it carries its own settings and time).
+    if let Some(pairs) = read_results(&cfg.out).remove("pairs") {
+        doc.insert("pairs".to_string(), pairs);
+    }
+    write_results(&cfg.out, doc);
+}
+
+// ---------------------------------------------------------------- whole-process pairs
+
+/// The rows `--pairs` measures, per provider: (scenario, runtime).
+const PAIR_ROWS: [(Scen, Rt); 5] = [
+    (Scen::Get, Rt::Current),
+    (Scen::Post, Rt::Current),
+    (Scen::Pages, Rt::Current),
+    (Scen::Concurrent, Rt::Multi),
+    (Scen::Concurrent, Rt::Current),
+];
+
+/// Bootstrap resamples for the confidence interval of the median ratio.
+const RESAMPLES: usize = 2_000;
+/// The bootstrap's fixed seed: the same ratios always give the same interval.
+const SEED: u64 = 0x5eed_9a70_u64;
+
+/// splitmix64 (Steele, Lea and Flood): a small deterministic PRNG for the bootstrap.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+/// 95% percentile-bootstrap interval of the median of `v`: `RESAMPLES` resamples of
+/// `v.len()` values drawn with replacement, the 2.5th and 97.5th percentiles of their medians.
+fn bootstrap_median_ci(v: &[f64]) -> (f64, f64) {
+    if v.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let mut rng = SplitMix64(SEED);
+    let mut meds = Vec::with_capacity(RESAMPLES);
+    let mut draw = vec![0.0; v.len()];
+    for _ in 0..RESAMPLES {
+        for d in draw.iter_mut() {
+            *d = v[(rng.next() % v.len() as u64) as usize];
+        }
+        meds.push(median(&mut draw));
+    }
+    meds.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    let lo = (RESAMPLES as f64 * 0.025).floor() as usize;
+    let hi = (RESAMPLES as f64 * 0.975).ceil() as usize - 1;
+    (meds[lo], meds[hi])
+}
+
+/// One `payout-bench cg` child process (under `taskset -c 0` with `pin`): (its own user+sys
+/// CPU in µs, connections the server accepted during its N-call part).
+#[allow(clippy::too_many_arguments)]
+fn pair_child(pin: bool, port: u16, p: Prov, s: Scen, rt: Rt, side: Side, n: u64, tasks: u64) -> (f64, u64) {
+    let exe = std::env::current_exe().expect("exe");
+    let mut cmd = if pin {
+        let mut c = Command::new("taskset");
+        c.arg("-c").arg("0").arg(&exe);
+        c
+    } else {
+        Command::new(&exe)
+    };
+    let o = cmd
+        .args(cg_args(port, p, s, side, n, tasks))
+        .args([
+            "--rt",
+            match rt {
+                Rt::Current => "current",
+                Rt::Multi => "multi",
+            },
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", exe.display()));
+    let err = String::from_utf8_lossy(&o.stderr);
+    if !o.status.success() {
+        panic!(
+            "bench: {} {} {:?} --n {n} failed ({}): {err}",
+            p.name(),
+            s.name(),
+            side,
+            o.status
+        );
+    }
+    let field = |name: &str| {
+        err.lines()
+            .find_map(|l| l.split(name).nth(1))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    let cpu = field("bench-cg: cpu_us ").unwrap_or_else(|| panic!("no cpu_us line in: {err}"));
+    (cpu as f64, field("bench-cg: connections ").unwrap_or(0))
+}
+
+/// `--pairs [N]`: whole-process pairs, pinned. For each provider and row of `PAIR_ROWS`: the
+/// fixed cost of a process (median of `zero_runs` 0-call runs per side), then N pairs of
+/// N-call processes (SDK first on even pairs, raw first on odd ones), each child on CPU 0
+/// and the server on CPU 1. Per pair: the CPU per unit of each side (process CPU minus the
+/// side's fixed cost, divided by the units) and their ratio SDK/raw.
+fn pairs_mode(args: &[String]) {
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    let quick = args.iter().any(|a| a == "--quick");
+    let n_pairs = flag("--pairs").unwrap_or(21).max(1) as usize;
+    let calls = flag("--calls").unwrap_or(if quick { 1_000 } else { 5_000 });
+    let items = flag("--items").unwrap_or(if quick { 40_000 } else { 200_000 });
+    let per_task = flag("--per-task").unwrap_or(if quick { 16 } else { 80 });
+    let zero_runs = flag("--zero-runs").unwrap_or(5).max(1) as usize;
+    let tasks = TASKS;
+    let out = args
+        .iter()
+        .position(|a| a == "--out")
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+        .unwrap_or_else(|| "target/bench/results.json".to_string());
+
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let taskset = Command::new("taskset")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let pin = cpus >= 2 && taskset;
+    if pin {
+        eprintln!("bench: pairs: server pinned to CPU 1, each child process to CPU 0 (taskset)");
+    } else {
+        eprintln!(
+            "bench: pairs: NOT pinned ({}): server and children share the CPUs",
+            if cpus < 2 {
+                format!("{cpus} CPU")
+            } else {
+                "taskset not found".to_string()
+            }
+        );
+    }
+    // Each pagination process pages through `items` from the first page.
+    let server = Server::start(items.max(2_000), pin);
+    let port = server.port;
+    let loadavg = || {
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    let load_start = loadavg();
+    eprintln!(
+        "bench: pairs: server on 127.0.0.1:{port}; {n_pairs} pairs per row, {zero_runs} 0-call runs per side; \
+         {calls} calls, {items} items, {tasks} tasks x {per_task} calls per process"
+    );
+
+    struct Row {
+        p: Prov,
+        label: String,
+        rt: Rt,
+        unit: &'static str,
+        units: u64,
+        fixed: [f64; 2],
+        fixed_runs: [Vec<f64>; 2],
+        per_unit: [Vec<f64>; 2],
+        conns: [Vec<u64>; 2],
+        ratios: Vec<f64>,
+    }
+    let mut rows = Vec::new();
+    for p in PROVS {
+        for (s, rt) in PAIR_ROWS {
+            let (n, units) = match s {
+                Scen::Pages => (items, items),
+                Scen::Concurrent => (per_task, tasks * per_task),
+                _ => (calls, calls),
+            };
+            let label = if s == Scen::Concurrent {
+                format!("{tasks} tasks x {per_task} GET")
+            } else {
+                s.name().to_string()
+            };
+            let order = |i: usize| {
+                if i.is_multiple_of(2) {
+                    [(0, Side::Sdk), (1, Side::Raw)]
+                } else {
+                    [(1, Side::Raw), (0, Side::Sdk)]
+                }
+            };
+            let mut fixed_runs: [Vec<f64>; 2] = Default::default();
+            for i in 0..zero_runs {
+                for (j, side) in order(i) {
+                    fixed_runs[j].push(pair_child(pin, port, p, s, rt, side, 0, tasks).0);
+                }
+            }
+            let fixed = [
+                median(&mut fixed_runs[0].clone()),
+                median(&mut fixed_runs[1].clone()),
+            ];
+            let mut per_unit: [Vec<f64>; 2] = Default::default();
+            let mut conns: [Vec<u64>; 2] = Default::default();
+            for i in 0..n_pairs {
+                for (j, side) in order(i) {
+                    let (cpu, c) = pair_child(pin, port, p, s, rt, side, n, tasks);
+                    per_unit[j].push((cpu - fixed[j]) / units as f64);
+                    conns[j].push(c);
+                }
+            }
+            let ratios: Vec<f64> = per_unit[0].iter().zip(&per_unit[1]).map(|(a, b)| a / b).collect();
+            eprintln!(
+                "bench: pairs {} {label} {}: sdk {:.2} raw {:.2} µs/{} (fixed {:.1} / {:.1} ms), ratio median {:.3}",
+                p.name(),
+                rt.name(),
+                median(&mut per_unit[0].clone()),
+                median(&mut per_unit[1].clone()),
+                s.unit(),
+                fixed[0] / 1e3,
+                fixed[1] / 1e3,
+                median(&mut ratios.clone()),
+            );
+            rows.push(Row {
+                p,
+                label,
+                rt,
+                unit: s.unit(),
+                units,
+                fixed,
+                fixed_runs,
+                per_unit,
+                conns,
+                ratios,
+            });
+        }
+    }
+    drop(server);
+
+    println!(
+        "\n{:<14} {:<20} {:<15} {:>9} {:>9} {:>9} {:>9} {:>6} {:>6} {:>6} {:>13} {:>7}",
+        "provider",
+        "scenario",
+        "runtime",
+        "fixed sdk",
+        "fixed raw",
+        "sdk µs/u",
+        "raw µs/u",
+        "r min",
+        "r med",
+        "r max",
+        "95% CI med",
+        "conns"
+    );
+    let mut json_rows = Vec::new();
+    for r in &rows {
+        let sdk = median(&mut r.per_unit[0].clone());
+        let raw = median(&mut r.per_unit[1].clone());
+        let r_min = min(&r.ratios);
+        let r_max = r.ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let r_med = median(&mut r.ratios.clone());
+        let (lo, hi) = bootstrap_median_ci(&r.ratios);
+        let conns = [r.conns[0].iter().sum::<u64>(), r.conns[1].iter().sum::<u64>()];
+        println!(
+            "{:<14} {:<20} {:<15} {:>9.1} {:>9.1} {:>9.2} {:>9.2} {:>6.3} {:>6.3} {:>6.3} {:>13} {:>3}/{:<3}",
+            r.p.name(),
+            r.label,
+            r.rt.name(),
+            r.fixed[0] / 1e3,
+            r.fixed[1] / 1e3,
+            sdk,
+            raw,
+            r_min,
+            r_med,
+            r_max,
+            format!("{lo:.3}..{hi:.3}"),
+            conns[0],
+            conns[1]
+        );
+        let side = |j: usize, med: f64| {
+            json!({
+                "fixed_cpu_us": r.fixed[j], "fixed_cpu_us_runs": r.fixed_runs[j],
+                "cpu_us_per_unit_median": med, "cpu_us_per_unit": r.per_unit[j],
+                "connections_opened": r.conns[j],
+            })
+        };
+        json_rows.push(json!({
+            "provider": r.p.name(), "scenario": r.label, "runtime": r.rt.name(), "unit": r.unit,
+            "units_per_process": r.units,
+            "sdk": side(0, sdk), "raw": side(1, raw),
+            "cpu_ratio": {"min": r_min, "median": r_med, "max": r_max, "ci95_median": [lo, hi],
+                          "per_pair": r.ratios},
+        }));
+    }
+    println!(
+        "(whole-process pairs{}: fixed = median CPU ms of a 0-call process per side; µs/u = (process CPU - fixed) / units, \
+         median over {n_pairs} processes; r = SDK/raw per pair; 95% CI of the median ratio by bootstrap, {RESAMPLES} resamples; \
+         conns: TCP connections opened during the N-call parts, SDK/raw)",
+        if pin {
+            ", children on CPU 0, server on CPU 1"
+        } else {
+            ", NOT pinned"
+        }
+    );
+
+    let pairs = json!({
+        "settings": {"pairs": n_pairs, "zero_runs": zero_runs, "calls": calls, "items": items,
+                     "page_size": PAGE_SIZE, "concurrent_tasks": tasks, "calls_per_task": per_task,
+                     "bootstrap_resamples": RESAMPLES, "bootstrap_seed": SEED, "pinned": pin},
+        "machine": {"cpus": cpus, "loadavg_start": load_start, "loadavg_end": loadavg()},
+        "measured_at_unix": std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+        "rows": json_rows,
+    });
+    let mut doc = read_results(&out);
+    doc.insert("pairs".to_string(), pairs);
+    write_results(&out, doc);
+}
+
+/// The keys of an existing results file (empty when there is none or it does not parse).
+fn read_results(path: &str) -> serde_json::Map<String, serde_json::Value> {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| match v {
+            serde_json::Value::Object(m) => Some(m),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+fn write_results(path: &str, doc: serde_json::Map<String, serde_json::Value>) {
+    if let Some(dir) = std::path::Path::new(path).parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    std::fs::write(&cfg.out, serde_json::to_string_pretty(&doc).expect("json")).expect("write results");
-    eprintln!("bench: wrote {}", cfg.out);
+    std::fs::write(path, serde_json::to_string_pretty(&doc).expect("json")).expect("write results");
+    eprintln!("bench: wrote {path}");
 }
