@@ -8,8 +8,8 @@ use std::future::Future;
 use futures_core::Stream;
 use payout_core::reconcile::send_reconciled;
 use payout_core::{
-    ApiClient, Decimal, Error, IdempotencyKey, Keyed, Page, PollOptions, Reconcile, Request, Result,
-    SecretString, Timestamp,
+    ApiClient, Decimal, Error, KeySlot, Keyed, Page, PollOptions, Reconcile, Request, Result, SecretString,
+    Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -122,7 +122,7 @@ pub struct CreateCheque {
     asset: Asset,
     #[serde(with = "payout_core::money::decimal")]
     amount: Decimal,
-    client_cheque_id: String,
+    client_cheque_id: KeySlot,
     #[serde(skip)]
     password: Option<SecretString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -162,12 +162,13 @@ struct ChequeBody<'a> {
 }
 
 impl CreateCheque {
-    /// A cheque of `amount` `asset`. A client cheque id is generated now.
+    /// A cheque of `amount` `asset`. Its client cheque id is a UUID generated on first read and kept by this
+    /// value and its clones, unless you give one.
     pub fn new(asset: impl Into<Asset>, amount: Decimal) -> Self {
         CreateCheque {
             asset: asset.into(),
             amount,
-            client_cheque_id: IdempotencyKey::generate().into_string(),
+            client_cheque_id: KeySlot::generated(),
             password: None,
             description: None,
             callback: None,
@@ -180,7 +181,7 @@ impl CreateCheque {
     /// one; an id that breaks the rule is refused as [`payout_core::ErrorKind::InvalidInput`]
     /// before anything is sent.
     pub fn client_cheque_id(mut self, id: impl Into<String>) -> Self {
-        self.client_cheque_id = id.into();
+        self.client_cheque_id = KeySlot::given(id);
         self
     }
     /// A password the recipient must enter (at most 100 characters). Kept as a secret.
@@ -230,7 +231,7 @@ impl CreateCheque {
     /// Validates the value and builds `POST /api/v1/cheques`, keyed by its client id.
     pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
         self.validate()?;
-        let key = key_of("clientChequeId", &self.client_cheque_id)?;
+        let key = key_of("clientChequeId", self.client_cheque_id.get())?;
         let mut req = with_json(req, &self.body())?.idempotency_key(key);
         if let Some(p) = &self.password {
             req = req.redact(p);
@@ -241,7 +242,7 @@ impl CreateCheque {
     pub(crate) fn check(&self, precision: &dyn Fn(&str) -> u32) -> Result<()> {
         check_required("asset", self.asset.as_str(), 50)?;
         check_amount("amount", self.amount, precision(self.asset.as_str()))?;
-        check_client_id("clientChequeId", &self.client_cheque_id, 50)?;
+        check_client_id("clientChequeId", self.client_cheque_id.get(), 50)?;
         if let Some(p) = &self.password {
             use secrecy::ExposeSecret;
             check_required("password", p.expose_secret(), 100)?;
@@ -265,7 +266,7 @@ impl CreateCheque {
         ChequeBody {
             asset: &self.asset,
             amount: self.amount,
-            client_cheque_id: &self.client_cheque_id,
+            client_cheque_id: self.client_cheque_id.get(),
             password: self.password.clone(),
             description: self.description.as_deref(),
             callback: self.callback.as_ref(),
@@ -279,13 +280,13 @@ impl CreateCheque {
 impl Keyed for CreateCheque {
     const KEY_NAME: &'static str = "clientChequeId";
     fn key(&self) -> &str {
-        &self.client_cheque_id
+        self.client_cheque_id.get()
     }
 }
 
 impl Reconcile for CreateCheque {
     fn lookup<C: ApiClient>(&self, client: &C) -> impl Future<Output = Result<Option<Cheque>>> + Send {
-        let get = GetCheque::new(Lookup::client_id(self.client_cheque_id.clone()));
+        let get = GetCheque::new(Lookup::client_id(self.client_cheque_id.get()));
         async move { client.send(&get).await.map(Some) }
     }
 
@@ -470,7 +471,7 @@ impl<'a> Cheques<'a> {
         let mut cheque = send_reconciled(c, req.as_ref(), c.reconcile_policy()).await?;
         cheque
             .client_cheque_id
-            .get_or_insert_with(|| req.client_cheque_id.clone());
+            .get_or_insert_with(|| req.client_cheque_id.get().to_owned());
         Ok(cheque)
     }
 

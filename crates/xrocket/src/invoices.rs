@@ -8,8 +8,7 @@ use std::future::Future;
 use futures_core::Stream;
 use payout_core::reconcile::send_reconciled;
 use payout_core::{
-    ApiClient, Decimal, Error, IdempotencyKey, Keyed, Page, PollOptions, Reconcile, Request, Result,
-    Timestamp,
+    ApiClient, Decimal, Error, KeySlot, Keyed, Page, PollOptions, Reconcile, Request, Result, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -359,7 +358,7 @@ pub struct CreateInvoice {
     payout_currency: Option<Asset>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pay_currencies: Option<Vec<Asset>>,
-    client_invoice_id: String,
+    client_invoice_id: KeySlot,
     #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -382,7 +381,8 @@ pub struct CreateInvoice {
 
 impl CreateInvoice {
     /// A fixed-price invoice: `price_amount` in `price_currency` (a crypto asset such as
-    /// `USDT`, or a fiat code such as `USD`). A client invoice id is generated now.
+    /// `USDT`, or a fiat code such as `USD`). Its client invoice id is a UUID generated on first read and kept by this
+    /// value and its clones, unless you give one.
     pub fn new(price_currency: impl Into<String>, price_amount: Decimal) -> Self {
         Self::base(price_currency.into(), Some(price_amount), None)
     }
@@ -400,7 +400,7 @@ impl CreateInvoice {
             num_payments: None,
             payout_currency: None,
             pay_currencies: None,
-            client_invoice_id: IdempotencyKey::generate().into_string(),
+            client_invoice_id: KeySlot::generated(),
             description: None,
             expires_in: None,
             callback: None,
@@ -417,7 +417,7 @@ impl CreateInvoice {
     /// generated one; an id that breaks the rule is refused as
     /// [`payout_core::ErrorKind::InvalidInput`] before anything is sent.
     pub fn client_invoice_id(mut self, id: impl Into<String>) -> Self {
-        self.client_invoice_id = id.into();
+        self.client_invoice_id = KeySlot::given(id);
         self
     }
     /// How many payments the invoice accepts (1 to 1,000,000).
@@ -500,7 +500,7 @@ impl CreateInvoice {
     /// Validates the value and builds `POST /api/v1/invoices`, keyed by its client id.
     pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
         self.validate()?;
-        let key = key_of("clientInvoiceId", &self.client_invoice_id)?;
+        let key = key_of("clientInvoiceId", self.client_invoice_id.get())?;
         Ok(with_json(req, self)?.idempotency_key(key))
     }
 
@@ -536,7 +536,7 @@ impl CreateInvoice {
                 "must contain exactly the price currency (several pay currencies are not supported yet)",
             ));
         }
-        check_client_id("clientInvoiceId", &self.client_invoice_id, 100)?;
+        check_client_id("clientInvoiceId", self.client_invoice_id.get(), 100)?;
         if let Some(d) = &self.description {
             check_len("description", d, 1000)?;
         }
@@ -565,13 +565,13 @@ impl CreateInvoice {
 impl Keyed for CreateInvoice {
     const KEY_NAME: &'static str = "clientInvoiceId";
     fn key(&self) -> &str {
-        &self.client_invoice_id
+        self.client_invoice_id.get()
     }
 }
 
 impl Reconcile for CreateInvoice {
     fn lookup<C: ApiClient>(&self, client: &C) -> impl Future<Output = Result<Option<Invoice>>> + Send {
-        let get = GetInvoice::new(Lookup::client_id(self.client_invoice_id.clone()));
+        let get = GetInvoice::new(Lookup::client_id(self.client_invoice_id.get()));
         async move { client.send(&get).await.map(Some) }
     }
 
@@ -781,7 +781,7 @@ impl<'a> Invoices<'a> {
         let req = req.in_context(c);
         let mut inv = send_reconciled(c, req.as_ref(), c.reconcile_policy()).await?;
         inv.client_invoice_id
-            .get_or_insert_with(|| req.client_invoice_id.clone());
+            .get_or_insert_with(|| req.client_invoice_id.get().to_owned());
         Ok(inv)
     }
 

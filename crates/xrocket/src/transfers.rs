@@ -17,8 +17,8 @@ use std::future::Future;
 use futures_core::Stream;
 use payout_core::reconcile::{outcome_unknown, send_reconciled};
 use payout_core::{
-    ApiClient, Decimal, Error, ErrorKind, IdempotencyKey, Keyed, Page, PollOptions, Reconcile, Request,
-    Response, Result, Timestamp,
+    ApiClient, Decimal, Error, ErrorKind, KeySlot, Keyed, Page, PollOptions, Reconcile, Request, Response,
+    Result, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -115,7 +115,7 @@ pub struct CreateTransfer {
     asset: Asset,
     #[serde(with = "payout_core::money::decimal")]
     amount: Decimal,
-    client_transfer_id: String,
+    client_transfer_id: KeySlot,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -154,8 +154,10 @@ fn client_id_fields(naming: TransferNaming, id: &str) -> (Option<&str>, Option<&
 }
 
 impl CreateTransfer {
-    /// A transfer to `target` (identified as `target_type`). A client transfer id is
-    /// generated now; replace it with [`CreateTransfer::client_transfer_id`].
+    /// A transfer to `target` (identified as `target_type`). Its client transfer id is a UUID
+    /// generated on first read and kept by this value and its clones
+    /// ([`payout_core::KeySlot`]); [`CreateTransfer::client_transfer_id`] gives yours instead,
+    /// and then nothing is generated.
     pub fn new(
         target: impl Into<String>,
         target_type: TargetType,
@@ -167,7 +169,7 @@ impl CreateTransfer {
             target_type,
             asset: asset.into(),
             amount,
-            client_transfer_id: IdempotencyKey::generate().into_string(),
+            client_transfer_id: KeySlot::generated(),
             description: None,
             callback: None,
             naming: TransferNaming::default(),
@@ -185,7 +187,7 @@ impl CreateTransfer {
     /// generated one; an id that breaks the rule is refused as
     /// [`payout_core::ErrorKind::InvalidInput`] before anything is sent.
     pub fn client_transfer_id(mut self, id: impl Into<String>) -> Self {
-        self.client_transfer_id = id.into();
+        self.client_transfer_id = KeySlot::given(id);
         self
     }
 
@@ -218,7 +220,7 @@ impl CreateTransfer {
         check_target(&self.target, &self.target_type)?;
         check_amount("amount", self.amount, precision(self.asset.as_str()))?;
         check_required("asset", self.asset.as_str(), 50)?;
-        check_client_id(self.key_field(), &self.client_transfer_id, 100)?;
+        check_client_id(self.key_field(), self.client_transfer_id.get(), 100)?;
         if let Some(c) = &self.callback {
             c.check("callback")?;
         }
@@ -251,8 +253,9 @@ impl CreateTransfer {
     /// the client id as the key every retry carries.
     pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
         self.validate()?;
-        let key = key_of(self.key_field(), &self.client_transfer_id)?;
-        let (client_transfer_id, client_payout_id) = client_id_fields(self.naming, &self.client_transfer_id);
+        let id = self.client_transfer_id.get();
+        let key = key_of(self.key_field(), id)?;
+        let (client_transfer_id, client_payout_id) = client_id_fields(self.naming, id);
         let body = TransferBody {
             target: &self.target,
             target_type: &self.target_type,
@@ -270,13 +273,13 @@ impl CreateTransfer {
 impl Keyed for CreateTransfer {
     const KEY_NAME: &'static str = "clientTransferId";
     fn key(&self) -> &str {
-        &self.client_transfer_id
+        self.client_transfer_id.get()
     }
 }
 
 impl Reconcile for CreateTransfer {
     fn lookup<C: ApiClient>(&self, client: &C) -> impl Future<Output = Result<Option<Transfer>>> + Send {
-        let get = GetTransfer::new(Lookup::client_id(self.client_transfer_id.clone())).naming(self.naming);
+        let get = GetTransfer::new(Lookup::client_id(self.client_transfer_id.get())).naming(self.naming);
         async move { client.send(&get).await.map(Some) }
     }
 
@@ -427,7 +430,7 @@ pub struct MassTransferItem {
     target: String,
     #[serde(with = "payout_core::money::decimal")]
     amount: Decimal,
-    client_transfer_id: String,
+    client_transfer_id: KeySlot,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -435,19 +438,20 @@ pub struct MassTransferItem {
 }
 
 impl MassTransferItem {
-    /// `amount` to a Telegram user id. A client transfer id is generated now.
+    /// `amount` to a Telegram user id. Its client transfer id is a UUID generated on first
+    /// read and kept by this value and its clones, unless you give one.
     pub fn new(telegram_user_id: i64, amount: Decimal) -> Self {
         MassTransferItem {
             target: telegram_user_id.to_string(),
             amount,
-            client_transfer_id: IdempotencyKey::generate().into_string(),
+            client_transfer_id: KeySlot::generated(),
             description: None,
             callback: None,
         }
     }
     /// Your id for this item (1 to 100 printable ASCII characters).
     pub fn client_transfer_id(mut self, id: impl Into<String>) -> Self {
-        self.client_transfer_id = id.into();
+        self.client_transfer_id = KeySlot::given(id);
         self
     }
     /// A note shown to the recipient.
@@ -462,7 +466,7 @@ impl MassTransferItem {
     }
     /// The client transfer id that will be sent. Persist it.
     pub fn client_id(&self) -> &str {
-        &self.client_transfer_id
+        self.client_transfer_id.get()
     }
 }
 
@@ -594,7 +598,7 @@ impl MassTransfer {
             .iter()
             .map(|i| {
                 let (client_transfer_id, client_payout_id) =
-                    client_id_fields(self.naming, &i.client_transfer_id);
+                    client_id_fields(self.naming, i.client_transfer_id.get());
                 MassItemBody {
                     target: &i.target,
                     target_type: TargetType::TelegramUserId,
@@ -637,8 +641,8 @@ impl MassTransfer {
         for item in &self.items {
             check_target(&item.target, &TargetType::TelegramUserId)?;
             check_amount("amount", item.amount, places)?;
-            check_client_id("clientTransferId", &item.client_transfer_id, 100)?;
-            if !seen.insert(item.client_transfer_id.as_str()) {
+            check_client_id("clientTransferId", item.client_transfer_id.get(), 100)?;
+            if !seen.insert(item.client_transfer_id.get()) {
                 return Err(Error::invalid_input(
                     p,
                     "clientTransferId",
@@ -680,7 +684,7 @@ impl MassTransfer {
     fn file_found(&self, item: &MassTransferItem, mut t: Transfer, out: &mut MassTransferResult) {
         if self.item_matches(item, &t) {
             t.client_transfer_id
-                .get_or_insert_with(|| item.client_transfer_id.clone());
+                .get_or_insert_with(|| item.client_transfer_id.get().to_owned());
             out.successes.push(t);
         } else {
             let detail = format!(
@@ -707,7 +711,7 @@ impl MassTransferItem {
             target: Some(self.target.clone()),
             target_type: Some(TargetType::TelegramUserId),
             amount: Some(self.amount),
-            client_transfer_id: Some(self.client_transfer_id.clone()),
+            client_transfer_id: Some(self.client_transfer_id.get().to_owned()),
             description: self.description.clone(),
             reason,
         }
@@ -721,7 +725,7 @@ impl Keyed for MassTransfer {
     fn key(&self) -> &str {
         self.items
             .first()
-            .map(|i| i.client_transfer_id.as_str())
+            .map(|i| i.client_transfer_id.get())
             .unwrap_or("")
     }
 }
@@ -736,8 +740,7 @@ impl Reconcile for MassTransfer {
     async fn lookup<C: ApiClient>(&self, client: &C) -> Result<Option<MassTransferResult>> {
         let mut out = MassTransferResult::default();
         for item in &self.items {
-            let get =
-                GetTransfer::new(Lookup::client_id(item.client_transfer_id.clone())).naming(self.naming);
+            let get = GetTransfer::new(Lookup::client_id(item.client_transfer_id.get())).naming(self.naming);
             match client.send(&get).await {
                 Ok(t) => self.file_found(item, t, &mut out),
                 Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
@@ -753,7 +756,7 @@ impl Reconcile for MassTransfer {
         let items: std::collections::HashMap<&str, &MassTransferItem> = self
             .items
             .iter()
-            .map(|i| (i.client_transfer_id.as_str(), i))
+            .map(|i| (i.client_transfer_id.get(), i))
             .collect();
         let mut seen = std::collections::HashSet::new();
         for t in &found.successes {
@@ -797,7 +800,7 @@ impl Reconcile for MassTransfer {
                             if self
                                 .items
                                 .iter()
-                                .any(|i| &i.client_transfer_id == id && self.item_matches(i, &t)) =>
+                                .any(|i| i.client_transfer_id.get() == *id && self.item_matches(i, &t)) =>
                         {
                             Some(t)
                         }
@@ -989,7 +992,7 @@ impl<'a> Transfers<'a> {
         let req = req.in_context(c);
         let mut t = send_reconciled(c, req.as_ref(), c.reconcile_policy()).await?;
         t.client_transfer_id
-            .get_or_insert_with(|| req.client_transfer_id.clone());
+            .get_or_insert_with(|| req.client_transfer_id.get().to_owned());
         Ok(t)
     }
 
@@ -1111,7 +1114,7 @@ impl<'a> Transfers<'a> {
         };
         let mut out = MassTransferResult::default();
         for item in &req.items {
-            match self.by_client_id(item.client_transfer_id.clone()).await {
+            match self.by_client_id(item.client_transfer_id.get()).await {
                 Ok(t) if req.item_matches(item, &t) => out.successes.push(t),
                 Err(e) if e.kind() == ErrorKind::NotFound => out.failures.push(item.failure(reason.clone())),
                 _ => {

@@ -8,8 +8,7 @@ use std::future::Future;
 use futures_core::Stream;
 use payout_core::reconcile::send_reconciled;
 use payout_core::{
-    ApiClient, Decimal, Error, IdempotencyKey, Keyed, Page, PollOptions, Reconcile, Request, Result,
-    Timestamp,
+    ApiClient, Decimal, Error, KeySlot, Keyed, Page, PollOptions, Reconcile, Request, Result, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -103,7 +102,7 @@ pub struct CreateWithdrawal {
     asset: Asset,
     #[serde(with = "payout_core::money::decimal")]
     amount: Decimal,
-    client_withdrawal_id: String,
+    client_withdrawal_id: KeySlot,
     #[serde(skip_serializing_if = "Option::is_none")]
     comment: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -125,7 +124,8 @@ fn check_address(address: &str) -> Result<()> {
 }
 
 impl CreateWithdrawal {
-    /// A withdrawal. A client withdrawal id is generated now.
+    /// A withdrawal. Its client withdrawal id is a UUID generated on first read and kept by this
+    /// value and its clones, unless you give one.
     pub fn new(
         network: impl Into<Network>,
         address: impl Into<String>,
@@ -137,7 +137,7 @@ impl CreateWithdrawal {
             address: address.into(),
             asset: asset.into(),
             amount,
-            client_withdrawal_id: IdempotencyKey::generate().into_string(),
+            client_withdrawal_id: KeySlot::generated(),
             comment: None,
             callback: None,
             places: None,
@@ -147,7 +147,7 @@ impl CreateWithdrawal {
     /// the generated one; an id that breaks the rule is refused as
     /// [`payout_core::ErrorKind::InvalidInput`] before anything is sent.
     pub fn client_withdrawal_id(mut self, id: impl Into<String>) -> Self {
-        self.client_withdrawal_id = id.into();
+        self.client_withdrawal_id = KeySlot::given(id);
         self
     }
     /// A memo / comment (required by some exchanges' deposit addresses).
@@ -182,7 +182,7 @@ impl CreateWithdrawal {
     /// Validates the value and builds `POST /api/v1/withdrawals`, keyed by its client id.
     pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
         self.validate()?;
-        let key = key_of("clientWithdrawalId", &self.client_withdrawal_id)?;
+        let key = key_of("clientWithdrawalId", self.client_withdrawal_id.get())?;
         Ok(with_json(req, self)?.idempotency_key(key))
     }
 
@@ -191,7 +191,7 @@ impl CreateWithdrawal {
         check_address(&self.address)?;
         check_required("asset", self.asset.as_str(), 50)?;
         check_amount("amount", self.amount, precision(self.asset.as_str()))?;
-        check_client_id("clientWithdrawalId", &self.client_withdrawal_id, 100)?;
+        check_client_id("clientWithdrawalId", self.client_withdrawal_id.get(), 100)?;
         if let Some(c) = &self.callback {
             c.check("callback")?;
         }
@@ -202,13 +202,13 @@ impl CreateWithdrawal {
 impl Keyed for CreateWithdrawal {
     const KEY_NAME: &'static str = "clientWithdrawalId";
     fn key(&self) -> &str {
-        &self.client_withdrawal_id
+        self.client_withdrawal_id.get()
     }
 }
 
 impl Reconcile for CreateWithdrawal {
     fn lookup<C: ApiClient>(&self, client: &C) -> impl Future<Output = Result<Option<Withdrawal>>> + Send {
-        let get = GetWithdrawal::new(Lookup::client_id(self.client_withdrawal_id.clone()));
+        let get = GetWithdrawal::new(Lookup::client_id(self.client_withdrawal_id.get()));
         async move { client.send(&get).await.map(Some) }
     }
 
@@ -450,7 +450,7 @@ impl<'a> Withdrawals<'a> {
         let req = req.in_context(c);
         let mut w = send_reconciled(c, req.as_ref(), c.reconcile_policy()).await?;
         w.client_withdrawal_id
-            .get_or_insert_with(|| req.client_withdrawal_id.clone());
+            .get_or_insert_with(|| req.client_withdrawal_id.get().to_owned());
         Ok(w)
     }
 

@@ -13,7 +13,7 @@
 //! build a new value for the same payment.
 
 use payout_core::reconcile::outcome_unknown;
-use payout_core::{Decimal, Error, ErrorKind, Keyed, Request, Result};
+use payout_core::{Decimal, Error, ErrorKind, KeySlot, Keyed, Request, Result};
 use serde::{Deserialize, Serialize};
 
 use super::client::Client;
@@ -67,14 +67,15 @@ pub struct CreateTransfer {
     currency: String,
     #[serde(with = "number")]
     amount: Decimal,
-    transfer_id: String,
+    transfer_id: KeySlot,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     description: Option<String>,
 }
 
 impl CreateTransfer {
     /// `amount` of `currency` (`TONCOIN`, `USDT`, ...) to the Telegram user `tg_user_id` (who
-    /// must have started @xRocket). A `transferId` is generated now.
+    /// must have started @xRocket). Its `transferId` is a UUID generated on first read and kept
+    /// by this value and its clones, unless you give one.
     pub fn new(tg_user_id: i64, currency: impl Into<String>, amount: Decimal) -> Self {
         CreateTransfer {
             tg_user_id,
@@ -88,7 +89,7 @@ impl CreateTransfer {
     /// Your id for this transfer instead of the generated one: 1 to 50 of `A-Z a-z 0-9 - _`
     /// (otherwise [`crate::ErrorKind::InvalidInput`] before sending).
     pub fn transfer_id(mut self, id: impl Into<String>) -> Self {
-        self.transfer_id = id.into();
+        self.transfer_id = KeySlot::given(id);
         self
     }
 
@@ -109,7 +110,7 @@ impl CreateTransfer {
         }
         check_required("currency", &self.currency, 50)?;
         check_amount("amount", self.amount)?;
-        check_caller_id("transferId", &self.transfer_id, 50)?;
+        check_caller_id("transferId", self.transfer_id.get(), 50)?;
         if let Some(d) = &self.description {
             check_len("description", d, 1000)?;
         }
@@ -118,7 +119,9 @@ impl CreateTransfer {
 
     pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
         self.validate()?;
-        let key = payout_core::IdempotencyKey::new(self.transfer_id.as_str())
+        let key = self
+            .transfer_id
+            .to_key()
             .map_err(|e| Error::invalid_input(super::client::PROVIDER, "transferId", e.to_string()))?;
         Ok(with_json(req.path("/app/transfer"), self)?.idempotency_key(key))
     }
@@ -127,7 +130,7 @@ impl CreateTransfer {
 impl Keyed for CreateTransfer {
     const KEY_NAME: &'static str = "transferId";
     fn key(&self) -> &str {
-        &self.transfer_id
+        self.transfer_id.get()
     }
 }
 

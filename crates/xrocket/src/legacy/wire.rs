@@ -233,9 +233,10 @@ pub(crate) fn check_limit(limit: Option<u32>) -> Result<()> {
     Ok(())
 }
 
-/// A new caller id: a fresh UUID v4, hyphenated (36 characters).
-pub(crate) fn new_caller_id() -> String {
-    payout_core::IdempotencyKey::generate().into_string()
+/// A new caller id: a UUID v4, hyphenated (36 characters), generated on first read (so a
+/// caller's id set right after costs nothing).
+pub(crate) fn new_caller_id() -> payout_core::KeySlot {
+    payout_core::KeySlot::generated()
 }
 
 /// Percent-encodes one path segment.
@@ -298,7 +299,7 @@ mod tests {
     #[test]
     fn caller_ids() {
         let id = new_caller_id();
-        assert!(check_caller_id("transferId", &id, 50).is_ok(), "{id}");
+        assert!(check_caller_id("transferId", id.get(), 50).is_ok(), "{id}");
         assert!(check_caller_id("transferId", "a b", 50).is_err());
         assert!(check_caller_id("transferId", "", 50).is_err());
         assert_eq!(segment("a/b c"), "a%2Fb%20c");

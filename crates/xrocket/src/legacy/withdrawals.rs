@@ -11,7 +11,7 @@
 use std::future::Future;
 
 use payout_core::reconcile::send_reconciled;
-use payout_core::{ApiClient, Decimal, Error, Keyed, PollOptions, Reconcile, Request, Result};
+use payout_core::{ApiClient, Decimal, Error, KeySlot, Keyed, PollOptions, Reconcile, Request, Result};
 use serde::{Deserialize, Serialize};
 
 use super::client::{Client, PROVIDER};
@@ -115,13 +115,14 @@ pub struct CreateWithdrawal {
     currency: String,
     #[serde(with = "number")]
     amount: Decimal,
-    withdrawal_id: String,
+    withdrawal_id: KeySlot,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     comment: Option<String>,
 }
 
 impl CreateWithdrawal {
-    /// `amount` of `currency` to `address` on `network`. A `withdrawalId` is generated now.
+    /// `amount` of `currency` to `address` on `network`. Its `withdrawalId` is a UUID
+    /// generated on first read and kept by this value and its clones, unless you give one.
     pub fn new(
         network: Network,
         address: impl Into<String>,
@@ -140,7 +141,7 @@ impl CreateWithdrawal {
 
     /// Your id instead of the generated one: 1 to 50 of `A-Z a-z 0-9 - _`.
     pub fn withdrawal_id(mut self, id: impl Into<String>) -> Self {
-        self.withdrawal_id = id.into();
+        self.withdrawal_id = KeySlot::given(id);
         self
     }
 
@@ -156,7 +157,7 @@ impl CreateWithdrawal {
         check_required("address", &self.address, 500)?;
         check_required("currency", &self.currency, 50)?;
         check_amount("amount", self.amount)?;
-        check_caller_id("withdrawalId", &self.withdrawal_id, 50)?;
+        check_caller_id("withdrawalId", self.withdrawal_id.get(), 50)?;
         if let Some(c) = &self.comment {
             check_len("comment", c, 50)?;
         }
@@ -165,7 +166,9 @@ impl CreateWithdrawal {
 
     pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
         self.validate()?;
-        let key = payout_core::IdempotencyKey::new(self.withdrawal_id.as_str())
+        let key = self
+            .withdrawal_id
+            .to_key()
             .map_err(|e| Error::invalid_input(PROVIDER, "withdrawalId", e.to_string()))?;
         Ok(with_json(req.path("/app/withdrawal"), self)?.idempotency_key(key))
     }
@@ -174,18 +177,18 @@ impl CreateWithdrawal {
 impl Keyed for CreateWithdrawal {
     const KEY_NAME: &'static str = "withdrawalId";
     fn key(&self) -> &str {
-        &self.withdrawal_id
+        self.withdrawal_id.get()
     }
 }
 
 impl Reconcile for CreateWithdrawal {
     fn lookup<C: ApiClient>(&self, client: &C) -> impl Future<Output = Result<Option<Withdrawal>>> + Send {
-        let get = GetWithdrawalStatus::new(self.withdrawal_id.clone());
+        let get = GetWithdrawalStatus::new(self.withdrawal_id.get());
         async move { client.send(&get).await.map(Some) }
     }
 
     fn matches(&self, w: &Withdrawal) -> std::result::Result<(), &'static str> {
-        if w.withdrawal_id != self.withdrawal_id {
+        if w.withdrawal_id != self.withdrawal_id.get() {
             return Err("withdrawalId");
         }
         if w.network != self.network {

@@ -10,7 +10,7 @@ use xrocket::{
 
 use crate::{authed, authed_json, client, exact_query, wait_calls};
 
-fn cheque_json() -> serde_json::Value {
+pub(crate) fn cheque_json() -> serde_json::Value {
     json!({
         "chequeId": "c-777",
         "clientChequeId": "gift-42",

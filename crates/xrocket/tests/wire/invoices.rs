@@ -12,7 +12,7 @@ use xrocket::{
 
 use crate::{KEY, authed, authed_json, client, exact_query};
 
-fn invoice_json() -> serde_json::Value {
+pub(crate) fn invoice_json() -> serde_json::Value {
     json!({
         "id": "inv-1",
         "priceAmount": "19.99",

@@ -11,6 +11,7 @@ mod errors;
 #[cfg(feature = "axum")]
 mod intake;
 mod invoices;
+mod keys;
 mod leak;
 mod legacy;
 #[cfg(feature = "sandbox")]

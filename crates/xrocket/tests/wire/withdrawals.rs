@@ -12,7 +12,7 @@ use crate::{authed, authed_json, client, exact_query, wait_calls};
 
 const ADDR: &str = "UQBvI0aFLnw2QbZgjMPCLRdtRHxhUyinQudg6sdiohIwg5jL";
 
-fn withdrawal_json(status: &str) -> serde_json::Value {
+pub(crate) fn withdrawal_json(status: &str) -> serde_json::Value {
     json!({
         "withdrawalId": "w-55",
         "network": "TON",
