@@ -10,7 +10,7 @@ use std::future::Future;
 use payout_core::poll::{Poll, wait_until};
 use payout_core::reconcile::send_reconciled;
 use payout_core::{
-    ApiClient, Decimal, Error, IdempotencyKey, Keyed, PollOptions, Reconcile, Request, Result,
+    ApiClient, Decimal, Error, IdempotencyKey, KeySlot, Keyed, PollOptions, Reconcile, Request, Result,
     encode_path_segment,
 };
 use serde::{Deserialize, Serialize};
@@ -149,20 +149,22 @@ pub struct CreateOrder {
     roblox_user_id: u64,
     universe_id: u64,
     place_id: u64,
-    custom_order_id: String,
+    custom_order_id: KeySlot,
 }
 
 impl CreateOrder {
     /// A payout of a game pass priced `robux` to `roblox_user_id`, found in `universe_id` /
-    /// `place_id`, with a generated `custom_order_id` (`payout-rs-<uuid>`). `robux` is the pass
-    /// price: the receiver nets about 70 % of it after Roblox's fee.
+    /// `place_id`, with a generated `custom_order_id` (`payout-rs-<uuid>`, made on first read
+    /// and kept by this value and its clones: [`payout_core::KeySlot`]; nothing is generated
+    /// when you give yours with [`CreateOrder::custom_order_id`]). `robux` is the pass price:
+    /// the receiver nets about 70 % of it after Roblox's fee.
     pub fn new(robux: u64, roblox_user_id: u64, universe_id: u64, place_id: u64) -> Self {
         CreateOrder {
             robux,
             roblox_user_id,
             universe_id,
             place_id,
-            custom_order_id: format!("payout-rs-{}", IdempotencyKey::generate()),
+            custom_order_id: KeySlot::generated_with_prefix("payout-rs-"),
         }
     }
 
@@ -179,7 +181,7 @@ impl CreateOrder {
     pub fn custom_order_id(mut self, id: impl Into<String>) -> Result<Self> {
         let id = id.into();
         check_custom_order_id(&id)?;
-        self.custom_order_id = id;
+        self.custom_order_id = KeySlot::given(id);
         Ok(self)
     }
 
@@ -211,12 +213,14 @@ impl CreateOrder {
         if self.place_id == 0 {
             return bad("place_id", "must be a Roblox place id (non-zero)");
         }
-        check_custom_order_id(&self.custom_order_id)
+        check_custom_order_id(self.custom_order_id.get())
     }
 
     pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
         self.validate()?;
-        let key = IdempotencyKey::new(self.custom_order_id.clone())
+        let key = self
+            .custom_order_id
+            .to_key()
             .map_err(|e| Error::invalid_input(PROVIDER, "custom_order_id", e.to_string()))?;
         req.json(self)
             .map(|r| r.idempotency_key(key))
@@ -230,7 +234,7 @@ impl CreateOrder {
         if order
             .custom_order_id
             .as_deref()
-            .is_some_and(|id| id != self.custom_order_id)
+            .is_some_and(|id| id != self.custom_order_id.get())
         {
             Some("custom_order_id")
         } else if differs(self.robux, order.robux) {
@@ -260,14 +264,14 @@ fn check_custom_order_id(id: &str) -> Result<()> {
 impl Keyed for CreateOrder {
     const KEY_NAME: &'static str = "custom_order_id";
     fn key(&self) -> &str {
-        &self.custom_order_id
+        self.custom_order_id.get()
     }
 }
 
 impl Reconcile for CreateOrder {
     /// `GET /get_order_info_by_custom_id/{custom_order_id}`.
     fn lookup<C: ApiClient>(&self, client: &C) -> impl Future<Output = Result<Option<Order>>> + Send {
-        let req = GetOrderByCustomId::new(self.custom_order_id.clone());
+        let req = GetOrderByCustomId::new(self.custom_order_id.get());
         async move { client.send(&req).await.map(Some) }
     }
 
@@ -364,7 +368,7 @@ impl Orders<'_> {
         // for unprotected calls): ROCheap does not document refusing a repeated custom id.
         let mut created = send_reconciled(self.client, req, &self.client.reconcile).await?;
         if created.custom_order_id.is_none() {
-            created.custom_order_id = Some(req.custom_order_id.clone());
+            created.custom_order_id = Some(req.custom_order_id.get().to_owned());
         }
         Ok(created)
     }

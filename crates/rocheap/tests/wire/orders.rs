@@ -615,3 +615,64 @@ async fn send_runs_a_request_value() {
     assert_eq!(e.field(), Some("order_id"));
     m.assert_calls_async(2).await;
 }
+
+/// Hot-path rule: a caller's custom id costs no generated one (a UUID is a `getrandom` call,
+/// a format and an allocation per order), however the value is read, copied or stored.
+#[test]
+fn custom_order_id_setter_generates_no_id() {
+    let before = payout_core::IdempotencyKey::generated_on_this_thread();
+    let req = CreateOrder::new(10, 1, 2, 3).custom_order_id("inv-1001").unwrap();
+    assert_eq!(req.key(), "inv-1001");
+    let copy = req.clone();
+    assert_eq!(copy, req);
+    let _ = format!("{req:?}");
+    let json = serde_json::to_string(&req).unwrap();
+    let back: CreateOrder = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.key(), "inv-1001");
+    payout_core::Endpoint::to_request(&req).unwrap();
+    assert_eq!(payout_core::IdempotencyKey::generated_on_this_thread(), before);
+}
+
+/// A constructor alone generates exactly one id, on first read (here: the first send), and
+/// the same value sent twice, and its clone, carry that one id on the wire.
+#[tokio::test]
+async fn a_generated_custom_order_id_is_made_once_and_sent_every_time() {
+    let server = MockServer::start_async().await;
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let s2 = seen.clone();
+    server
+        .mock_async(move |when, then| {
+            when.method(POST).path("/create_order").is_true(move |req| {
+                let v: serde_json::Value = serde_json::from_slice(req.body().as_ref()).unwrap_or_default();
+                s2.lock()
+                    .unwrap()
+                    .push(v["custom_order_id"].as_str().unwrap_or_default().to_string());
+                true
+            });
+            let mut body = order_json("CREATED");
+            body["custom_order_id"] = serde_json::Value::Null;
+            then.status(200).json_body(body);
+        })
+        .await;
+    let before = payout_core::IdempotencyKey::generated_on_this_thread();
+    let req = CreateOrder::new(10, 1, 2, 3);
+    assert_eq!(
+        payout_core::IdempotencyKey::generated_on_this_thread(),
+        before,
+        "nothing generated before the first read"
+    );
+    let c = client(&server.base_url());
+    let first = c.orders().create(&req).await.unwrap();
+    c.orders().create(&req).await.unwrap();
+    c.orders().create(&req.clone()).await.unwrap();
+    assert_eq!(
+        payout_core::IdempotencyKey::generated_on_this_thread(),
+        before + 1
+    );
+    let ids = seen.lock().unwrap().clone();
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    assert!(ids[0].starts_with("payout-rs-"), "{ids:?}");
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    assert_eq!(req.key(), ids[0]);
+    assert_eq!(first.custom_order_id.as_deref(), Some(ids[0].as_str()));
+}
