@@ -23,7 +23,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use payout_core::{AuthScheme, Decimal, Error, IdempotencyKey, Keyed, Request, Result, SecretString};
+use payout_core::{
+    AuthScheme, Decimal, Error, IdempotencyKey, KeySlot, Keyed, Request, Result, SecretString,
+};
 use secrecy::ExposeSecret;
 use secrecy::zeroize::Zeroize;
 use serde::{Deserialize, Serialize};
@@ -152,7 +154,8 @@ pub struct CheckoutRequest {
     description: Option<String>,
     return_url: String,
     card: Card,
-    idempotency_key: IdempotencyKey,
+    #[serde(deserialize_with = "KeySlot::deserialize_checked")]
+    idempotency_key: KeySlot,
 }
 
 #[derive(Serialize)]
@@ -192,13 +195,14 @@ impl CheckoutRequest {
             description: None,
             return_url: return_url.into(),
             card,
-            idempotency_key: IdempotencyKey::generate(),
+            idempotency_key: KeySlot::generated(),
         }
     }
     /// Your key for this checkout (one per payment attempt of an order). Without it,
-    /// [`CheckoutRequest::new`] made a fresh UUID that stays with this value.
+    /// [`CheckoutRequest::new`] makes a fresh UUID on first read that stays with this value
+    /// and its clones; given here, no UUID is generated at all.
     pub fn idempotency_key(mut self, key: IdempotencyKey) -> Self {
-        self.idempotency_key = key;
+        self.idempotency_key = KeySlot::from(key);
         self
     }
     /// A description of the payment.
@@ -236,11 +240,15 @@ impl CheckoutRequest {
 
     pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
         self.validate_offline()?;
+        let key = self
+            .idempotency_key
+            .to_key()
+            .map_err(|e| Error::invalid_input(PROVIDER, "Idempotency-Key", e.to_string()))?;
         Ok(req
             .json(&self.body())
             .map_err(|e| Error::invalid_input(PROVIDER, "body", "could not be serialized").with_source(e))?
             .auth(AuthScheme::JsonBodyField(API_KEY_FIELD))
-            .idempotency_header(IDEMPOTENCY_HEADER, self.idempotency_key.clone())
+            .idempotency_header(IDEMPOTENCY_HEADER, key)
             // Masked by the transport wherever RohoPay might echo them (messages, codes, body
             // snippets; plain, JSON-escaped and as whole tokens), before any truncation.
             .redact(&self.card.number)
@@ -463,7 +471,7 @@ pub struct Checkout<'a> {
 impl Keyed for CheckoutRequest {
     const KEY_NAME: &'static str = "Idempotency-Key";
     fn key(&self) -> &str {
-        self.idempotency_key.as_str()
+        self.idempotency_key.get()
     }
 }
 

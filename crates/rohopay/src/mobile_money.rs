@@ -14,7 +14,7 @@
 //! same request value again, which RohoPay answers with the first result: that is the
 //! reconcile of these calls (see the "Deviations" of `docs/api-conventions.md`).
 
-use payout_core::{Error, IdempotencyKey, Keyed, Request, Response, Result};
+use payout_core::{Error, IdempotencyKey, KeySlot, Keyed, Request, Response, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, PROVIDER};
@@ -45,7 +45,8 @@ pub struct CollectRequest {
     description: Option<String>,
     callback_url: Option<String>,
     payment_method: Option<PaymentMethod>,
-    idempotency_key: IdempotencyKey,
+    #[serde(deserialize_with = "KeySlot::deserialize_checked")]
+    idempotency_key: KeySlot,
 }
 
 #[derive(Serialize)]
@@ -72,7 +73,7 @@ impl CollectRequest {
             description: None,
             callback_url: None,
             payment_method: None,
-            idempotency_key: IdempotencyKey::generate(),
+            idempotency_key: KeySlot::generated(),
         }
     }
     /// Shown in the dashboard; at most 255 characters.
@@ -92,11 +93,12 @@ impl CollectRequest {
         self
     }
     /// Your key for this collection (one per business event, e.g. derived from your order
-    /// id, so a restart of your process reuses it). Without it, [`CollectRequest::new`] made
-    /// a fresh UUID that stays with this value: sending the same request again reuses it.
+    /// id, so a restart of your process reuses it). Without it, [`CollectRequest::new`] makes
+    /// a fresh UUID on first read that stays with this value and its clones: sending the same
+    /// request again reuses it. Given here, no UUID is generated at all.
     /// Reusing a key with different parameters is refused with HTTP 409.
     pub fn idempotency_key(mut self, key: IdempotencyKey) -> Self {
-        self.idempotency_key = key;
+        self.idempotency_key = KeySlot::from(key);
         self
     }
     pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
@@ -146,7 +148,8 @@ pub struct DisburseRequest {
     currency: Currency,
     description: Option<String>,
     callback_url: Option<String>,
-    idempotency_key: IdempotencyKey,
+    #[serde(deserialize_with = "KeySlot::deserialize_checked")]
+    idempotency_key: KeySlot,
 }
 
 impl DisburseRequest {
@@ -159,7 +162,7 @@ impl DisburseRequest {
             currency,
             description: None,
             callback_url: None,
-            idempotency_key: IdempotencyKey::generate(),
+            idempotency_key: KeySlot::generated(),
         }
     }
     /// Appears in the provider's records; at most 255 characters.
@@ -173,11 +176,12 @@ impl DisburseRequest {
         self
     }
     /// Your key for this payout (one per business event, e.g. derived from your order id, so
-    /// a restart of your process reuses it). Without it, [`DisburseRequest::new`] made a
-    /// fresh UUID that stays with this value: sending the same request again reuses it.
+    /// a restart of your process reuses it). Without it, [`DisburseRequest::new`] makes a
+    /// fresh UUID on first read that stays with this value and its clones: sending the same
+    /// request again reuses it. Given here, no UUID is generated at all.
     /// Reusing a key with different parameters is refused with HTTP 409.
     pub fn idempotency_key(mut self, key: IdempotencyKey) -> Self {
-        self.idempotency_key = key;
+        self.idempotency_key = KeySlot::from(key);
         self
     }
     pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
@@ -218,22 +222,25 @@ impl DisburseRequest {
 impl Keyed for CollectRequest {
     const KEY_NAME: &'static str = "Idempotency-Key";
     fn key(&self) -> &str {
-        self.idempotency_key.as_str()
+        self.idempotency_key.get()
     }
 }
 
 impl Keyed for DisburseRequest {
     const KEY_NAME: &'static str = "Idempotency-Key";
     fn key(&self) -> &str {
-        self.idempotency_key.as_str()
+        self.idempotency_key.get()
     }
 }
 
-fn build(req: Request, body: &MobileMoneyBody<'_>, key: &IdempotencyKey) -> Result<Request> {
+fn build(req: Request, body: &MobileMoneyBody<'_>, key: &KeySlot) -> Result<Request> {
+    let key = key
+        .to_key()
+        .map_err(|e| Error::invalid_input(PROVIDER, "Idempotency-Key", e.to_string()))?;
     Ok(req
         .json(body)
         .map_err(|e| Error::invalid_input(PROVIDER, "body", "could not be serialized").with_source(e))?
-        .idempotency_header(IDEMPOTENCY_HEADER, key.clone()))
+        .idempotency_header(IDEMPOTENCY_HEADER, key))
 }
 
 /// A collection or payout RohoPay accepted, usually still `pending` (sandbox keys may

@@ -8,6 +8,7 @@ mod common;
 mod contract;
 #[cfg(feature = "axum")]
 mod intake;
+mod keys;
 mod leak;
 mod mobile_money;
 #[cfg(feature = "sandbox")]

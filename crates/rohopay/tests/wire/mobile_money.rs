@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::common::*;
 
-fn collect_response() -> Value {
+pub(crate) fn collect_response() -> Value {
     json!({
         "success": true,
         "message": "Payment initiated",
@@ -35,7 +35,7 @@ fn collect_response() -> Value {
     })
 }
 
-fn disburse_response() -> Value {
+pub(crate) fn disburse_response() -> Value {
     json!({
         "success": true,
         "data": {
