@@ -1,6 +1,8 @@
 //! Offset, page-number and cursor pagination as one `Stream`, plus a capped `collect_all`.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 
 use futures_core::Stream;
 use futures_util::{StreamExt, TryStreamExt, stream};
@@ -94,46 +96,68 @@ where
     F: FnMut(C) -> Fut + Send,
     Fut: Future<Output = Result<Page<T, C>>> + Send,
 {
-    enum State<C> {
-        /// The next position, and every position already fetched.
-        At(C, Vec<C>),
+    /// What to do once the current page's items are yielded.
+    enum Next<C> {
+        /// Fetch this position.
+        At(C),
+        /// The last page led back to a fetched position: yield the error, then end.
         Stuck,
         Done,
     }
-    stream::try_unfold(State::At(start, Vec::new()), move |state| {
-        let fut = match &state {
-            State::At(pos, _) => Some(fetch(pos.clone())),
-            _ => None,
-        };
-        async move {
-            let (pos, mut seen) = match state {
-                State::At(pos, seen) => (pos, seen),
-                State::Done => return Ok(None),
-                // The items of the page that led back to a fetched position were yielded; now
-                // the error.
-                State::Stuck => {
-                    return Err(Error::new(
+    // One hand-written state machine rather than `try_unfold` + `try_flatten`: an item is
+    // moved once, from the page's vector to the caller (the combinator chain moved every
+    // item through four layers, about 800 bytes of copying per item in the bench), and the
+    // page future is boxed once per page, not per item.
+    let mut items = Vec::new().into_iter();
+    let mut next = Next::At(start);
+    // Every position already fetched (A -> B -> A must not loop).
+    let mut seen: Vec<C> = Vec::new();
+    let mut pending: Option<Pin<Box<Fut>>> = None;
+    stream::poll_fn(move |cx| {
+        loop {
+            if let Some(item) = items.next() {
+                return Poll::Ready(Some(Ok(item)));
+            }
+            if let Some(fut) = pending.as_mut() {
+                let Poll::Ready(page) = fut.as_mut().poll(cx) else {
+                    return Poll::Pending;
+                };
+                pending = None;
+                let page = match page {
+                    Ok(page) => page,
+                    // Yielded once; the stream ends after it.
+                    Err(e) => {
+                        next = Next::Done;
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                };
+                next = match page.next {
+                    // Back to this page or to any earlier one: never fetch it again. This
+                    // page's items are yielded first, then the error.
+                    Some(n) if seen.contains(&n) => Next::Stuck,
+                    Some(_) if page.items.is_empty() => Next::Done,
+                    Some(n) => Next::At(n),
+                    None => Next::Done,
+                };
+                items = page.items.into_iter();
+                continue;
+            }
+            match std::mem::replace(&mut next, Next::Done) {
+                Next::At(pos) => {
+                    pending = Some(Box::pin(fetch(pos.clone())));
+                    seen.push(pos);
+                }
+                Next::Stuck => {
+                    return Poll::Ready(Some(Err(Error::new(
                         ErrorKind::Provider,
                         provider,
                         "pagination cursor did not advance; stopped to avoid an endless loop",
-                    ));
+                    ))));
                 }
-            };
-            let Some(fut) = fut else { return Ok(None) };
-            let page = fut.await?;
-            seen.push(pos);
-            let next = match page.next {
-                // Back to this page or to any earlier one (A -> B -> A): never fetch it again.
-                Some(n) if seen.contains(&n) => State::Stuck,
-                Some(_) if page.items.is_empty() => State::Done,
-                Some(n) => State::At(n, seen),
-                None => State::Done,
-            };
-            Ok(Some((page.items, next)))
+                Next::Done => return Poll::Ready(None),
+            }
         }
     })
-    .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
-    .try_flatten()
 }
 
 /// Collects at most `max` items from a paginated stream, then stops fetching. The cap is
