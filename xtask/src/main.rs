@@ -10,8 +10,10 @@
 //!   crate's `api/endpoints.json`, and check every endpoint has a client function and a wire test.
 //! * `cargo xtask journal-crash` — payout-journal's crash test at full strength (100+ SIGKILLs
 //!   per provider) against a throwaway PostgreSQL.
-//! * `cargo xtask bench [--quick]` — the SDK against a raw-reqwest baseline on a loopback
-//!   server (`bench/`, its own workspace); writes `target/bench/results.json`; not part of `test`.
+//! * `cargo xtask bench [--quick] [--pin] [--pairs [N]]` — the SDK against a raw-reqwest
+//!   baseline on a loopback server (`bench/`, its own workspace): interleaved in-process reps,
+//!   or with `--pairs` whole-process pairs pinned to separate CPUs; writes
+//!   `target/bench/results.json`; not part of `test`.
 //! * `cargo xtask fuzz [--seconds N] [TARGET...]` — every cargo-fuzz target in `fuzz/` for N
 //!   seconds each (default 60) on the nightly toolchain; not part of `test`.
 //! * `cargo xtask soak [--calls N]` — the soak of 1,000 money-moving calls per provider under
@@ -67,7 +69,7 @@ fn main() -> ExitCode {
                  deny [--advisories]  cargo-deny: licences, bans, sources (offline; --advisories fetches RustSec)\n  \
                  semver [--baseline-rev REV]  cargo-semver-checks of each library against REV (default: newest v* tag)\n  \
                  fuzz [--seconds N]   run every fuzz target N s each (default 60; nightly, cargo-fuzz installed on demand)\n  \
-                 bench [--quick]      SDK vs raw reqwest on a loopback server; table + target/bench/results.json\n  \
+                 bench [--quick] [--pin] [--pairs [N]]  SDK vs raw reqwest on a loopback server; table + target/bench/results.json\n  \
                  soak [--calls N]     1,000 (N) payouts per provider against the sandboxes under random faults\n  \
                  with-services CMD..  run CMD with a throwaway PostgreSQL and Redis (PAYOUT_TEST_*_URL set)\n  \
                  journal-crash        payout-journal's full crash test (100+ SIGKILLs per provider) on a throwaway PostgreSQL"
