@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use futures_core::Stream;
 use payout_core::reconcile::send_reconciled;
 use payout_core::{
-    ApiClient, Decimal, Error, ErrorKind, IdempotencyKey, Keyed, Page, Poll, PollOptions, Reconcile, Request,
-    Response, Result, Timestamp,
+    ApiClient, Decimal, Error, ErrorKind, IdempotencyKey, KeySlot, Keyed, Page, Poll, PollOptions, Reconcile,
+    Request, Response, Result, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -282,8 +282,9 @@ impl TopupRequest {
 
 /// `POST /agent/{agent_id}/orders`: one business order attempt, as a request value.
 ///
-/// [`CreateOrder::new`] generates the `Idempotency-Key` at once, so the key belongs to the
-/// request value: persist `req.key()` ([`payout_core::Keyed`]) beside your own order id
+/// [`CreateOrder::new`] gives the request value its own `Idempotency-Key` (generated on first
+/// read, then kept by the value and its clones), so the key belongs to the request value:
+/// persist `req.key()` ([`payout_core::Keyed`]) beside your own order id
 /// **before** sending, and send the same value again (or rebuild it with the same key through
 /// [`CreateOrder::with_key`]) to retry the same attempt. The provider answers a repeat with
 /// the first order instead of charging twice (Plexy Gate agent API documentation, "Idempotent
@@ -323,14 +324,16 @@ pub struct CreateOrder {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     test: Option<bool>,
     #[serde(deserialize_with = "checked_key")]
-    idempotency_key: IdempotencyKey,
+    idempotency_key: KeySlot,
 }
 
 /// A stored key is checked like a new one: a journal entry edited by hand must not send a
 /// header the provider cannot read.
-fn checked_key<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<IdempotencyKey, D::Error> {
+fn checked_key<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<KeySlot, D::Error> {
     let raw = String::deserialize(d)?;
-    IdempotencyKey::new(raw).map_err(|e| serde::de::Error::custom(format!("idempotency_key {e}")))
+    IdempotencyKey::new(raw)
+        .map(KeySlot::from)
+        .map_err(|e| serde::de::Error::custom(format!("idempotency_key {e}")))
 }
 
 /// The documented JSON body of a create (the key travels in the header, not here).
@@ -354,12 +357,14 @@ struct CreateOrderBody<'a> {
 pub const MAX_EXTERNAL_REF_LEN: usize = 255;
 
 impl CreateOrder {
-    /// An order for `product_id`, with a freshly generated idempotency key.
+    /// An order for `product_id`, with an idempotency key generated on first read (a UUID
+    /// that this value and its clones keep: [`payout_core::KeySlot`]). Replacing it with
+    /// [`CreateOrder::idempotency_key`] before any read generates nothing.
     pub fn new(product_id: impl Into<ProductId>) -> Self {
-        CreateOrder::keyed(product_id.into(), IdempotencyKey::generate())
+        CreateOrder::keyed(product_id.into(), KeySlot::generated())
     }
     /// The one constructor: every order carries its key from here on.
-    fn keyed(product_id: ProductId, idempotency_key: IdempotencyKey) -> Self {
+    fn keyed(product_id: ProductId, idempotency_key: KeySlot) -> Self {
         CreateOrder {
             product_id,
             external_ref: None,
@@ -408,12 +413,12 @@ impl CreateOrder {
         let key = IdempotencyKey::new(key)
             .map_err(|e| Error::invalid_input(PROVIDER, "Idempotency-Key", e.to_string()))?;
         // Not `new(..).idempotency_key(..)`: no random key generated only to be dropped.
-        Ok(CreateOrder::keyed(product_id.into(), key))
+        Ok(CreateOrder::keyed(product_id.into(), KeySlot::from(key)))
     }
     /// Uses an already checked key instead of the generated one (see
     /// [`CreateOrder::with_key`]).
     pub fn idempotency_key(mut self, key: IdempotencyKey) -> Self {
-        self.idempotency_key = key;
+        self.idempotency_key = KeySlot::from(key);
         self
     }
     /// The product ordered.
@@ -426,6 +431,10 @@ impl CreateOrder {
 
     pub(crate) fn build_request(&self, req: Request) -> Result<Request> {
         self.validate()?;
+        let key = self
+            .idempotency_key
+            .to_key()
+            .map_err(|e| Error::invalid_input(PROVIDER, "Idempotency-Key", e.to_string()))?;
         let body = CreateOrderBody {
             product_id: self.product_id,
             external_ref: self.external_ref.as_deref(),
@@ -437,9 +446,9 @@ impl CreateOrder {
         let req = req.path("/orders").json(&body).map_err(|e| {
             Error::invalid_input(PROVIDER, "body", "could not be serialized")
                 .with_source(e)
-                .with_idempotency_key(Some(self.idempotency_key.clone()))
+                .with_idempotency_key(Some(key.clone()))
         })?;
-        Ok(req.idempotency_header(IDEMPOTENCY_HEADER, self.idempotency_key.clone()))
+        Ok(req.idempotency_header(IDEMPOTENCY_HEADER, key))
     }
 
     /// Checks the request on its own; the error names the field and the rule. Called by
@@ -662,7 +671,7 @@ impl GetOrder {
 impl Keyed for CreateOrder {
     const KEY_NAME: &'static str = "Idempotency-Key";
     fn key(&self) -> &str {
-        self.idempotency_key.as_str()
+        self.idempotency_key.get()
     }
 }
 
@@ -785,12 +794,12 @@ impl Orders<'_> {
             let balances = self.client.balance().get().await?;
             balances
                 .ensure_covers(currency, cost)
-                .map_err(|e| e.with_idempotency_key(Some(req.idempotency_key.clone())))
+                .map_err(|e| e.with_idempotency_key(req.idempotency_key.to_key().ok()))
                 .inspect_err(report_insufficient_balance)?;
         } else {
             tracing::warn!(
                 product_id = %req.product_id,
-                idempotency_key = req.idempotency_key.as_str(),
+                idempotency_key = req.idempotency_key.get(),
                 "balance pre-check skipped: the product has no price or currency; the provider decides"
             );
         }
@@ -939,8 +948,39 @@ mod hot_path_tests {
         let req = CreateOrder::with_key(456, "order-1001").unwrap();
         assert_eq!(req.key(), "order-1001");
         assert_eq!(IdempotencyKey::generated_on_this_thread(), before);
-        // The counter counts: `new` generates exactly one.
-        let _ = CreateOrder::new(456);
+        // The counter counts: `new` generates exactly one, on first read.
+        let generated = CreateOrder::new(456);
+        assert_eq!(IdempotencyKey::generated_on_this_thread(), before);
+        assert_eq!(generated.key().len(), 36);
+        assert_eq!(IdempotencyKey::generated_on_this_thread(), before + 1);
+    }
+
+    /// Hot-path rule: `new(..).idempotency_key(..)` (the setter idiom) generates no key
+    /// either, however the value is then read, copied, stored or built.
+    #[test]
+    fn new_then_setter_generates_no_key() {
+        let before = IdempotencyKey::generated_on_this_thread();
+        let req = CreateOrder::new(456).idempotency_key(IdempotencyKey::new("order-1002").unwrap());
+        assert_eq!(req.key(), "order-1002");
+        let copy = req.clone();
+        assert_eq!(copy, req);
+        let _ = format!("{req:?}");
+        let back: CreateOrder = serde_json::from_str(&serde_json::to_string(&req).unwrap()).unwrap();
+        assert_eq!(back.key(), "order-1002");
+        payout_core::Endpoint::to_request(&req).unwrap();
+        assert_eq!(IdempotencyKey::generated_on_this_thread(), before);
+    }
+
+    /// One key per value: a clone taken before any read shares the key the clone generated.
+    #[test]
+    fn a_clone_shares_the_generated_key() {
+        let before = IdempotencyKey::generated_on_this_thread();
+        let req = CreateOrder::new(456);
+        let copy = req.clone();
+        assert_eq!(copy.key(), req.key());
+        assert_eq!(copy, req);
+        let back: CreateOrder = serde_json::from_str(&serde_json::to_string(&req).unwrap()).unwrap();
+        assert_eq!(back.key(), req.key());
         assert_eq!(IdempotencyKey::generated_on_this_thread(), before + 1);
     }
 }

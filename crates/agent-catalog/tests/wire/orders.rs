@@ -829,3 +829,47 @@ async fn create_checked_says_when_the_balance_cannot_be_checked() {
         "{logs}"
     );
 }
+
+/// Hot-path rule and one key per value: `CreateOrder::new` generates its key on first read
+/// (here: the first send), exactly once, and the same value sent twice, and its clone, carry
+/// that one key in the `Idempotency-Key` header.
+#[tokio::test]
+async fn a_generated_key_is_made_once_and_sent_every_time() {
+    use std::sync::{Arc, Mutex};
+    let server = MockServer::start_async().await;
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let s2 = seen.clone();
+    server
+        .mock_async(move |when, then| {
+            when.method(POST).path(p("/orders")).is_true(move |req| {
+                let headers = req.headers();
+                let k = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
+                s2.lock().unwrap().push(k.unwrap_or_default().to_owned());
+                true
+            });
+            then.status(201)
+                .json_body(json!({"id": "o-3", "product_id": 101, "status": "pending", "is_test": true}));
+        })
+        .await;
+    let before = IdempotencyKey::generated_on_this_thread();
+    let req = CreateOrder::new(101).test(true);
+    assert_eq!(
+        IdempotencyKey::generated_on_this_thread(),
+        before,
+        "nothing generated before the first read"
+    );
+    let c = client(&server);
+    let first = c.orders().create(&req).await.unwrap();
+    c.orders().create(&req).await.unwrap();
+    c.orders().create(&req.clone()).await.unwrap();
+    assert_eq!(IdempotencyKey::generated_on_this_thread(), before + 1);
+    let keys = seen.lock().unwrap().clone();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert_eq!(keys[0].len(), 36, "{keys:?}");
+    assert!(keys.iter().all(|k| *k == keys[0]), "{keys:?}");
+    assert_eq!(req.key(), keys[0]);
+    assert_eq!(
+        first.idempotency_key.as_ref().map(IdempotencyKey::as_str),
+        Some(keys[0].as_str())
+    );
+}
