@@ -478,7 +478,7 @@ impl payout_core::Endpoint for crate::legacy::app::GetAppInfo {
     }
 }
 
-/// `POST /app/transfer`: Transfer to a Telegram user; the caller's transferId is generated at construction; no lookup exists, so it is sent once and an unknown outcome is Ambiguous with the transferId (legacy API, base `https://pay.xrocket.tg`)
+/// `POST /app/transfer`: Transfer to a Telegram user; the caller's transferId is generated once per request value (or given); no lookup exists, so it is sent once and an unknown outcome is Ambiguous with the transferId (legacy API, base `https://pay.xrocket.tg`)
 impl payout_core::Endpoint for crate::legacy::transfers::CreateTransfer {
     type Output = crate::legacy::transfers::Transfer;
     const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
@@ -495,7 +495,7 @@ impl payout_core::Endpoint for crate::legacy::transfers::CreateTransfer {
     }
 }
 
-/// `POST /app/withdrawal`: Withdraw to a wallet; the caller's withdrawalId is generated at construction; sent once, an unknown outcome is looked up by withdrawalId (legacy API, base `https://pay.xrocket.tg`)
+/// `POST /app/withdrawal`: Withdraw to a wallet; the caller's withdrawalId is generated once per request value (or given); sent once, an unknown outcome is looked up by withdrawalId (legacy API, base `https://pay.xrocket.tg`)
 impl payout_core::Endpoint for crate::legacy::withdrawals::CreateWithdrawal {
     type Output = crate::legacy::withdrawals::Withdrawal;
     const META: payout_core::EndpointMeta = payout_core::EndpointMeta {
