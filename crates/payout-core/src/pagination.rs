@@ -194,6 +194,27 @@ mod tests {
         assert_eq!(next_page(1, 20, 20, Some(20)), None);
     }
 
+    /// The stream is `Unpin` (no `pin!` needed to call `next()` on it), and it moves each item
+    /// once: from its page to the caller.
+    #[tokio::test]
+    async fn the_stream_is_unpin_and_yields_every_item_in_order() {
+        fn unpin<T: Unpin>(t: T) -> T {
+            t
+        }
+        let mut s = unpin(paginate("p", 0u32, |n| async move {
+            Ok(Page {
+                items: vec![n * 10, n * 10 + 1],
+                next: (n < 3).then_some(n + 1),
+                total: None,
+            })
+        }));
+        let mut got = Vec::new();
+        while let Some(item) = s.next().await {
+            got.push(item.unwrap());
+        }
+        assert_eq!(got, vec![0, 1, 10, 11, 20, 21, 30, 31]);
+    }
+
     #[tokio::test]
     async fn stuck_cursor_is_an_error_not_a_loop() {
         let s = paginate("p", "a".to_string(), |c| async move {
