@@ -249,20 +249,30 @@ async fn two_processes(mode: &str) -> (Arc<Enforcer>, Duration) {
                 .env("PAYOUT_RL_CHILD_SANDBOX", sandbox.base_url())
                 .env("PAYOUT_RL_CHILD_KEY", &key)
                 .env(REDIS_ENV, &redis)
+                // Captured, not inherited: the child is a test binary too, and its own
+                // "test result" lines in our output would be counted as tests of this run.
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
                 .spawn()
                 .expect("spawn the test binary again")
         })
         .collect();
-    let statuses = tokio::task::spawn_blocking(move || {
+    let outputs = tokio::task::spawn_blocking(move || {
         children
             .into_iter()
-            .map(|mut c| c.wait().unwrap())
+            .map(|c| c.wait_with_output().unwrap())
             .collect::<Vec<_>>()
     })
     .await
     .unwrap();
-    for s in statuses {
-        assert!(s.success(), "a child process failed: {s}");
+    for o in outputs {
+        assert!(
+            o.status.success(),
+            "a child process failed: {}\n--- stdout\n{}\n--- stderr\n{}",
+            o.status,
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
     }
     (state, start.elapsed())
 }
